@@ -1,0 +1,26 @@
+# ramansr: deep super-resolution of Raman hyperspectral images.
+# Run with `snakemake --cores all`; see README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/convert.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/decompose.smk"
+include: "workflow/rules/register.smk"
+include: "workflow/rules/select.smk"
+include: "workflow/rules/dataset.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,120 @@
+"""Non-negative matrix factorisation (and PCA, for comparison) of spectral cubes.
+
+Data contract: the input is a preprocessed float32 cube (rows, cols, channels)
+in [0, 1]. Component maps are float32 (k, rows, cols) and component spectra
+float32 (k, channels). As in the paper, NMF is fitted on an area's LR scan
+and the same fitted model transforms its HR scan, so component ``i`` means the
+same chemistry in both maps.
+"""
+
+import warnings
+
+import joblib
+import numpy as np
+from sklearn.decomposition import NMF, PCA
+from sklearn.exceptions import ConvergenceWarning
+
+from ramansr.io_utils import atomic_path, load_npz, save_npz
+from ramansr.preprocess import scale_with_range, smooth_spectra
+
+
+def _pixels(cube):
+    return cube.reshape(-1, cube.shape[-1])
+
+
+def _maps(scores, shape):
+    """(pixels, k) scores -> (k, rows, cols) maps."""
+    return np.ascontiguousarray(scores.T.reshape(-1, *shape[:2]), dtype=np.float32)
+
+
+def fit_nmf(cube, n_components, seed=0, max_iter=400):
+    """Fit NMF to a cube's spectra.
+
+    Parameters
+    ----------
+    cube : ndarray, shape (rows, cols, channels), non-negative
+    n_components : int
+    seed : int
+        ``random_state`` of the fit; with the deterministic NNDSVDa start the
+        fit is repeatable.
+    max_iter : int
+
+    Returns
+    -------
+    maps : ndarray of float32, shape (k, rows, cols)
+    spectra : ndarray of float32, shape (k, channels)
+    model : sklearn.decomposition.NMF
+        The fitted model, for :func:`transform_nmf`.
+    """
+    model = NMF(n_components=n_components, init="nndsvda", max_iter=max_iter, random_state=seed)
+    with warnings.catch_warnings():
+        # A few hundred iterations already give stable maps; full convergence is not needed.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = model.fit_transform(_pixels(cube))
+    return _maps(scores, cube.shape), model.components_.astype(np.float32), model
+
+
+def transform_nmf(model, cube):
+    """Component maps of ``cube`` under an already fitted NMF model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = model.transform(_pixels(cube))
+    return _maps(scores, cube.shape)
+
+
+def fit_pca(cube, n_components):
+    """PCA of a cube's spectra, for the PCA-against-NMF comparison.
+
+    Returns
+    -------
+    maps : ndarray of float32, shape (k, rows, cols)
+    spectra : ndarray of float32, shape (k, channels)
+    explained_variance_ratio : ndarray, shape (k,)
+    """
+    pca = PCA(n_components=n_components, svd_solver="randomized", random_state=0)
+    scores = pca.fit_transform(_pixels(cube))
+    return _maps(scores, cube.shape), pca.components_.astype(np.float32), pca.explained_variance_ratio_
+
+
+def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed, max_iter):
+    """The ``decompose`` stage for one area: NMF fitted on LR, applied to HR; PCA of LR.
+
+    Writes ``nmf_path`` (lowres_maps, highres_maps, spectra, wavenumbers),
+    ``pca_path`` (maps, spectra, explained_variance_ratio) and the fitted NMF
+    model (joblib) for later transforms of other cubes of this area.
+    """
+    lowres, highres = load_npz(lowres_path), load_npz(highres_path)
+    lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter)
+    hr_maps = transform_nmf(model, highres["cube"])
+    pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)
+    save_npz(nmf_path, lowres_maps=lr_maps, highres_maps=hr_maps, spectra=spectra, wavenumbers=lowres["wavenumbers"])
+    save_npz(pca_path, maps=pca_maps, spectra=pca_spectra, explained_variance_ratio=explained, wavenumbers=lowres["wavenumbers"])
+    with atomic_path(model_path) as tmp:
+        joblib.dump(model, tmp)
+
+
+def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_length, polyorder):
+    """Component maps of a simulated area's noise-free scans (for scoring only).
+
+    The clean cubes go through exactly the measured scans' processing:
+    the same smoothing, the measured scans' channel ranges, and the NMF model
+    fitted on the measured LR scan, so clean and measured maps share a scale.
+
+    Parameters
+    ----------
+    spectra_paths : dict
+        ``{"lowres": path, "highres": path}`` of the preprocess stage's small
+        files, which hold each scan's channel range.
+    """
+    # Imported here: only simulated runs score against the truth.
+    from ramansr.simulate import clean_cube, read_truth
+
+    truth = read_truth(truth_path)
+    model = joblib.load(model_path)
+    maps = {}
+    for scan, spectra_path in spectra_paths.items():
+        ranges = load_npz(spectra_path)
+        smoothed = smooth_spectra(clean_cube(truth, scan), window_length, polyorder)
+        scaled = np.clip(scale_with_range(smoothed, ranges["data_min"], ranges["data_max"]), 0.0, None)
+        maps[f"{scan}_maps"] = transform_nmf(model, scaled)
+    save_npz(out_path, **maps)

@@ -1,0 +1,65 @@
+"""Small file helpers shared by the stages."""
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it into place on success.
+
+    A killed or failed writer leaves the old file (or none), never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(data, path):
+    """Write JSON atomically, with sorted keys for stable diffs."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+
+
+def save_npz(path, **arrays):
+    """Write arrays to a compressed .npz atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+
+def load_npz(path):
+    """Read every array of an .npz into a dict (the file is closed on return)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def save_scan_arrays(scan, path):
+    """Store a :class:`ramansr.io.Scan` as plain arrays (the ``convert`` stage's output).
+
+    Keys: cube (rows, cols, channels) float32, wavenumbers (channels,),
+    pixel_size_um (2,) with NaN when unknown, name, meta (JSON text).
+    """
+    pixel_size = scan.pixel_size_um if scan.pixel_size_um is not None else (np.nan, np.nan)
+    save_npz(
+        path,
+        cube=np.asarray(scan.cube, dtype=np.float32),
+        wavenumbers=np.asarray(scan.wavenumbers, dtype=np.float64),
+        pixel_size_um=np.asarray(pixel_size, dtype=np.float64),
+        name=np.array(scan.name),
+        meta=np.array(json.dumps(scan.meta, default=str)),
+    )

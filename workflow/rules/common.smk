@@ -1,0 +1,81 @@
+# Shared helpers: config and samples validation, the sample/area list, paths.
+import pandas as pd
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+SCANS = ["lowres", "highres"]
+SIMULATED = config["source"] == "simulation"
+
+
+def load_samples():
+    """The (sample, area) table: from the simulation settings or the user's samples sheet."""
+    if SIMULATED:
+        sim = config["simulation"]
+        rows = [
+            {"sample": s, "area": str(a)}
+            for s in sim["samples"]
+            for a in range(1, sim["areas"] + 1)
+        ]
+        return pd.DataFrame(rows).set_index(["sample", "area"], drop=False)
+    sheet = pd.read_csv(
+        config["samples"], sep=None, engine="python", dtype=str, comment="#"
+    )
+    validate(sheet, schema="../schemas/samples.schema.yaml")
+    duplicated = sheet.duplicated(["sample", "area"])
+    if duplicated.any():
+        raise ValueError(
+            f"{config['samples']}: (sample, area) listed twice: "
+            f"{sheet.loc[duplicated, ['sample', 'area']].values.tolist()}"
+        )
+    return sheet.set_index(["sample", "area"], drop=False)
+
+
+samples = load_samples()
+AREAS = list(samples.index)
+
+
+wildcard_constraints:
+    sample="[A-Za-z0-9][A-Za-z0-9_-]*",
+    area="[A-Za-z0-9][A-Za-z0-9_-]*",
+    scan="lowres|highres",
+    model="|".join(config["models"]),
+
+
+def scan_file(wildcards):
+    """The .mat file of one scan: simulated, or the path in the samples sheet."""
+    if SIMULATED:
+        return f"results/simulated/{wildcards.sample}/{wildcards.area}/{wildcards.scan}.mat"
+    return samples.loc[(wildcards.sample, wildcards.area), wildcards.scan]
+
+
+def per_area(pattern):
+    """Expand a path pattern with {sample} and {area} over every area."""
+    return [pattern.format(sample=s, area=a) for s, a in AREAS]
+
+
+def model_settings(name):
+    """Training settings for one model: the shared ones, overridden by the model's own."""
+    return {**config["training"], **(config["models"][name] or {})}
+
+
+def model_checkpoint(name):
+    return f"results/models/{name}/best.pt"
+
+
+def srgan_init(wildcards):
+    """SRGAN's generator starts from the trained SRResNet when that is in the run."""
+    if wildcards.model == "srgan" and "srresnet" in config["models"]:
+        return model_checkpoint("srresnet")
+    return []
+
+
+def final_outputs():
+    outputs = [
+        "results/tables/train.csv",
+        "results/tables/test.csv",
+    ]
+    if SIMULATED:
+        outputs += ["results/figures/simulation_overview.png", "results/tables/registration.csv"]
+    return outputs

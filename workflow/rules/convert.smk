@@ -1,0 +1,16 @@
+# Read each instrument (or simulated) .mat file into plain arrays.
+
+
+rule convert:
+    input:
+        scan_file,
+    output:
+        temp("results/arrays/{sample}/{area}/{scan}.npz"),
+    params:
+        variable=lambda wc: None if SIMULATED else config.get("mat_variable"),
+    log:
+        "results/logs/convert/{sample}/{area}/{scan}.log",
+    benchmark:
+        "results/benchmarks/convert/{sample}/{area}/{scan}.tsv"
+    script:
+        "../scripts/convert.py"

@@ -1,0 +1,23 @@
+# Every kept (LR map, HR map, X, Y) pair in one file, and the train/val/test split.
+
+
+rule dataset:
+    input:
+        decomposition=per_area("results/decomposition/{sample}/{area}/nmf.npz"),
+        registration=per_area("results/registration/{sample}/{area}.json"),
+        selection=per_area("results/selection/{sample}/{area}.json"),
+        clean=per_area("results/decomposition/{sample}/{area}/clean_maps.npz") if SIMULATED else [],
+    output:
+        pairs="results/dataset/pairs.npz",
+        split="results/dataset/split.csv",
+    params:
+        areas=AREAS,
+        weights=config["dataset"]["split"],
+        group_by_area=config["dataset"]["group_by_area"],
+        seed=config["dataset"]["seed"],
+    log:
+        "results/logs/dataset.log",
+    benchmark:
+        "results/benchmarks/dataset.tsv"
+    script:
+        "../scripts/dataset.py"

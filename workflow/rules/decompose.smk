@@ -1,0 +1,42 @@
+# NMF fitted on the area's LR scan; the same model transforms its HR scan.
+
+
+rule decompose:
+    input:
+        lowres="results/preprocessed/{sample}/{area}/lowres.npz",
+        highres="results/preprocessed/{sample}/{area}/highres.npz",
+    output:
+        nmf="results/decomposition/{sample}/{area}/nmf.npz",
+        pca="results/decomposition/{sample}/{area}/pca.npz",
+        model="results/decomposition/{sample}/{area}/nmf_model.joblib",
+    params:
+        n_components=config["decompose"]["n_components"],
+        pca_components=config["decompose"]["pca_components"],
+        seed=config["decompose"]["seed"],
+        max_iter=config["decompose"]["max_iter"],
+    log:
+        "results/logs/decompose/{sample}/{area}.log",
+    benchmark:
+        "results/benchmarks/decompose/{sample}/{area}.tsv"
+    script:
+        "../scripts/decompose.py"
+
+
+# Simulated data only: the noise-free scans through the same processing, to score against.
+rule clean_maps:
+    input:
+        truth="results/simulated/{sample}/{area}/truth.npz",
+        model="results/decomposition/{sample}/{area}/nmf_model.joblib",
+        lowres="results/spectra/{sample}/{area}/lowres.npz",
+        highres="results/spectra/{sample}/{area}/highres.npz",
+    output:
+        "results/decomposition/{sample}/{area}/clean_maps.npz",
+    params:
+        window_length=config["preprocess"]["window_length"],
+        polyorder=config["preprocess"]["polyorder"],
+    log:
+        "results/logs/clean_maps/{sample}/{area}.log",
+    benchmark:
+        "results/benchmarks/clean_maps/{sample}/{area}.tsv"
+    script:
+        "../scripts/clean_maps.py"

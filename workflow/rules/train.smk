@@ -1,0 +1,22 @@
+# Train each super-resolution model (the interpolation baselines only record their name).
+
+
+rule train:
+    input:
+        pairs="results/dataset/pairs.npz",
+        split="results/dataset/split.csv",
+        init=srgan_init,
+    output:
+        best="results/models/{model}/best.pt",
+        history="results/models/{model}/history.csv",
+    params:
+        settings=lambda wc: model_settings(wc.model),
+        out_dir=lambda wc: f"results/models/{wc.model}",
+    resources:
+        gpu=1,
+    log:
+        "results/logs/train/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{model}.tsv"
+    script:
+        "../scripts/train.py"

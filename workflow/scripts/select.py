@@ -1,0 +1,14 @@
+"""Fourier-space selection of one area's components."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from ramansr.selection import select_area_file
+
+select_area_file(
+    snakemake.input[0],
+    snakemake.output[0],
+    snakemake.params.min_snr_db,
+    tuple(snakemake.params.low_band),
+    tuple(snakemake.params.noise_band),
+)
