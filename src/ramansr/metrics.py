@@ -23,6 +23,7 @@ MODEL_LABELS = {
     "rcan": "RCAN",
     "srgan": "SRGAN",
     "srresnet": "SRResNet",
+    "measured_hr": "Measured HR (ceiling)",
 }
 
 
@@ -166,6 +167,18 @@ def summary_table(scores, split, reference="measured", confidence=0.95):
     return pd.DataFrame(rows)
 
 
+def paper_layout(summary):
+    """Rows (reference, metric, statistic), one column per model in the paper's order.
+
+    ``statistic`` is mean, ci_low, ci_high or n.
+    """
+    long = summary.melt(
+        id_vars=["reference", "metric", "label"], value_vars=["mean", "ci_low", "ci_high", "n"], var_name="statistic"
+    )
+    wide = long.pivot_table(index=["reference", "metric", "statistic"], columns="label", values="value", sort=False)
+    return wide[list(dict.fromkeys(summary["label"]))]
+
+
 def table_markdown(summary, title):
     """Render a :func:`summary_table` as a Markdown table, metrics as rows."""
     models = list(dict.fromkeys(summary["label"]))
@@ -217,7 +230,7 @@ def write_tables(metric_paths, pairs_path, split_path, outputs):
             markdown.append(table_markdown(summary, title))
         markdown.append(PAPER_TABLES[split])
         with atomic_path(outputs[split]) as tmp:
-            pd.concat(parts, ignore_index=True).to_csv(tmp, index=False)
+            paper_layout(pd.concat(parts, ignore_index=True)).to_csv(tmp)
         with atomic_path(outputs[f"{split}_md"]) as tmp:
             with open(tmp, "w") as handle:
                 handle.write("\n".join(markdown))

@@ -1,0 +1,53 @@
+import numpy as np
+
+from ramansr.decompose import fit_nmf, fit_pca, transform_nmf
+
+
+def two_phase_cube(rng, rows=20, cols=24, channels=60, noise=0.01):
+    """A cube mixing two known spectra with known abundance maps."""
+    axis = np.arange(channels)
+    spectra = np.stack([np.exp(-((axis - 15) ** 2) / 20), np.exp(-((axis - 45) ** 2) / 30)])
+    yy, xx = np.mgrid[:rows, :cols]
+    first = (np.sin(xx / 3.0) + 1) / 2
+    maps = np.stack([first, 1 - first])
+    cube = np.einsum("krc,kl->rcl", maps, spectra) + rng.normal(0, noise, (rows, cols, channels))
+    return np.clip(cube, 0, None).astype(np.float32), maps
+
+
+def best_correlation(found, truth):
+    return max(abs(np.corrcoef(found.ravel(), t.ravel())[0, 1]) for t in truth)
+
+
+def test_nmf_recovers_the_abundance_maps():
+    cube, truth = two_phase_cube(np.random.default_rng(0))
+    maps, spectra, _ = fit_nmf(cube, 2, seed=0)
+    assert maps.shape == (2, 20, 24) and maps.dtype == np.float32
+    assert spectra.shape == (2, 60)
+    for found in maps:
+        assert best_correlation(found, truth) > 0.98
+
+
+def test_the_lr_model_transforms_another_scan_consistently():
+    rng = np.random.default_rng(1)
+    lr_cube, lr_truth = two_phase_cube(rng)
+    hr_cube, hr_truth = two_phase_cube(rng, rows=12, cols=10)
+    lr_maps, _, model = fit_nmf(lr_cube, 2, seed=0)
+    hr_maps = transform_nmf(model, hr_cube)
+    assert hr_maps.shape == (2, 12, 10)
+    # component i means the same chemistry in both scans
+    for i in range(2):
+        lr_match = np.argmax([abs(np.corrcoef(lr_maps[i].ravel(), t.ravel())[0, 1]) for t in lr_truth])
+        hr_match = np.argmax([abs(np.corrcoef(hr_maps[i].ravel(), t.ravel())[0, 1]) for t in hr_truth])
+        assert lr_match == hr_match
+
+
+def test_nmf_is_repeatable():
+    cube, _ = two_phase_cube(np.random.default_rng(2))
+    np.testing.assert_array_equal(fit_nmf(cube, 3, seed=0)[0], fit_nmf(cube, 3, seed=0)[0])
+
+
+def test_pca_explains_most_variance_in_its_first_component():
+    cube, _ = two_phase_cube(np.random.default_rng(3))
+    maps, spectra, explained = fit_pca(cube, 3)
+    assert maps.shape == (3, 20, 24) and spectra.shape == (3, 60)
+    assert explained[0] > 0.9 and np.all(np.diff(explained) <= 0)

@@ -1,0 +1,112 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ramansr.io_utils import save_npz
+from ramansr.metrics import (
+    MODEL_LABELS,
+    crop_window,
+    mean_with_interval,
+    paper_layout,
+    score,
+    score_predictions,
+    summary_table,
+    table_markdown,
+    write_tables,
+)
+
+
+def test_crop_window_rounds_and_clamps():
+    image = np.arange(100).reshape(10, 10)
+    np.testing.assert_array_equal(crop_window(image, (2.4, 3.6), (2, 3)), image[4:6, 2:5])
+    assert crop_window(image, (9.0, -2.0), (4, 4)).shape == (4, 4)
+    np.testing.assert_array_equal(crop_window(image, (9.0, -2.0), (4, 4)), image[0:4, 6:10])
+
+
+def test_score_values():
+    rng = np.random.default_rng(0)
+    reference = rng.random((32, 32))
+    assert score(reference, reference)["ssim"] == pytest.approx(1.0)
+    noisy = reference + 0.01 * rng.standard_normal(reference.shape)
+    # PSNR with data_range 1: -10 log10(MSE); clipping to [0, 1] barely changes it
+    expected = -10 * np.log10(np.mean((np.clip(noisy, 0, 1) - reference) ** 2))
+    assert score(noisy, reference)["psnr"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_bootstrap_interval_contains_the_mean():
+    values = np.random.default_rng(1).normal(25, 2, size=20)
+    mean, low, high = mean_with_interval(values)
+    assert low < mean < high
+    assert mean == pytest.approx(values.mean())
+    assert mean_with_interval([3.0, 3.0]) == (3.0, 3.0, 3.0)
+
+
+def fake_pairs(n=4, size=8):
+    rng = np.random.default_rng(2)
+    highres = rng.random((n, size, size)).astype(np.float32)
+    pairs = {
+        "lowres": rng.random((n, size, size)).astype(np.float32),
+        "highres": highres,
+        "highres_clean": np.clip(highres + 0.01, 0, 1),
+        "position": np.tile([[5.0, 9.0]], (n, 1)).astype(np.float32),
+        "pair_id": np.array([f"A_1_c{i}" for i in range(n)]),
+    }
+    table = pd.DataFrame(
+        {
+            "pair_id": pairs["pair_id"],
+            "sample": "A",
+            "area": "1",
+            "component": range(n),
+            "X": 5.0,
+            "Y": 9.0,
+            "split": ["train", "train", "test", "test"][:n],
+        }
+    )
+    return pairs, table
+
+
+def test_a_perfect_prediction_scores_infinite_psnr_on_the_window():
+    pairs, table = fake_pairs()
+    upscaled = np.zeros((4, 32, 32), np.float32)
+    upscaled[:, 9:17, 5:13] = pairs["highres"]
+    scores = score_predictions("linear", upscaled, pairs, table)
+    measured = scores[scores["reference"] == "measured"]
+    assert len(scores) == 8 and np.isinf(measured["psnr"]).all() and (measured["ssim"] > 0.999).all()
+    assert (scores[scores["reference"] == "clean"]["psnr"] < 100).all()
+
+
+def test_summary_table_layout_follows_the_paper_order():
+    rows = [
+        {"model": m, "split": "test", "reference": "measured", "psnr": 20.0 + i + j, "ssim": 0.8}
+        for i, m in enumerate(["srresnet", "linear", "rcan"])
+        for j in range(3)
+    ]
+    summary = summary_table(pd.DataFrame(rows), "test")
+    assert list(dict.fromkeys(summary["model"])) == ["linear", "rcan", "srresnet"]
+    linear = summary[(summary["model"] == "linear") & (summary["metric"] == "PSNR (dB)")].iloc[0]
+    assert linear["mean"] == pytest.approx(22.0) and linear["n"] == 3
+    wide = paper_layout(summary.assign(reference="measured"))
+    assert list(wide.columns) == [MODEL_LABELS[m] for m in ("linear", "rcan", "srresnet")]
+    assert wide.loc[("measured", "PSNR (dB)", "mean"), "SRResNet"] == pytest.approx(21.0)
+    markdown = table_markdown(summary, "Test")
+    assert "| PSNR (dB) | 22.00" in markdown and "Linear interpolation" in markdown
+
+
+def test_write_tables(tmp_path):
+    pairs, table = fake_pairs()
+    save_npz(tmp_path / "pairs.npz", **pairs)
+    table.to_csv(tmp_path / "split.csv", index=False)
+    for model in ("linear", "srresnet"):
+        upscaled = np.full((4, 32, 32), 0.5, np.float32)
+        score_predictions(model, upscaled, pairs, table).to_csv(tmp_path / f"{model}.csv", index=False)
+    outputs = {k: tmp_path / f"{k}.out" for k in ("train", "test", "train_md", "test_md", "per_image")}
+    write_tables([tmp_path / "linear.csv", tmp_path / "srresnet.csv"], tmp_path / "pairs.npz", tmp_path / "split.csv", outputs)
+    test = pd.read_csv(outputs["test"], index_col=[0, 1, 2])
+    assert list(test.columns) == ["Linear interpolation", "SRResNet", "Measured HR (ceiling)"]
+    assert np.isnan(test.loc[("measured", "PSNR (dB)", "mean"), "Measured HR (ceiling)"])
+    assert set(test.index.get_level_values("reference")) == {"measured", "clean"}
+    assert np.isfinite(test.drop(columns="Measured HR (ceiling)").to_numpy()).all()
+    per_image = pd.read_csv(outputs["per_image"])
+    assert "measured_hr" in set(per_image["model"])  # the ceiling, from the clean truth
+    markdown = outputs["test_md"].read_text()
+    assert "paper's Table II" in markdown and "28.93" in markdown

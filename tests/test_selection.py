@@ -1,0 +1,37 @@
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from ramansr.selection import radial_power_spectrum, select_components, spectral_snr_db
+
+
+def domains(rng, size=64, sigma=4, noise=0.05):
+    field = gaussian_filter(rng.normal(size=(size, size)), sigma)
+    field = (field - field.min()) / np.ptp(field)
+    return field + rng.normal(0, noise, field.shape)
+
+
+def test_white_noise_scores_near_zero_db():
+    rng = np.random.default_rng(0)
+    scores = [spectral_snr_db(rng.normal(size=(64, 64))) for _ in range(5)]
+    assert all(abs(s) < 3 for s in scores)
+
+
+def test_domains_score_far_above_noise():
+    assert spectral_snr_db(domains(np.random.default_rng(1))) > 20
+
+
+def test_power_spectrum_frequencies():
+    power, frequency = radial_power_spectrum(np.ones((8, 8)))
+    assert power.shape == frequency.shape == (8, 8)
+    assert frequency[0, 0] == 0 and frequency.max() <= np.sqrt(0.5)
+    np.testing.assert_allclose(power, 0, atol=1e-20)  # a constant map has no power once its mean is removed
+
+
+def test_a_component_is_kept_only_when_both_maps_have_signal():
+    rng = np.random.default_rng(2)
+    signal, noise = domains(rng), rng.normal(size=(64, 64))
+    lr = np.stack([signal, signal, noise])
+    hr = np.stack([domains(rng), rng.normal(size=(64, 64)), domains(rng)])
+    decisions = select_components(lr, hr, min_snr_db=10)
+    assert [d["keep"] for d in decisions] == [True, False, False]
+    assert decisions[1]["lr_snr_db"] > 10 > decisions[1]["hr_snr_db"]
