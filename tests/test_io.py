@@ -1,0 +1,456 @@
+"""Tests for ramansr.io: formats, round trips, the real WITec export and bad input."""
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
+from ramansr.io import _write_v73  # crafts arbitrary v7.3 files (2-D spectra, bad input)
+
+REAL_EXPORT = Path(__file__).parents[2] / "shared" / "data" / "witec" / "P_A32_006_Spec.Data 1.mat"
+needs_real_export = pytest.mark.skipif(
+    not REAL_EXPORT.exists(), reason=f"the real WITec export is not at {REAL_EXPORT} (../shared absent)")
+
+ROWS, COLS, CHANNELS = 5, 7, 11
+
+
+@pytest.fixture
+def scan():
+    rng = np.random.default_rng(0)
+    cube = rng.uniform(100, 1000, (ROWS, COLS, CHANNELS)).astype(np.float32)
+    wavenumbers = np.linspace(400.0, 3200.0, CHANNELS)
+    return Scan(cube, wavenumbers, pixel_size_um=(0.5, 0.25), name="cell 1.a")
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def spectra_in_export_order(cube):
+    """(pixels, channels), pixels running along a scan line first."""
+    return np.ascontiguousarray(cube).reshape(-1, cube.shape[2])
+
+
+def assert_error(path, match, **kwargs):
+    """read_scan must raise ScanFormatError naming the file and the problem."""
+    with pytest.raises(ScanFormatError, match=match) as caught:
+        read_scan(path, **kwargs)
+    assert Path(path).name in str(caught.value)
+    return str(caught.value)
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+@pytest.mark.parametrize("format", ["witec", "plain"])
+def test_round_trip_gives_back_cube_axis_and_pixel_size(tmp_path, scan, format, v73):
+    path = tmp_path / "scan.mat"
+    write_scan(scan, path, format=format, v73=v73)
+    back = read_scan(path)
+    assert back.cube.dtype == np.float32 and back.cube.shape == (ROWS, COLS, CHANNELS)
+    np.testing.assert_array_equal(back.cube, scan.cube)
+    np.testing.assert_array_equal(back.wavenumbers, scan.wavenumbers)
+    assert back.wavenumbers.dtype == np.float64
+    assert back.pixel_size_um == pytest.approx(scan.pixel_size_um, rel=1e-12)
+    assert back.name == "cell 1.a"
+    assert back.meta["format"] == format
+    assert back.meta["container"] == ("mat7.3" if v73 else "mat5")
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+@pytest.mark.parametrize("format", ["witec", "plain"])
+def test_unknown_pixel_size_stays_unknown(tmp_path, scan, format, v73):
+    scan.pixel_size_um = None
+    write_scan(scan, tmp_path / "scan.mat", format=format, v73=v73)
+    assert read_scan(tmp_path / "scan.mat").pixel_size_um is None
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+@pytest.mark.parametrize("format", ["witec", "plain"])
+def test_writing_is_reproducible(tmp_path, scan, format, v73):
+    """The same scan gives the same bytes (no creation time in the file)."""
+    write_scan(scan, tmp_path / "first.mat", format=format, v73=v73)
+    write_scan(scan, tmp_path / "second.mat", format=format, v73=v73)
+    assert (tmp_path / "first.mat").read_bytes() == (tmp_path / "second.mat").read_bytes()
+    assert (tmp_path / "first.mat").read_bytes().startswith(b"MATLAB")
+
+
+@pytest.mark.parametrize("date", ["2024-01-01T09:00:00", [2024, 1, 1, 9, 0, 0]], ids=["iso", "clock"])
+def test_date_is_written_as_matlab_clock_and_read_as_iso(tmp_path, scan, date):
+    scan.meta["date"] = date
+    write_scan(scan, tmp_path / "scan.mat")
+    dataset = scipy.io.loadmat(tmp_path / "scan.mat", squeeze_me=True, struct_as_record=False)["cell_1a"]
+    np.testing.assert_array_equal(dataset.date, [2024, 1, 1, 9, 0, 0])
+    assert read_scan(tmp_path / "scan.mat").meta["date"] == "2024-01-01T09:00:00"
+
+
+def test_write_replaces_an_existing_file(tmp_path, scan):
+    path = tmp_path / "scan.mat"
+    path.write_text("old")
+    write_scan(scan, path, format="plain")
+    np.testing.assert_array_equal(read_scan(path).cube, scan.cube)
+
+
+def test_witec_writer_matches_the_export_layout(tmp_path, scan):
+    """A reader following the export's README gets the same image back."""
+    path = tmp_path / "scan.mat"
+    write_scan(scan, path, format="witec")
+    variables = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    (name,) = [key for key in variables if not key.startswith("__")]
+    assert name == "cell_1a"  # dots dropped, other characters replaced, as the export does
+    dataset = variables[name]
+    assert dataset.type == "image" and dataset.name == "cell 1.a"
+    assert list(dataset.imagesize) == [COLS, ROWS]
+    assert dataset.data.dtype == np.float32 and dataset.data.shape == (ROWS * COLS, CHANNELS)
+    image = dataset.data.reshape(dataset.imagesize[1], dataset.imagesize[0], -1)
+    np.testing.assert_array_equal(image, scan.cube)
+    np.testing.assert_array_equal(dataset.axisscale[1, 0], scan.wavenumbers)
+    assert dataset.axisscale[1, 1] == "rel. 1/cm"
+    np.testing.assert_allclose(np.diff(dataset.imageaxisscale[0, 0]), 0.25)  # x: along a line
+    np.testing.assert_allclose(np.diff(dataset.imageaxisscale[1, 0]), 0.5)  # y: across lines
+    assert dataset.imageaxisscale[0, 1] == "µm"
+    assert scipy.io.loadmat(path)[name].classname == "dataset"
+
+
+def test_v73_file_has_matlab_header_and_classes(tmp_path, scan):
+    import h5py
+
+    path = tmp_path / "scan.mat"
+    write_scan(scan, path, format="witec", v73=True)
+    header = path.read_bytes()[:128]
+    assert header.startswith(b"MATLAB 7.3 MAT-file") and header[124:128] == b"\x00\x02IM"
+    assert scipy.io.matlab.matfile_version(path) == (2, 0)
+    with h5py.File(path, "r") as file:
+        group = file["cell_1a"]
+        assert group.attrs["MATLAB_class"] == b"struct"
+        assert group["data"].shape == (CHANNELS, ROWS * COLS)  # MATLAB's column-major, transposed
+        assert group["data"].attrs["MATLAB_class"] == b"single"
+        assert group["axisscale"].attrs["MATLAB_class"] == b"cell"
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+@pytest.mark.parametrize("orientation", ["pixels x channels", "channels x pixels"])
+def test_plain_2d_spectra_in_either_orientation(tmp_path, scan, orientation, v73):
+    spectra = spectra_in_export_order(scan.cube)
+    if orientation == "channels x pixels":
+        spectra = spectra.T
+    variables = {"spectra": spectra, "wavenumber": scan.wavenumbers[np.newaxis],
+                 "imagesize": np.array([[COLS, ROWS]], dtype=np.float64)}
+    path = tmp_path / "plain.mat"
+    _write_v73(path, variables) if v73 else scipy.io.savemat(path, variables)
+    back = read_scan(path)
+    np.testing.assert_array_equal(back.cube, scan.cube)
+    np.testing.assert_array_equal(back.wavenumbers, scan.wavenumbers)
+    assert back.meta["layout"] == orientation
+    assert back.pixel_size_um is None and back.name == "spectra"
+
+
+def test_plain_2d_image_shape_argument(tmp_path, scan):
+    path = tmp_path / "plain.mat"
+    scipy.io.savemat(path, {"X": spectra_in_export_order(scan.cube), "axis": scan.wavenumbers})
+    np.testing.assert_array_equal(read_scan(path, image_shape=(ROWS, COLS)).cube, scan.cube)
+    assert_error(path, "image shape", variable="X")
+
+
+def test_plain_cube_in_float64_and_integers_becomes_float32(tmp_path, scan):
+    path = tmp_path / "plain.mat"
+    counts = np.round(scan.cube).astype(np.uint16)
+    scipy.io.savemat(path, {"counts": counts, "wavenumbers": scan.wavenumbers})
+    back = read_scan(path)
+    assert back.cube.dtype == np.float32 and back.meta["original_dtype"] == "uint16"
+    np.testing.assert_array_equal(back.cube, counts)
+
+
+def test_ambiguous_file_lists_candidates_and_variable_picks(tmp_path, scan):
+    path = tmp_path / "two.mat"
+    scipy.io.savemat(path, {"raw": scan.cube, "smoothed": scan.cube * 2, "wavenumbers": scan.wavenumbers})
+    message = assert_error(path, "ambiguous")
+    assert "raw" in message and "smoothed" in message
+    np.testing.assert_array_equal(read_scan(path, variable="smoothed").cube, scan.cube * 2)
+    assert_error(path, "no variable 'other'", variable="other")
+
+
+def test_decreasing_axis_is_kept(tmp_path, scan):
+    path = tmp_path / "plain.mat"
+    scipy.io.savemat(path, {"cube": scan.cube, "x": scan.wavenumbers[::-1]})
+    np.testing.assert_array_equal(read_scan(path).wavenumbers, scan.wavenumbers[::-1])
+
+
+def test_reading_leaves_the_file_unchanged(tmp_path, scan):
+    for v73 in (False, True):
+        path = tmp_path / f"scan{v73}.mat"
+        write_scan(scan, path, v73=v73)
+        before = sha256(path), path.stat().st_mtime_ns
+        read_scan(path)
+        assert (sha256(path), path.stat().st_mtime_ns) == before
+
+
+# ----------------------------------------------------------------------------- the real export
+
+
+def band_roughness(image):
+    """Mean absolute difference between neighbouring pixels, both directions."""
+    return (np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean()) / 2
+
+
+@needs_real_export
+def test_real_export_shape_axis_and_pixel_size():
+    scan = read_scan(REAL_EXPORT)
+    raw = scipy.io.loadmat(REAL_EXPORT, squeeze_me=True, struct_as_record=False)["P_A32_006_SpecData_1"]
+    assert scan.cube.shape == (16, 17, 1024) and scan.cube.dtype == np.float32
+    np.testing.assert_array_equal(scan.wavenumbers, raw.axisscale[1, 0])
+    assert np.all(np.diff(scan.wavenumbers) > 0)
+    assert 20 < scan.wavenumbers[0] < 40 and 3880 < scan.wavenumbers[-1] < 3900
+    dy, dx = scan.pixel_size_um
+    assert dx == pytest.approx(np.diff(raw.imageaxisscale[0, 0]).mean(), rel=1e-6)
+    assert dy == pytest.approx(np.diff(raw.imageaxisscale[1, 0]).mean(), rel=1e-6)
+    assert 0.7 < dy < 0.8 and 0.7 < dx < 0.8
+    assert scan.name == "P_A32_006_Spec.Data 1"
+    assert scan.meta["format"] == "witec" and scan.meta["matlab_class"] == "dataset"
+    assert scan.meta["date"] == "2015-01-15T12:54:42"
+
+
+@needs_real_export
+def test_real_export_is_unsheared():
+    """The CH-stretch image of the reader's cube is smoother than any sheared reshape."""
+    scan = read_scan(REAL_EXPORT)
+    data = scipy.io.loadmat(REAL_EXPORT, squeeze_me=True, struct_as_record=False)[
+        "P_A32_006_SpecData_1"].data
+    ch_band = np.abs(scan.wavenumbers - 2930) < 30
+    ours = band_roughness(scan.cube[:, :, ch_band].mean(axis=2))
+    for shape, order in (((17, 16), "C"), ((16, 17), "F")):
+        sheared = data.reshape(*shape, -1, order=order)[:, :, ch_band].mean(axis=2)
+        assert ours < 0.85 * band_roughness(sheared), (shape, order)
+
+
+@needs_real_export
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+def test_real_export_round_trip(tmp_path, v73):
+    scan = read_scan(REAL_EXPORT)
+    write_scan(scan, tmp_path / "copy.mat", v73=v73)
+    back = read_scan(tmp_path / "copy.mat")
+    np.testing.assert_array_equal(back.cube, scan.cube)
+    np.testing.assert_array_equal(back.wavenumbers, scan.wavenumbers)
+    assert back.pixel_size_um == pytest.approx(scan.pixel_size_um)
+    assert back.meta["date"] == scan.meta["date"]  # the measurement time travels with the scan
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_scan(tmp_path / "absent.mat")
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not a MATLAB file\n" * 20, b"\x89PNG\r\n" + bytes(300)],
+                         ids=["empty", "text", "binary"])
+def test_not_a_matlab_file(tmp_path, content):
+    path = tmp_path / "spectra.mat"
+    path.write_bytes(content)
+    assert_error(path, "not a MATLAB file")
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+def test_truncated_file(tmp_path, scan, v73, fraction):
+    whole = tmp_path / "whole.mat"
+    write_scan(scan, whole, v73=v73)
+    content = whole.read_bytes()
+    cut = tmp_path / "cut.mat"
+    cut.write_bytes(content[: int(len(content) * fraction)])
+    assert_error(cut, "truncated")
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_compressed_level5_file_reads_and_truncated_is_refused(tmp_path, scan, fraction):
+    """MATLAB's default -v7 files compress each variable."""
+    whole = tmp_path / "whole.mat"
+    scipy.io.savemat(whole, {"cube": scan.cube, "wavenumbers": scan.wavenumbers}, do_compression=True)
+    np.testing.assert_array_equal(read_scan(whole).cube, scan.cube)
+    cut = tmp_path / "cut.mat"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * fraction)])
+    assert_error(cut, "truncated")
+
+
+def test_truncated_header(tmp_path, scan):
+    write_scan(scan, tmp_path / "whole.mat")
+    cut = tmp_path / "cut.mat"
+    cut.write_bytes((tmp_path / "whole.mat").read_bytes()[:60])
+    assert_error(cut, "truncated")
+
+
+@needs_real_export
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_truncated_real_export(tmp_path, fraction):
+    cut = tmp_path / "export.mat"
+    content = REAL_EXPORT.read_bytes()
+    cut.write_bytes(content[: int(len(content) * fraction)])
+    assert_error(cut, "truncated")
+
+
+def test_corrupt_level5_file(tmp_path, scan):
+    path = tmp_path / "corrupt.mat"
+    write_scan(scan, path)
+    content = bytearray(path.read_bytes())
+    content[128:132] = (99).to_bytes(4, "little")  # the first element's type
+    path.write_bytes(bytes(content))
+    assert_error(path, "corrupt")
+
+
+def test_corrupt_v73_file(tmp_path, scan):
+    path = tmp_path / "corrupt.mat"
+    write_scan(scan, path, v73=True)
+    content = bytearray(path.read_bytes())
+    content[600:2000] = bytes(1400)  # HDF5 metadata after the superblock
+    path.write_bytes(bytes(content))
+    assert_error(path, "corrupt")
+
+
+def test_no_spectral_array(tmp_path):
+    path = tmp_path / "meta.mat"
+    scipy.io.savemat(path, {"wavenumbers": np.arange(5.0), "comment": "no data"})
+    message = assert_error(path, "no spectral array")
+    assert "wavenumbers" in message and "comment" in message
+
+
+def test_no_wavenumber_axis(tmp_path, scan):
+    path = tmp_path / "plain.mat"
+    scipy.io.savemat(path, {"cube": scan.cube})
+    assert_error(path, "no wavenumber axis")
+
+
+def witec_struct(scan, **changes):
+    """A minimal export-like struct; changes override fields."""
+    axisscale = np.empty((2, 2), dtype=object)
+    axisscale[:] = [[np.zeros((0, 0)), ""], [scan.wavenumbers[np.newaxis], "rel. 1/cm"]]
+    fields = {"type": "image", "imagesize": np.array([[COLS, ROWS]], dtype=float),
+              "data": spectra_in_export_order(scan.cube), "axisscale": axisscale}
+    fields.update(changes)
+    return fields
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+def test_data_size_not_matching_imagesize(tmp_path, scan, v73):
+    path = tmp_path / "export.mat"
+    variables = {"m": witec_struct(scan, imagesize=np.array([[COLS + 1, ROWS]], dtype=float))}
+    _write_v73(path, variables) if v73 else scipy.io.savemat(path, variables)
+    message = assert_error(path, "data size does not match imagesize")
+    assert str(ROWS * COLS) in message and str((COLS + 1) * ROWS) in message
+
+
+def test_plain_2d_size_not_matching_imagesize(tmp_path, scan):
+    path = tmp_path / "plain.mat"
+    scipy.io.savemat(path, {"spectra": spectra_in_export_order(scan.cube), "wavenumbers": scan.wavenumbers,
+                            "imagesize": np.array([[COLS, ROWS + 2]])})
+    assert_error(path, "data size does not match imagesize")
+
+
+@pytest.mark.parametrize("kind", ["witec", "plain"])
+def test_axis_length_not_matching_channels(tmp_path, scan, kind):
+    path = tmp_path / "scan.mat"
+    short_axis = scan.wavenumbers[:-1]
+    if kind == "witec":
+        struct = witec_struct(scan)
+        struct["axisscale"][1, 0] = short_axis[np.newaxis]
+        scipy.io.savemat(path, {"m": struct})
+    else:
+        scipy.io.savemat(path, {"cube": scan.cube, "wavenumbers": short_axis})
+    assert_error(path, f"axis length {CHANNELS - 1} does not match the channel count {CHANNELS}")
+
+
+@pytest.mark.parametrize("axis_problem", ["swap", "repeat", "nan"])
+def test_non_monotonic_axis(tmp_path, scan, axis_problem):
+    axis = scan.wavenumbers.copy()
+    if axis_problem == "swap":
+        axis[[3, 4]] = axis[[4, 3]]
+    elif axis_problem == "repeat":
+        axis[6] = axis[5]
+    else:
+        axis[2] = np.nan
+    path = tmp_path / "plain.mat"
+    scipy.io.savemat(path, {"cube": scan.cube, "wavenumbers": axis})
+    assert_error(path, "not strictly monotonic" if axis_problem != "nan" else "NaN or inf")
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+def test_non_finite_data_is_reported_with_count_and_position(tmp_path, scan, v73):
+    cube = scan.cube.copy()
+    cube[2, 3, 4] = np.nan
+    cube[4, 0, 1] = np.inf
+    cube[3, 6, 0] = -np.inf
+    path = tmp_path / "scan.mat"
+    variables = {"m": witec_struct(scan, data=spectra_in_export_order(cube))}
+    _write_v73(path, variables) if v73 else scipy.io.savemat(path, variables)
+    message = assert_error(path, "3 NaN or inf values")
+    assert "row 2, col 3, channel 4" in message  # the first in (row, col, channel) order
+
+
+def test_float64_beyond_float32_range_is_not_silently_inf(tmp_path, scan):
+    cube = scan.cube.astype(np.float64)
+    cube[1, 1, 1] = 1e300
+    path = tmp_path / "plain.mat"
+    scipy.io.savemat(path, {"cube": cube, "wavenumbers": scan.wavenumbers})
+    assert_error(path, re.escape("1 NaN or inf") + ".*beyond float32 range")
+
+
+def test_huge_finite_values_are_kept(tmp_path, scan):
+    """Finite data whose float32 sum overflows is still valid."""
+    scan.cube[0, 0, :2] = 3e38
+    write_scan(scan, tmp_path / "huge.mat", format="plain")
+    np.testing.assert_array_equal(read_scan(tmp_path / "huge.mat").cube, scan.cube)
+
+
+@pytest.mark.parametrize("kind", ["witec", "plain 3-D", "plain 2-D"])
+def test_empty_arrays(tmp_path, scan, kind):
+    path = tmp_path / "empty.mat"
+    if kind == "witec":
+        scipy.io.savemat(path, {"m": witec_struct(scan, data=np.zeros((0, CHANNELS), np.float32))})
+    elif kind == "plain 3-D":
+        scipy.io.savemat(path, {"cube": np.zeros((0, COLS, CHANNELS)), "wavenumbers": scan.wavenumbers})
+    else:
+        scipy.io.savemat(path, {"spectra": np.zeros((0, 0)), "wavenumbers": scan.wavenumbers})
+    assert_error(path, "empty array")
+
+
+def test_empty_axis(tmp_path, scan):
+    path = tmp_path / "empty.mat"
+    struct = witec_struct(scan)
+    struct["axisscale"][1, 0] = np.zeros((0, 0))
+    scipy.io.savemat(path, {"m": struct})
+    assert_error(path, "no wavenumber axis")
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+def test_complex_data(tmp_path, scan, v73):
+    path = tmp_path / "complex.mat"
+    variables = {"cube": scan.cube * (1 + 1j), "wavenumbers": scan.wavenumbers[np.newaxis]}
+    if v73:
+        import h5py
+
+        _write_v73(path, {"wavenumbers": variables["wavenumbers"]})
+        with h5py.File(path, "r+") as file:  # complex as MATLAB stores it: a (real, imag) compound
+            stored = np.empty(scan.cube.T.shape, dtype=[("real", "<f4"), ("imag", "<f4")])
+            stored["real"] = stored["imag"] = scan.cube.T
+            file.create_dataset("cube", data=stored).attrs["MATLAB_class"] = np.bytes_("single")
+    else:
+        scipy.io.savemat(path, variables)
+    assert_error(path, "complex data")
+
+
+def test_write_refuses_non_finite_cube(tmp_path, scan):
+    scan.cube[0, 0, 0] = np.nan
+    with pytest.raises(ScanFormatError, match="1 NaN or inf"):
+        write_scan(scan, tmp_path / "bad.mat")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_refuses_unknown_format(tmp_path, scan):
+    with pytest.raises(ValueError, match="format must be"):
+        write_scan(scan, tmp_path / "bad.mat", format="npz")

@@ -1,0 +1,118 @@
+"""End to end: the .test config through the whole pipeline, then what reruns after changes."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ramansr.io import read_scan, write_scan
+from workflow_helpers import TEST_CONFIG, areas_of, copy_workflow, planned_jobs, rules_of, snakemake
+
+pytestmark = pytest.mark.slow
+
+MODELS = ["linear", "bicubic", "srcnn", "srresnet", "srgan", "rcan"]
+PER_AREA_RULES = {"convert", "preprocess", "decompose", "clean_maps", "register", "select"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One complete run of the .test config (shared by the tests of this module)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("run"))
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path):
+    """A private copy of the finished run (results and Snakemake's records), to change freely."""
+    shutil.copytree(finished_run, tmp_path / "run", symlinks=True)
+    return tmp_path / "run"
+
+
+def read_table(path):
+    return pd.read_csv(path, index_col=[0, 1, 2])
+
+
+def test_tables_have_a_column_per_model_and_plausible_scores(finished_run):
+    for split in ("train", "test"):
+        table = read_table(finished_run / f"results/tables/{split}.csv")
+        assert list(table.columns[:6]) == ["Linear interpolation", "Bicubic", "SRCNN", "RCAN", "SRGAN", "SRResNet"]
+        psnr = table.loc[("measured", "PSNR (dB)", "mean")]
+        ssim = table.loc[("measured", "SSIM", "mean")]
+        assert np.isfinite(psnr[:6]).all() and np.isfinite(ssim[:6]).all()
+        # interpolation of a 4x coarser map: far from perfect, far from random
+        assert 10 < psnr["Linear interpolation"] < 45
+        assert 0.2 < ssim["Linear interpolation"] < 1
+        ceiling = table.loc[("clean", "PSNR (dB)", "mean"), "Measured HR (ceiling)"]
+        assert ceiling > psnr["Linear interpolation"]
+    per_image = pd.read_csv(finished_run / "results/tables/per_image.csv")
+    assert set(per_image["model"]) == set(MODELS) | {"measured_hr"}
+    markdown = (finished_run / "results/tables/test.md").read_text()
+    assert "Table II" in markdown and "28.93" in markdown
+
+
+def test_registration_table_against_the_truth(finished_run):
+    table = pd.read_csv(finished_run / "results/tables/registration.csv")
+    assert len(table) == 4
+    assert np.isfinite(table["error"]).all()
+    # most areas are found to within a couple of HR pixels even at the test's small size
+    assert (table["error"] < 2).sum() >= 3
+
+
+def test_a_second_run_does_nothing(finished_run):
+    assert planned_jobs(finished_run) == set()
+
+
+def test_replacing_one_lr_file_reruns_only_that_area(run_copy):
+    path = run_copy / "results/simulated/A/1/lowres.mat"
+    scan = read_scan(path)
+    scan.cube = scan.cube * np.float32(1.05)
+    write_scan(scan, path, format="witec")
+    jobs = planned_jobs(run_copy)
+    assert areas_of(jobs) == {("A", "1")}
+    assert PER_AREA_RULES <= rules_of(jobs)
+    assert {"dataset", "train", "evaluate", "tables"} <= rules_of(jobs)
+    assert "simulate" not in rules_of(jobs)
+
+
+def test_touching_a_file_without_changing_it_reruns_nothing(run_copy):
+    path = run_copy / "results/simulated/F/2/lowres.mat"
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    assert planned_jobs(run_copy) == set()
+
+
+def test_changing_one_stage_parameter_reruns_that_stage_and_what_follows(run_copy):
+    config = yaml.safe_load((run_copy / TEST_CONFIG).read_text())
+    config["select"]["min_snr_db"] = 5.0
+    (run_copy / TEST_CONFIG).write_text(yaml.safe_dump(config))
+    rules = rules_of(planned_jobs(run_copy))
+    assert "select" in rules and {"dataset", "train", "evaluate", "tables"} <= rules
+    assert not rules & {"simulate", "convert", "preprocess", "decompose", "clean_maps", "register"}
+
+
+def test_a_killed_run_resumes_and_gives_the_same_tables(finished_run, tmp_path):
+    workdir = copy_workflow(tmp_path / "killed")
+    command = [sys.executable, "-m", "snakemake", "--configfile", TEST_CONFIG, "--cores", "2"]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # kill the whole run hard once a model has checkpointed its first epoch
+    deadline = time.time() + 600
+    while not list((workdir / "results/models").glob("*/last.pt")) and time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail("the run ended before it could be killed")
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (workdir / "results/tables/test.csv").exists()
+    snakemake(workdir, "--cores", "2", "--rerun-incomplete")
+    for name in ("train.csv", "test.csv"):
+        resumed = read_table(workdir / "results/tables" / name)
+        uninterrupted = read_table(finished_run / "results/tables" / name)
+        pd.testing.assert_frame_equal(resumed, uninterrupted, rtol=1e-6)
