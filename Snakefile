@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/convert.smk"
@@ -18,9 +21,26 @@ include: "workflow/rules/select.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+# Light aggregation and plotting run on the submitting node, not as cluster jobs.
+localrules:
+    all,
+    tables,
+    registration_table,
+    simulation_overview,
+    figure_workflow,
+    figure_decomposition,
+    figure_registration,
+    figure_examples,
+    figure_smoothing,
+    figure_fourier,
+    figure_training_curves,
 
 
 rule all:
     input:
         final_outputs(),
+        report_outputs(),
     default_target: True

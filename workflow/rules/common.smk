@@ -79,3 +79,34 @@ def final_outputs():
     if SIMULATED:
         outputs += ["results/figures/simulation_overview.png", "results/tables/registration.csv"]
     return outputs
+
+
+# The single-area figures show the first area.
+FIRST_SAMPLE, FIRST_AREA = AREAS[0]
+FIRST_AREA_NAME = f"(sample {FIRST_SAMPLE}, area {FIRST_AREA})"
+
+
+def figure(name):
+    """The PNG and PDF paths of one figure."""
+    return [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
+
+
+def first_area(pattern):
+    """A per-area path pattern filled in for the first area, the one the single-area figures show."""
+    return pattern.format(sample=FIRST_SAMPLE, area=FIRST_AREA)
+
+
+def report_outputs():
+    """Every figure file this module makes (PNG and PDF), for rule all."""
+    names = [
+        "fig1_workflow",
+        "fig2_decomposition",
+        "fig3_registration",
+        "examples_train",
+        "examples_test",
+        "figS1_smoothing",
+        "fourier_lowres",
+        "fourier_highres",
+        "training_curves",
+    ]
+    return [path for name in names for path in figure(name)]

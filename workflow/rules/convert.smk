@@ -12,5 +12,7 @@ rule convert:
         "results/logs/convert/{sample}/{area}/{scan}.log",
     benchmark:
         "results/benchmarks/convert/{sample}/{area}/{scan}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/convert.py"

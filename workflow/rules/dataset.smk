@@ -19,5 +19,7 @@ rule dataset:
         "results/logs/dataset.log",
     benchmark:
         "results/benchmarks/dataset.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/dataset.py"

@@ -18,6 +18,8 @@ rule decompose:
         "results/logs/decompose/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/decompose/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/decompose.py"
 
@@ -38,5 +40,7 @@ rule clean_maps:
         "results/logs/clean_maps/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/clean_maps/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/clean_maps.py"

@@ -12,6 +12,8 @@ rule evaluate:
         "results/logs/evaluate/{model}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}.tsv"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -22,15 +24,17 @@ rule tables:
         pairs="results/dataset/pairs.npz",
         split="results/dataset/split.csv",
     output:
-        train="results/tables/train.csv",
-        test="results/tables/test.csv",
-        train_md="results/tables/train.md",
-        test_md="results/tables/test.md",
-        per_image="results/tables/per_image.csv",
+        train=report("results/tables/train.csv", category="Tables", caption="../report/table_train.rst"),
+        test=report("results/tables/test.csv", category="Tables", caption="../report/table_test.rst"),
+        train_md=report("results/tables/train.md", category="Tables", caption="../report/table_train.rst"),
+        test_md=report("results/tables/test.md", category="Tables", caption="../report/table_test.rst"),
+        per_image=report("results/tables/per_image.csv", category="Tables", caption="../report/table_per_image.rst"),
     log:
         "results/logs/tables.log",
     benchmark:
         "results/benchmarks/tables.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/tables.py"
 
@@ -40,8 +44,8 @@ rule registration_table:
         registration=per_area("results/registration/{sample}/{area}.json"),
         truth=per_area("results/simulated/{sample}/{area}/truth.npz"),
     output:
-        csv="results/tables/registration.csv",
-        md="results/tables/registration.md",
+        csv=report("results/tables/registration.csv", category="Tables", caption="../report/table_registration.rst"),
+        md=report("results/tables/registration.md", category="Tables", caption="../report/table_registration.rst"),
     params:
         areas=AREAS,
         factor=config["register"]["factor"],
@@ -49,5 +53,7 @@ rule registration_table:
         "results/logs/registration_table.log",
     benchmark:
         "results/benchmarks/registration_table.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/registration_table.py"

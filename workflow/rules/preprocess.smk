@@ -14,5 +14,7 @@ rule preprocess:
         "results/logs/preprocess/{sample}/{area}/{scan}.log",
     benchmark:
         "results/benchmarks/preprocess/{sample}/{area}/{scan}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/preprocess.py"

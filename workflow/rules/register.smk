@@ -13,5 +13,7 @@ rule register:
         "results/logs/register/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/register/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/register.py"

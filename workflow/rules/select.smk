@@ -14,5 +14,7 @@ rule select:
         "results/logs/select/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/select/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/select.py"

@@ -12,20 +12,24 @@ rule simulate:
         "results/logs/simulate/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/simulate/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/simulate.py"
 
 
 rule simulation_overview:
     input:
-        lowres=f"results/simulated/{AREAS[0][0]}/{AREAS[0][1]}/lowres.mat",
-        highres=f"results/simulated/{AREAS[0][0]}/{AREAS[0][1]}/highres.mat",
-        truth=f"results/simulated/{AREAS[0][0]}/{AREAS[0][1]}/truth.npz",
+        lowres=first_area("results/simulated/{sample}/{area}/lowres.mat"),
+        highres=first_area("results/simulated/{sample}/{area}/highres.mat"),
+        truth=first_area("results/simulated/{sample}/{area}/truth.npz"),
     output:
-        "results/figures/simulation_overview.png",
+        report("results/figures/simulation_overview.png", category="Data", caption="../report/simulation_overview.rst"),
     log:
         "results/logs/simulation_overview.log",
     benchmark:
         "results/benchmarks/simulation_overview.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
     script:
         "../scripts/simulation_overview.py"

@@ -18,5 +18,7 @@ rule train:
         "results/logs/train/{model}.log",
     benchmark:
         "results/benchmarks/train/{model}.tsv"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/train.py"

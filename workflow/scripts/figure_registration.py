@@ -1,0 +1,17 @@
+"""Fig. 3: template matching of one area, two components."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from ramansr.figures import plot_registration
+
+plot_registration(
+    snakemake.input.nmf,
+    snakemake.input.registration,
+    snakemake.input.selection,
+    snakemake.input.spectra,
+    [snakemake.output.png, snakemake.output.pdf],
+    factor=snakemake.params.factor,
+    interpolation=snakemake.params.interpolation,
+    title=snakemake.params.title,
+)

@@ -1,0 +1,11 @@
+"""Training curves of every trained model."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from ramansr.figures import plot_training_curves
+
+plot_training_curves(
+    dict(zip(snakemake.params.models, snakemake.input.histories)),
+    [snakemake.output.png, snakemake.output.pdf],
+)

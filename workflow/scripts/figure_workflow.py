@@ -1,0 +1,11 @@
+"""Fig. 1: the workflow's rule graph."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")
+
+from ramansr.figures import plot_rulegraph, rulegraph_dot
+
+plot_rulegraph(
+    rulegraph_dot(snakemake.params.snakefile, snakemake.params.configfiles),
+    [snakemake.output.png, snakemake.output.pdf],
+)
