@@ -1,0 +1,68 @@
+"""Super-resolution models, all mapping (N, 1, h, w) maps to (N, 1, 4h, 4w).
+
+Use :func:`build` with a config name; :data:`TRAINABLE` lists the names that
+need training (the interpolation baselines do not).
+"""
+
+from functools import partial
+
+from ramansr.models.interpolation import Interpolation
+from ramansr.models.rcan import RCAN
+from ramansr.models.srcnn import SRCNN
+from ramansr.models.srgan import Discriminator, Generator
+from ramansr.models.srresnet import SRResNet
+
+MODELS = {
+    "linear": partial(Interpolation, mode="bilinear"),
+    "bicubic": partial(Interpolation, mode="bicubic"),
+    "srcnn": SRCNN,
+    "srresnet": SRResNet,
+    "srgan": Generator,
+    "rcan": RCAN,
+}
+"""Config name -> model constructor ("srgan" builds the generator)."""
+
+TRAINABLE = ("srcnn", "srresnet", "srgan", "rcan")
+"""Config names of the models with learnable parameters."""
+
+
+def build(name, **kwargs):
+    """Build a model from its config name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``MODELS``: "linear", "bicubic", "srcnn", "srresnet", "srgan", "rcan".
+    **kwargs
+        Passed to the model's constructor (sizes such as ``n_blocks``).
+
+    Returns
+    -------
+    torch.nn.Module
+        The model, freshly initialised.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known model.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    return MODELS[name](**kwargs)
+
+
+def is_trainable(name):
+    """Whether the model called ``name`` has parameters to train.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known model.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    return name in TRAINABLE
+
+
+__all__ = ["MODELS", "TRAINABLE", "build", "is_trainable", "Interpolation", "SRCNN", "SRResNet", "Generator",
+           "Discriminator", "RCAN"]

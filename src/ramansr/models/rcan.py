@@ -1,0 +1,143 @@
+"""RCAN (Zhang et al., 2018): residual-in-residual with channel attention."""
+
+import math
+
+from torch import nn
+
+
+class ChannelAttention(nn.Module):
+    """Rescale each channel by a weight computed from its global average.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels in and out.
+    reduction : int
+        Bottleneck ratio of the two 1x1 convolutions.
+    """
+
+    def __init__(self, n_channels=64, reduction=16):
+        super().__init__()
+        bottleneck = max(1, n_channels // reduction)
+        self.squeeze = nn.AdaptiveAvgPool2d(1)
+        self.excite = nn.Sequential(
+            nn.Conv2d(n_channels, bottleneck, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(bottleneck, n_channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, features):
+        """(N, n_channels, h, w) -> (N, n_channels, h, w)."""
+        return features * self.excite(self.squeeze(features))  # weights (N, n_channels, 1, 1)
+
+
+class ResidualChannelAttentionBlock(nn.Module):
+    """Conv-ReLU-conv, channel attention, skip connection (RCAB).
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels in and out.
+    kernel_size : int
+        Kernel size of both convolutions.
+    reduction : int
+        Bottleneck ratio of the channel attention.
+    """
+
+    def __init__(self, n_channels=64, kernel_size=3, reduction=16):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2),
+            ChannelAttention(n_channels, reduction),
+        )
+
+    def forward(self, features):
+        """(N, n_channels, h, w) -> (N, n_channels, h, w)."""
+        return features + self.body(features)
+
+
+class ResidualGroup(nn.Module):
+    """A chain of RCABs and a convolution, with a skip across the group.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels in and out.
+    n_blocks : int
+        Number of RCABs in the group.
+    kernel_size : int
+        Kernel size of every convolution.
+    reduction : int
+        Bottleneck ratio of the channel attention.
+    """
+
+    def __init__(self, n_channels=64, n_blocks=20, kernel_size=3, reduction=16):
+        super().__init__()
+        self.body = nn.Sequential(
+            *[ResidualChannelAttentionBlock(n_channels, kernel_size, reduction) for _ in range(n_blocks)],
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2),
+        )
+
+    def forward(self, features):
+        """(N, n_channels, h, w) -> (N, n_channels, h, w)."""
+        return features + self.body(features)
+
+
+class RCAN(nn.Module):
+    """Residual channel attention network for single-channel maps.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input (and output) maps; 1 for component maps.
+    n_groups : int
+        Number of residual groups.
+    n_blocks : int
+        RCABs per residual group.
+    n_channels : int
+        Width of the network.
+    reduction : int
+        Bottleneck ratio of the channel attention.
+    kernel_size : int
+        Kernel size of every 3x3-style convolution.
+    scaling_factor : {2, 4, 8}
+        Upscaling of each spatial dimension (one x2 PixelShuffle stage per factor 2).
+    """
+
+    def __init__(self, in_channels=1, n_groups=10, n_blocks=20, n_channels=64, reduction=16, kernel_size=3,
+                 scaling_factor=4):
+        super().__init__()
+        if scaling_factor not in {2, 4, 8}:
+            raise ValueError(f"scaling_factor must be 2, 4 or 8, got {scaling_factor}")
+        padding = kernel_size // 2
+        self.head = nn.Conv2d(in_channels, n_channels, kernel_size, padding=padding)
+        self.body = nn.Sequential(
+            *[ResidualGroup(n_channels, n_blocks, kernel_size, reduction) for _ in range(n_groups)],
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=padding),
+        )
+        upsampler = []
+        for _ in range(int(math.log2(scaling_factor))):
+            upsampler += [nn.Conv2d(n_channels, 4 * n_channels, kernel_size, padding=padding), nn.PixelShuffle(2)]
+        self.upsampler = nn.Sequential(*upsampler)
+        self.tail = nn.Conv2d(n_channels, in_channels, kernel_size, padding=padding)
+
+    def forward(self, lowres):
+        """Super-resolve a batch of maps.
+
+        Parameters
+        ----------
+        lowres : torch.Tensor
+            (N, C, h, w) low-resolution maps.
+
+        Returns
+        -------
+        torch.Tensor
+            (N, C, h * scaling_factor, w * scaling_factor) super-resolved maps.
+        """
+        features = self.head(lowres)
+        # long skip: the deep body only has to learn the high-frequency residual
+        features = features + self.body(features)
+        return self.tail(self.upsampler(features))

@@ -1,0 +1,54 @@
+"""SRCNN (Dong et al., 2014): three convolutions on a bicubic-upscaled map."""
+
+from torch import nn
+from torch.nn import functional as F
+
+
+class SRCNN(nn.Module):
+    """Super-resolution CNN with the classic 9-5-5 layout.
+
+    The network sees the map after bicubic upscaling and learns to sharpen it:
+    patch extraction, non-linear mapping, reconstruction. The bicubic step is
+    part of ``forward`` so that every model shares the (N, 1, h, w) ->
+    (N, 1, 4h, 4w) interface.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input (and output) maps; 1 for component maps.
+    n_channels : tuple of int
+        Filters of the first and second convolutions.
+    kernel_sizes : tuple of int
+        Kernel sizes of the three convolutions.
+    scaling_factor : int
+        Factor by which both spatial dimensions grow.
+    """
+
+    def __init__(self, in_channels=1, n_channels=(64, 32), kernel_sizes=(9, 5, 5), scaling_factor=4):
+        super().__init__()
+        self.scaling_factor = int(scaling_factor)
+        first_channels, second_channels = n_channels
+        first_kernel, second_kernel, third_kernel = kernel_sizes
+        # "same" padding keeps the upscaled size, so the output lines up with the HR grid
+        self.patch_extraction = nn.Conv2d(in_channels, first_channels, first_kernel, padding=first_kernel // 2)
+        self.nonlinear_mapping = nn.Conv2d(first_channels, second_channels, second_kernel, padding=second_kernel // 2)
+        self.reconstruction = nn.Conv2d(second_channels, in_channels, third_kernel, padding=third_kernel // 2)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, lowres):
+        """Super-resolve a batch of maps.
+
+        Parameters
+        ----------
+        lowres : torch.Tensor
+            (N, C, h, w) low-resolution maps.
+
+        Returns
+        -------
+        torch.Tensor
+            (N, C, h * scaling_factor, w * scaling_factor) super-resolved maps.
+        """
+        upscaled = F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic", align_corners=False)
+        features = self.relu(self.patch_extraction(upscaled))
+        features = self.relu(self.nonlinear_mapping(features))
+        return self.reconstruction(features)

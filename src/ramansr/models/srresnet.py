@@ -1,0 +1,140 @@
+"""SRResNet (Ledig et al., 2017): residual blocks at LR, then sub-pixel upscaling."""
+
+import math
+
+from torch import nn
+
+
+class ConvolutionalBlock(nn.Module):
+    """Convolution, optional batch norm, optional activation.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels before and after the convolution.
+    kernel_size : int
+        Kernel size; padding keeps the spatial size (at stride 1).
+    stride : int
+        Convolution stride.
+    batch_norm : bool
+        Whether a BatchNorm2d follows the convolution.
+    activation : {None, "prelu", "leakyrelu"}
+        Activation after the (normalised) convolution.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, batch_norm=False, activation=None):
+        super().__init__()
+        activations = {None: None, "prelu": nn.PReLU, "leakyrelu": lambda: nn.LeakyReLU(0.2)}
+        if activation not in activations:
+            raise ValueError(f"activation must be one of {sorted(map(str, activations))}, got {activation!r}")
+        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=kernel_size // 2)]
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        if activation is not None:
+            layers.append(activations[activation]())
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, features):
+        """(N, in_channels, h, w) -> (N, out_channels, h / stride, w / stride)."""
+        return self.block(features)
+
+
+class ResidualBlock(nn.Module):
+    """Two conv-BN blocks (PReLU between) with a skip connection across them.
+
+    Parameters
+    ----------
+    kernel_size : int
+        Kernel size of both convolutions.
+    n_channels : int
+        Channels in and out (equal, so the input can be added back).
+    """
+
+    def __init__(self, kernel_size=3, n_channels=64):
+        super().__init__()
+        self.conv_block1 = ConvolutionalBlock(n_channels, n_channels, kernel_size, batch_norm=True, activation="prelu")
+        self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, kernel_size, batch_norm=True)
+
+    def forward(self, features):
+        """(N, n_channels, h, w) -> (N, n_channels, h, w)."""
+        return features + self.conv_block2(self.conv_block1(features))
+
+
+class SubPixelConvolutionalBlock(nn.Module):
+    """Convolution to ``factor**2`` times the channels, PixelShuffle, PReLU.
+
+    Parameters
+    ----------
+    kernel_size : int
+        Kernel size of the convolution.
+    n_channels : int
+        Channels in and out.
+    scaling_factor : int
+        Upscaling of each spatial dimension.
+    """
+
+    def __init__(self, kernel_size=3, n_channels=64, scaling_factor=2):
+        super().__init__()
+        self.conv = nn.Conv2d(n_channels, n_channels * scaling_factor**2, kernel_size, padding=kernel_size // 2)
+        # rearranges the extra channels into a finer pixel grid
+        self.pixel_shuffle = nn.PixelShuffle(scaling_factor)
+        self.prelu = nn.PReLU()
+
+    def forward(self, features):
+        """(N, n_channels, h, w) -> (N, n_channels, h * factor, w * factor)."""
+        return self.prelu(self.pixel_shuffle(self.conv(features)))
+
+
+class SRResNet(nn.Module):
+    """SRResNet for single-channel maps.
+
+    The last convolution has no activation: component maps live in [0, 1],
+    so the Tanh of the RGB original (range [-1, 1]) is left out.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input (and output) maps; 1 for component maps.
+    large_kernel_size : int
+        Kernel size of the first and last convolutions.
+    small_kernel_size : int
+        Kernel size of every convolution in between.
+    n_channels : int
+        Width of the network between the first and last convolutions.
+    n_blocks : int
+        Number of residual blocks.
+    scaling_factor : {2, 4, 8}
+        Upscaling of each spatial dimension (one x2 sub-pixel stage per factor 2).
+    """
+
+    def __init__(self, in_channels=1, large_kernel_size=9, small_kernel_size=3, n_channels=64, n_blocks=16,
+                 scaling_factor=4):
+        super().__init__()
+        if scaling_factor not in {2, 4, 8}:
+            raise ValueError(f"scaling_factor must be 2, 4 or 8, got {scaling_factor}")
+        self.conv_block1 = ConvolutionalBlock(in_channels, n_channels, large_kernel_size, activation="prelu")
+        self.residual_blocks = nn.Sequential(*[ResidualBlock(small_kernel_size, n_channels) for _ in range(n_blocks)])
+        self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, small_kernel_size, batch_norm=True)
+        n_subpixel_blocks = int(math.log2(scaling_factor))
+        self.subpixel_blocks = nn.Sequential(
+            *[SubPixelConvolutionalBlock(small_kernel_size, n_channels, 2) for _ in range(n_subpixel_blocks)])
+        self.conv_block3 = ConvolutionalBlock(n_channels, in_channels, large_kernel_size)
+
+    def forward(self, lowres):
+        """Super-resolve a batch of maps.
+
+        Parameters
+        ----------
+        lowres : torch.Tensor
+            (N, C, h, w) low-resolution maps.
+
+        Returns
+        -------
+        torch.Tensor
+            (N, C, h * scaling_factor, w * scaling_factor) super-resolved maps.
+        """
+        features = self.conv_block1(lowres)  # (N, n_channels, h, w)
+        # long skip: the residual blocks learn a correction to the shallow features
+        features = features + self.conv_block2(self.residual_blocks(features))
+        features = self.subpixel_blocks(features)  # (N, n_channels, 4h, 4w)
+        return self.conv_block3(features)  # (N, C, 4h, 4w)

@@ -1,0 +1,172 @@
+"""Super-resolve a new LR-only scan with a trained model.
+
+The scan goes through the training data's processing (Savitzky-Golay
+smoothing, per-channel min-max scaling, NMF, per-map min-max normalisation);
+every component map is super-resolved 4x; the predicted maps times the NMF
+spectra, with both scalings undone, give the HR hyperspectral cube.
+
+Command line: ``ramansr-predict LOWRES.mat CHECKPOINT.pt [--out-prefix PREFIX]``
+writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat``.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ramansr.dataset import normalize_maps
+from ramansr.decompose import fit_nmf
+from ramansr.io import Scan, read_scan, write_scan
+from ramansr.io_utils import atomic_path, save_npz
+from ramansr.preprocess import preprocess_cube, unscale_channels
+from ramansr.train import SCALE, load_model, super_resolve
+
+
+def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
+    """The hyperspectral cube that component maps and spectra describe, in the scan's units.
+
+    Parameters
+    ----------
+    normalized_maps : ndarray, (k, rows, cols)
+        Maps normalised to [0, 1] per map.
+    low, high : ndarray, (k,)
+        The per-map range the normalisation removed.
+    spectra : ndarray, (k, channels)
+        NMF component spectra (of the channel-scaled cube).
+    data_min, data_max : ndarray, (channels,)
+        The per-channel range the preprocessing's scaling removed.
+
+    Returns
+    -------
+    ndarray of float32, (rows, cols, channels)
+    """
+    maps = normalized_maps * (high - low)[:, None, None] + low[:, None, None]
+    scaled_cube = np.einsum("krc,kl->rcl", maps, spectra, optimize=True)
+    return unscale_channels(scaled_cube, data_min, data_max)
+
+
+def plot_maps(lowres_maps, predicted_maps, path, title=""):
+    """PNG of each component: LR map (top row) over its super-resolved map (bottom row)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_components = len(lowres_maps)
+    figure, axes = plt.subplots(2, n_components, figsize=(2.6 * n_components, 5.4), squeeze=False)
+    for component in range(n_components):
+        for row, (maps, label) in enumerate(((lowres_maps, "LR"), (predicted_maps, f"{SCALE}x SR"))):
+            axis = axes[row, component]
+            axis.imshow(maps[component], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+            axis.set_title(f"component {component}: {label}", fontsize=9)
+            axis.set_axis_off()
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=120, format="png")
+    plt.close(figure)
+
+
+def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_components, window_length,
+                 polyorder, seed=0, max_iter=400, device=None):
+    """Super-resolve every component map of an LR scan and rebuild the HR cube.
+
+    Parameters
+    ----------
+    lowres_path : path-like
+        The LR scan (.mat, any format :func:`ramansr.io.read_scan` reads).
+    checkpoint_path : path-like
+        ``best.pt`` or ``last.pt`` of :func:`ramansr.train.train_model`.
+    out_maps : path-like
+        .npz with ``predicted_maps`` (k, 4r, 4c) normalised to [0, 1],
+        ``lowres_maps`` (k, r, c) normalised, ``map_low`` and ``map_high`` (k,)
+        (the NMF maps' ranges), ``spectra`` (k, channels), ``wavenumbers``,
+        ``settings`` (JSON text).
+    out_png : path-like
+        LR maps over predicted maps.
+    out_mat : path-like
+        The reconstructed HR cube, written with :func:`ramansr.io.write_scan`
+        (WITec layout); its pixel size is the LR scan's divided by 4.
+    n_components, window_length, polyorder, seed, max_iter :
+        NMF and Savitzky-Golay settings; use those the model was trained with.
+    device : str or torch.device or None
+        None picks CUDA when available, else CPU.
+
+    Returns
+    -------
+    dict
+        Settings, input and output paths and shapes, model name and timing.
+    """
+    started = time.perf_counter()
+    settings = {"n_components": int(n_components), "window_length": int(window_length),
+                "polyorder": int(polyorder), "seed": int(seed), "max_iter": int(max_iter)}
+    scan = read_scan(lowres_path)
+    scaled_cube, data_min, data_max = preprocess_cube(scan.cube, window_length, polyorder)
+    nmf_maps, spectra, _ = fit_nmf(scaled_cube, n_components, seed=seed, max_iter=max_iter)
+    lowres_maps, low, high = normalize_maps(nmf_maps)
+
+    model = load_model(checkpoint_path, device)
+    model_name = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)["model_name"]
+    # clipped to the training targets' range, which also keeps the NMF abundances non-negative
+    predicted_maps = np.clip(super_resolve(model, lowres_maps), 0.0, 1.0)
+    cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
+
+    pixel_size = None if scan.pixel_size_um is None else tuple(step / SCALE for step in scan.pixel_size_um)
+    result = {
+        "settings": settings,
+        "lowres_path": str(lowres_path),
+        "checkpoint_path": str(checkpoint_path),
+        "model": model_name,
+        "lowres_shape": list(scan.cube.shape),
+        "highres_shape": list(cube.shape),
+        "pixel_size_um": None if pixel_size is None else list(pixel_size),
+        "out_maps": str(out_maps),
+        "out_png": str(out_png),
+        "out_mat": str(out_mat),
+    }
+    save_npz(out_maps, predicted_maps=predicted_maps, lowres_maps=lowres_maps, map_low=low, map_high=high,
+             spectra=spectra, wavenumbers=scan.wavenumbers, settings=np.array(json.dumps(result)))
+    plot_maps(lowres_maps, predicted_maps, out_png, title=f"{scan.name or Path(lowres_path).stem}: {model_name}")
+    meta = {"source": str(lowres_path), "super_resolved_with": str(checkpoint_path), "settings": json.dumps(settings)}
+    write_scan(Scan(cube=cube, wavenumbers=scan.wavenumbers, pixel_size_um=pixel_size,
+                    name=f"{scan.name or Path(lowres_path).stem}_sr{SCALE}", meta=meta), out_mat)
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def main(argv=None):
+    """Command line entry point (``ramansr-predict``); prints the result as JSON."""
+    parser = argparse.ArgumentParser(prog="ramansr-predict", description=__doc__.splitlines()[0])
+    parser.add_argument("lowres", type=Path, help="LR scan (.mat)")
+    parser.add_argument("checkpoint", type=Path, help="trained model checkpoint (best.pt or last.pt)")
+    parser.add_argument("--out-prefix", type=Path,
+                        help="writes PREFIX_maps.npz, PREFIX.png, PREFIX.mat (default: LOWRES without suffix + '_sr')")
+    parser.add_argument("--out-maps", type=Path, help="overrides PREFIX_maps.npz")
+    parser.add_argument("--out-png", type=Path, help="overrides PREFIX.png")
+    parser.add_argument("--out-mat", type=Path, help="overrides PREFIX.mat")
+    parser.add_argument("--n-components", type=int, default=4, help="NMF components (default 4)")
+    parser.add_argument("--window-length", type=int, default=11, help="Savitzky-Golay window (default 11)")
+    parser.add_argument("--polyorder", type=int, default=3, help="Savitzky-Golay order (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="NMF seed (default 0)")
+    parser.add_argument("--max-iter", type=int, default=400, help="NMF iterations (default 400)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
+    args = parser.parse_args(argv)
+    prefix = args.out_prefix or args.lowres.with_name(args.lowres.stem + "_sr")
+    result = predict_scan(
+        args.lowres,
+        args.checkpoint,
+        args.out_maps or prefix.with_name(prefix.name + "_maps.npz"),
+        args.out_png or prefix.with_name(prefix.name + ".png"),
+        args.out_mat or prefix.with_name(prefix.name + ".mat"),
+        n_components=args.n_components,
+        window_length=args.window_length,
+        polyorder=args.polyorder,
+        seed=args.seed,
+        max_iter=args.max_iter,
+        device=args.device,
+    )
+    print(json.dumps(result, indent=2))
+    return 0

@@ -1,0 +1,118 @@
+"""The SR models: shapes, sizes, the registry and the baselines' values."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ramansr import models
+from ramansr.models.rcan import RCAN, ChannelAttention, ResidualChannelAttentionBlock, ResidualGroup
+from ramansr.models.srgan import Discriminator
+from ramansr.models.srresnet import ResidualBlock, SRResNet
+
+TINY_KWARGS = {
+    "linear": {},
+    "bicubic": {},
+    "srcnn": {"n_channels": (8, 4)},
+    "srresnet": {"n_channels": 8, "n_blocks": 2},
+    "srgan": {"n_channels": 8, "n_blocks": 2},
+    "rcan": {"n_groups": 2, "n_blocks": 2, "n_channels": 16, "reduction": 4},
+}
+
+
+@pytest.mark.parametrize("name", list(models.MODELS))
+def test_every_model_upscales_4x(name):
+    torch.manual_seed(0)
+    model = models.build(name, **TINY_KWARGS[name])
+    lowres = torch.rand(2, 1, 7, 9)  # odd and non-square on purpose
+    upscaled = model(lowres)
+    assert upscaled.shape == (2, 1, 28, 36)
+    assert torch.isfinite(upscaled).all()
+
+
+def test_build_rejects_unknown_names_and_lists_known_ones():
+    with pytest.raises(ValueError, match="srresnet.*rcan|rcan.*srresnet"):
+        models.build("edsr")
+    with pytest.raises(ValueError, match="bicubic"):
+        models.is_trainable("edsr")
+
+
+def test_trainable_names():
+    assert set(models.TRAINABLE) == {"srcnn", "srresnet", "srgan", "rcan"}
+    assert not models.is_trainable("linear") and not models.is_trainable("bicubic")
+    assert all(models.is_trainable(name) for name in models.TRAINABLE)
+    for name in models.MODELS:
+        has_parameters = any(True for _ in models.build(name, **TINY_KWARGS[name]).parameters())
+        assert has_parameters == models.is_trainable(name)
+
+
+@pytest.mark.parametrize(("name", "mode"), [("linear", "bilinear"), ("bicubic", "bicubic")])
+def test_interpolation_baselines_match_f_interpolate(name, mode):
+    lowres = torch.rand(3, 1, 5, 6)
+    expected = F.interpolate(lowres, scale_factor=4, mode=mode, align_corners=False)
+    torch.testing.assert_close(models.build(name)(lowres), expected)
+
+
+def test_linear_baseline_keeps_a_ramp_a_ramp():
+    # bilinear interpolation reproduces linear functions away from the border
+    ramp = torch.arange(8.0).repeat(8, 1)[None, None]
+    upscaled = models.build("linear")(ramp)[0, 0]
+    steps = upscaled[:, 4:-4].diff(dim=1)
+    torch.testing.assert_close(steps, torch.full_like(steps, 0.25))
+
+
+def test_srcnn_has_the_9_5_5_64_32_layout():
+    model = models.build("srcnn")
+    convolutions = [layer for layer in model.modules() if isinstance(layer, nn.Conv2d)]
+    assert [layer.kernel_size for layer in convolutions] == [(9, 9), (5, 5), (5, 5)]
+    assert [layer.out_channels for layer in convolutions] == [64, 32, 1]
+
+
+def test_srresnet_defaults_are_the_papers():
+    model = models.build("srresnet")
+    assert sum(isinstance(layer, ResidualBlock) for layer in model.modules()) == 16
+    assert sum(isinstance(layer, nn.PixelShuffle) for layer in model.modules()) == 2
+    assert any(isinstance(layer, nn.BatchNorm2d) for layer in model.modules())
+    assert any(isinstance(layer, nn.PReLU) for layer in model.modules())
+    assert model.conv_block1.block[0].out_channels == 64
+
+
+def test_rcan_defaults_are_the_papers():
+    model = models.build("rcan")
+    assert sum(isinstance(layer, ResidualGroup) for layer in model.modules()) == 10
+    assert sum(isinstance(layer, ResidualChannelAttentionBlock) for layer in model.modules()) == 200
+    attention = next(layer for layer in model.modules() if isinstance(layer, ChannelAttention))
+    assert attention.excite[0].out_channels == 64 // 16
+    assert model.head.out_channels == 64
+
+
+def test_channel_attention_only_rescales_channels():
+    attention = ChannelAttention(n_channels=8, reduction=4)
+    features = torch.rand(2, 8, 5, 5) + 0.1
+    ratio = attention(features) / features
+    # one weight in (0, 1) per sample and channel, the same at every pixel
+    assert torch.allclose(ratio, ratio[:, :, :1, :1].expand_as(ratio), atol=1e-6)
+    assert ((ratio > 0) & (ratio < 1)).all()
+
+
+def test_rcan_and_srresnet_accept_other_scaling_factors_only_when_powers_of_two():
+    rcan_x2 = RCAN(n_groups=1, n_blocks=1, n_channels=8, reduction=4, scaling_factor=2)
+    assert rcan_x2(torch.rand(1, 1, 4, 4)).shape == (1, 1, 8, 8)
+    with pytest.raises(ValueError):
+        SRResNet(scaling_factor=3)
+
+
+@pytest.mark.parametrize("size", [100, 64, 37])
+def test_discriminator_scores_windows_of_any_size(size):
+    discriminator = Discriminator(n_channels=8, n_blocks=4, fc_size=16)
+    logits = discriminator(torch.rand(3, 1, size, size))
+    assert logits.shape == (3,)
+
+
+def test_srgan_generator_loads_an_srresnet_state_dict():
+    torch.manual_seed(0)
+    srresnet = models.build("srresnet", **TINY_KWARGS["srresnet"]).eval()
+    generator = models.build("srgan", **TINY_KWARGS["srgan"]).eval()
+    generator.load_state_dict(srresnet.state_dict())
+    lowres = torch.rand(1, 1, 6, 6)
+    torch.testing.assert_close(generator(lowres), srresnet(lowres))

@@ -1,0 +1,99 @@
+"""Prediction on a new LR scan: files, shapes, and the baseline's values."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from ramansr.io import Scan, read_scan, write_scan
+from ramansr.predict import main, predict_scan, reconstruct_cube
+from ramansr.train import save_checkpoint
+
+ROWS, COLS, CHANNELS = 10, 12, 40
+
+
+@pytest.fixture
+def lowres_scan(tmp_path):
+    """A small LR scan: three smooth abundance maps times three broad bands (signal in every channel), plus noise."""
+    rng = np.random.default_rng(0)
+    wavenumbers = np.linspace(400.0, 1800.0, CHANNELS)
+    rows, cols = np.mgrid[0:ROWS, 0:COLS]
+    abundances = np.stack([np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 12.0) for r, c in [(2, 3), (7, 8), (5, 1)]])
+    bands = np.stack([np.exp(-((wavenumbers - centre) / 300.0) ** 2) for centre in (600.0, 1100.0, 1600.0)])
+    cube = np.einsum("krc,kl->rcl", abundances, bands) * 1000.0 + 50.0 + rng.normal(0.0, 1.0, (ROWS, COLS, CHANNELS))
+    path = tmp_path / "scan_lr.mat"
+    write_scan(Scan(cube=cube, wavenumbers=wavenumbers, pixel_size_um=(2.0, 2.0), name="scan_lr"), path)
+    return path
+
+
+def checkpoint(tmp_path, model_name, model_kwargs=None, model_state=None):
+    """A checkpoint as train_model writes it (an untrained model is enough here)."""
+    path = tmp_path / f"{model_name}.pt"
+    save_checkpoint({"model_name": model_name, "model_kwargs": model_kwargs or {}, "model_state": model_state,
+                     "epoch": 0, "settings": {}, "history": []}, path)
+    return path
+
+
+def run(lowres_scan, checkpoint_path, tmp_path, n_components=3):
+    outputs = {name: tmp_path / f"out{suffix}" for name, suffix in
+               (("out_maps", "_maps.npz"), ("out_png", ".png"), ("out_mat", ".mat"))}
+    result = predict_scan(lowres_scan, checkpoint_path, **outputs, n_components=n_components, window_length=7,
+                          polyorder=2, device="cpu")
+    return result, outputs
+
+
+def test_linear_baseline_predicts_bilinear_upscaled_maps(lowres_scan, tmp_path):
+    result, outputs = run(lowres_scan, checkpoint(tmp_path, "linear"), tmp_path)
+    with np.load(outputs["out_maps"]) as maps:
+        lowres_maps, predicted = maps["lowres_maps"], maps["predicted_maps"]
+        saved_settings = json.loads(str(maps["settings"]))
+    assert lowres_maps.shape == (3, ROWS, COLS) and predicted.shape == (3, 4 * ROWS, 4 * COLS)
+    bilinear = F.interpolate(torch.from_numpy(lowres_maps)[:, None], scale_factor=4, mode="bilinear",
+                             align_corners=False)[:, 0].numpy()
+    np.testing.assert_allclose(predicted, bilinear, atol=1e-6)
+    assert saved_settings["settings"] == result["settings"] == {
+        "n_components": 3, "window_length": 7, "polyorder": 2, "seed": 0, "max_iter": 400}
+    assert result["model"] == "linear"
+    assert outputs["out_png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reconstructed_cube_is_4x_and_matches_the_scan(lowres_scan, tmp_path):
+    run(lowres_scan, checkpoint(tmp_path, "linear"), tmp_path)
+    lowres, highres = read_scan(lowres_scan), read_scan(tmp_path / "out.mat")
+    assert highres.cube.shape == (4 * ROWS, 4 * COLS, CHANNELS)
+    np.testing.assert_allclose(highres.wavenumbers, lowres.wavenumbers)
+    assert highres.pixel_size_um == pytest.approx((0.5, 0.5))
+    # the HR cube, block-averaged back to the LR grid, is close to the (smoothed, NMF-denoised) LR scan
+    pooled = highres.cube.reshape(ROWS, 4, COLS, 4, CHANNELS).mean(axis=(1, 3))
+    relative_error = np.abs(pooled - lowres.cube).mean() / np.abs(lowres.cube).mean()
+    assert relative_error < 0.05
+
+
+def test_reconstruct_cube_undoes_both_scalings():
+    rng = np.random.default_rng(1)
+    maps, spectra = rng.random((2, 3, 4)), rng.random((2, 5))
+    low, high = np.array([0.5, 1.0]), np.array([2.0, 4.0])
+    data_min, data_max = rng.random(5), rng.random(5) + 2.0
+    normalized = (maps - low[:, None, None]) / (high - low)[:, None, None]
+    expected = np.einsum("krc,kl->rcl", maps, spectra) * (data_max - data_min) + data_min
+    np.testing.assert_allclose(reconstruct_cube(normalized, low, high, spectra, data_min, data_max), expected,
+                               rtol=1e-5)
+
+
+def test_command_line_with_a_tiny_srresnet(lowres_scan, tmp_path, capsys):
+    from ramansr.models import build
+
+    torch.manual_seed(0)
+    kwargs = {"n_channels": 4, "n_blocks": 1}
+    path = checkpoint(tmp_path, "srresnet", kwargs, build("srresnet", **kwargs).state_dict())
+    assert main([str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "cli"), "--n-components", "2",
+                 "--device", "cpu"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["model"] == "srresnet" and printed["highres_shape"] == [4 * ROWS, 4 * COLS, CHANNELS]
+    with np.load(tmp_path / "cli_maps.npz") as maps:
+        assert maps["predicted_maps"].shape == (2, 4 * ROWS, 4 * COLS)
+        assert maps["predicted_maps"].min() >= 0.0 and maps["predicted_maps"].max() <= 1.0
+    assert (tmp_path / "cli.png").stat().st_size > 0
+    assert read_scan(tmp_path / "cli.mat").cube.shape == (4 * ROWS, 4 * COLS, CHANNELS)

@@ -1,0 +1,241 @@
+"""Training: window geometry, augmentation, repeatability, resuming, checkpoints."""
+
+import csv
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.ndimage import gaussian_filter
+
+from ramansr import models
+from ramansr.train import (
+    DEFAULT_SETTINGS,
+    PairSet,
+    augment_pair,
+    extract_windows,
+    load_model,
+    make_batch,
+    resolve_settings,
+    super_resolve,
+    train_model,
+    window_positions,
+)
+
+TINY_SRRESNET = {"n_channels": 8, "n_blocks": 2}
+TINY_DISCRIMINATOR = {"n_channels": 4, "n_blocks": 4, "fc_size": 8}
+
+
+def write_synthetic_pairs(folder, n_pairs=10, lowres_size=12, window_size=16, seed=0):
+    """pairs.npz and split.csv of smooth maps: LR is the 4x4 block mean of an HR field, HR a window of it."""
+    rng = np.random.default_rng(seed)
+    lowres, highres, positions = [], [], []
+    for _ in range(n_pairs):
+        field = gaussian_filter(rng.random((4 * lowres_size, 4 * lowres_size)), 3)
+        field = (field - field.min()) / (field.max() - field.min())
+        x, y = rng.uniform(0, 4 * lowres_size - window_size, size=2)
+        column, row = int(round(x)), int(round(y))
+        lowres.append(field.reshape(lowres_size, 4, lowres_size, 4).mean(axis=(1, 3)))
+        highres.append(field[row:row + window_size, column:column + window_size])
+        positions.append((x, y))
+    pair_ids = np.array([f"s_a{index}_c0" for index in range(n_pairs)])
+    np.savez(folder / "pairs.npz", lowres=np.array(lowres, np.float32), highres=np.array(highres, np.float32),
+             position=np.array(positions, np.float32), pair_id=pair_ids)
+    splits = ["train"] * (n_pairs - 3) + ["val", "val", "test"]
+    pd.DataFrame({"pair_id": pair_ids, "sample": "s", "area": [f"a{i}" for i in range(n_pairs)], "component": 0,
+                  "X": [p[0] for p in positions], "Y": [p[1] for p in positions], "split": splits}
+                 ).to_csv(folder / "split.csv", index=False)
+    return folder / "pairs.npz", folder / "split.csv"
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return write_synthetic_pairs(tmp_path)
+
+
+def tiny_settings(**overrides):
+    settings = {"epochs": 6, "batch_size": 3, "val_every": 2, "checkpoint_every": 2, "seed": 3,
+                "model": TINY_SRRESNET, "discriminator": TINY_DISCRIMINATOR, "learning_rate": 1e-3}
+    settings.update(overrides)
+    return settings
+
+
+def model_state(path):
+    return torch.load(path, weights_only=True)["model_state"]
+
+
+def assert_same_weights(first, second):
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+
+
+def test_settings_fill_defaults_and_reject_typos():
+    settings = resolve_settings({"epochs": 5})
+    assert settings["epochs"] == 5 and settings["learning_rate"] == DEFAULT_SETTINGS["learning_rate"] == 1e-4
+    assert DEFAULT_SETTINGS["epochs"] == 1000 and DEFAULT_SETTINGS["adversarial_weight"] == 1e-3
+    with pytest.raises(ValueError, match="learnig_rate"):
+        resolve_settings({"learnig_rate": 1e-3})
+    with pytest.raises(ValueError, match="mode"):
+        resolve_settings({"mode": "patch"})
+
+
+def test_window_positions_round_and_stay_inside():
+    positions = window_positions([[3.4, 2.6], [-2.0, 50.0]], lowres_shape=(10, 12), window_shape=(16, 16))
+    np.testing.assert_array_equal(positions, [[3, 3], [0, 40 - 16]])
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("rotations", [0, 1, 2, 3])
+@pytest.mark.parametrize("window_shape", [(8, 8), (6, 10)])
+def test_augmented_window_still_lies_under_its_position(flip, rotations, window_shape):
+    rng = np.random.default_rng(0)
+    lowres = rng.random((5, 7)).astype(np.float32)
+    upscaled = np.kron(lowres, np.ones((4, 4), np.float32))  # nearest-neighbour 4x: commutes with flips/rotations
+    x, y = 9, 5
+    window = upscaled[y:y + window_shape[0], x:x + window_shape[1]]
+    new_lowres, new_window, (new_x, new_y) = augment_pair(lowres, window, (x, y), flip, rotations)
+    new_upscaled = np.kron(new_lowres, np.ones((4, 4), np.float32))
+    rows, cols = new_window.shape
+    np.testing.assert_array_equal(new_upscaled[new_y:new_y + rows, new_x:new_x + cols], new_window)
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_crop_mode_keeps_the_window_inside_its_crop(augment):
+    rng = np.random.default_rng(1)
+    lowres = rng.random((4, 12, 12)).astype(np.float32)
+    upscaled = np.kron(lowres, np.ones((1, 4, 4), np.float32))
+    positions = np.array([[0, 0], [31, 31], [13.6, 2.2], [21, 30]], np.float32)
+    windows = np.stack([upscaled[i, int(round(y)):int(round(y)) + 16, int(round(x)):int(round(x)) + 16]
+                        for i, (x, y) in enumerate(positions)])
+    pairs = PairSet(lowres, windows, positions, [str(i) for i in range(4)])
+    crops, targets, corners = make_batch(pairs, range(4), mode="crop", margin=2,
+                                         rng=rng if augment else None)
+    assert crops.shape == (4, 1, 4 + 1 + 4, 9)  # ceil(16 / 4) + 1 + 2 * margin LR pixels
+    for crop, target, (x, y) in zip(crops[:, 0], targets[:, 0], corners):
+        np.testing.assert_array_equal(np.kron(crop, np.ones((4, 4)))[y:y + 16, x:x + 16], target)
+
+
+def test_extract_windows_matches_slicing():
+    upscaled = torch.rand(3, 1, 20, 24)
+    positions = torch.tensor([[0, 0], [8, 4], [7, 10]])
+    windows = extract_windows(upscaled, positions, (10, 16))
+    for sample, (x, y) in enumerate(positions.tolist()):
+        torch.testing.assert_close(windows[sample], upscaled[sample, :, y:y + 10, x:x + 16])
+
+
+@pytest.mark.parametrize("mode", ["full", "crop"])
+def test_training_lowers_the_loss_and_writes_every_output(dataset, tmp_path, mode):
+    pairs_path, split_path = dataset
+    summary = train_model("srresnet", pairs_path, split_path, tmp_path / "run",
+                          tiny_settings(epochs=12, val_every=3, mode=mode, margin=2))
+    with open(tmp_path / "run" / "history.csv") as handle:
+        history = list(csv.DictReader(handle))
+    assert [int(row["epoch"]) for row in history] == list(range(1, 13))
+    losses = [float(row["train_loss"]) for row in history]
+    assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:3])
+    validated = [int(row["epoch"]) for row in history if row["val_psnr"]]
+    assert validated == [3, 6, 9, 12] and all(row["val_loss"] == "" for row in history if not row["val_psnr"])
+    best_row = max((row for row in history if row["val_psnr"]), key=lambda row: float(row["val_psnr"]))
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert best["epoch"] == int(best_row["epoch"]) == summary["best_epoch"]
+    assert summary["best_val_psnr"] == pytest.approx(float(best_row["val_psnr"]))
+    written = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert written["settings"]["mode"] == mode and written["epochs_completed"] == 12
+    assert written["settings"]["learning_rate"] == 1e-3
+
+
+def test_same_seed_gives_same_weights(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    settings = tiny_settings(epochs=3, augment=True)
+    train_model("srresnet", pairs_path, split_path, tmp_path / "a", settings)
+    train_model("srresnet", pairs_path, split_path, tmp_path / "b", settings)
+    train_model("srresnet", pairs_path, split_path, tmp_path / "c", {**settings, "seed": 4})
+    assert_same_weights(model_state(tmp_path / "a" / "last.pt"), model_state(tmp_path / "b" / "last.pt"))
+    first, other_seed = model_state(tmp_path / "a" / "last.pt"), model_state(tmp_path / "c" / "last.pt")
+    assert not all(torch.equal(first[key], other_seed[key]) for key in first)
+
+
+class Killed(Exception):
+    """Stands in for the job being killed."""
+
+
+@pytest.mark.parametrize(("model_name", "overrides"), [
+    ("srresnet", {"mode": "crop", "margin": 2, "augment": True}),
+    ("srgan", {"mode": "full"}),
+])
+def test_a_killed_run_resumes_to_the_same_weights(dataset, tmp_path, model_name, overrides):
+    pairs_path, split_path = dataset
+    settings = tiny_settings(**overrides)  # 6 epochs, last.pt every 2
+    train_model(model_name, pairs_path, split_path, tmp_path / "whole", settings)
+
+    def kill_after_epoch_3(epoch, row):
+        if epoch == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_model(model_name, pairs_path, split_path, tmp_path / "killed", settings,
+                    on_epoch_end=kill_after_epoch_3)
+    assert torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["epoch"] == 2
+    summary = train_model(model_name, pairs_path, split_path, tmp_path / "killed", settings)
+    assert summary["resumed_from_epoch"] == 2 and summary["epochs_completed"] == 6
+
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "killed" / "last.pt", weights_only=True)
+    assert_same_weights(whole["model_state"], resumed["model_state"])
+    if model_name == "srgan":
+        assert_same_weights(whole["discriminator_state"], resumed["discriminator_state"])
+    assert resumed["history"] == whole["history"]
+    assert (tmp_path / "killed" / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+    assert_same_weights(model_state(tmp_path / "whole" / "best.pt"), model_state(tmp_path / "killed" / "best.pt"))
+
+
+def test_more_epochs_continue_a_finished_run_but_other_settings_refuse(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "whole", tiny_settings(epochs=4))
+    train_model("srresnet", pairs_path, split_path, tmp_path / "extended", tiny_settings(epochs=2))
+    summary = train_model("srresnet", pairs_path, split_path, tmp_path / "extended", tiny_settings(epochs=4))
+    assert summary["resumed_from_epoch"] == 2
+    assert_same_weights(model_state(tmp_path / "whole" / "last.pt"), model_state(tmp_path / "extended" / "last.pt"))
+    with pytest.raises(ValueError, match="learning_rate"):
+        train_model("srresnet", pairs_path, split_path, tmp_path / "extended",
+                    tiny_settings(epochs=5, learning_rate=1e-2))
+
+
+def test_srgan_generator_starts_from_the_srresnet(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "srresnet", tiny_settings(epochs=2))
+    init_from = tmp_path / "srresnet" / "best.pt"
+    # a zero learning rate leaves the parameters where init_from put them
+    train_model("srgan", pairs_path, split_path, tmp_path / "srgan",
+                tiny_settings(epochs=1, learning_rate=0.0, init_from=init_from))
+    srresnet, srgan = load_model(init_from, "cpu"), load_model(tmp_path / "srgan" / "last.pt", "cpu")
+    assert isinstance(srgan, models.Generator)
+    for (name, expected), (_, actual) in zip(srresnet.named_parameters(), srgan.named_parameters()):
+        assert torch.equal(expected, actual), name
+
+
+@pytest.mark.parametrize(("name", "mode"), [("linear", "bilinear"), ("bicubic", "bicubic")])
+def test_baselines_write_a_name_only_checkpoint(dataset, tmp_path, name, mode):
+    pairs_path, split_path = dataset
+    summary = train_model(name, pairs_path, split_path, tmp_path / name, {"epochs": 50})
+    checkpoint = torch.load(tmp_path / name / "best.pt", weights_only=True)
+    assert checkpoint["model_name"] == name and checkpoint["model_state"] is None
+    model = load_model(tmp_path / name / "last.pt", "cpu")
+    assert isinstance(model, models.Interpolation) and model.mode == mode
+    assert summary["epochs_completed"] == 0 and 10 < summary["best_val_psnr"] < 60
+
+
+def test_loaded_model_super_resolves_like_the_trained_one(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=2))
+    model = load_model(tmp_path / "run" / "best.pt", "cpu")
+    assert not model.training
+    lowres = np.load(pairs_path)["lowres"][:5]
+    upscaled = super_resolve(model, lowres, batch_size=2)
+    assert upscaled.shape == (5, 48, 48) and upscaled.dtype == np.float32
+    with torch.no_grad():
+        expected = model(torch.from_numpy(lowres[:, None]))[:, 0].numpy()
+    np.testing.assert_allclose(upscaled, expected, atol=1e-6)
+    np.testing.assert_allclose(super_resolve(model, lowres[0]), expected[0], atol=1e-6)
