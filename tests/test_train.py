@@ -191,16 +191,30 @@ def test_a_killed_run_resumes_to_the_same_weights(dataset, tmp_path, model_name,
     assert_same_weights(model_state(tmp_path / "whole" / "best.pt"), model_state(tmp_path / "killed" / "best.pt"))
 
 
-def test_more_epochs_continue_a_finished_run_but_other_settings_refuse(dataset, tmp_path):
+def test_more_epochs_continue_a_finished_run_but_other_settings_start_afresh(dataset, tmp_path):
     pairs_path, split_path = dataset
     train_model("srresnet", pairs_path, split_path, tmp_path / "whole", tiny_settings(epochs=4))
     train_model("srresnet", pairs_path, split_path, tmp_path / "extended", tiny_settings(epochs=2))
     summary = train_model("srresnet", pairs_path, split_path, tmp_path / "extended", tiny_settings(epochs=4))
     assert summary["resumed_from_epoch"] == 2
     assert_same_weights(model_state(tmp_path / "whole" / "last.pt"), model_state(tmp_path / "extended" / "last.pt"))
-    with pytest.raises(ValueError, match="learning_rate"):
-        train_model("srresnet", pairs_path, split_path, tmp_path / "extended",
-                    tiny_settings(epochs=5, learning_rate=1e-2))
+    summary = train_model("srresnet", pairs_path, split_path, tmp_path / "extended",
+                          tiny_settings(epochs=5, learning_rate=1e-2))
+    assert summary["resumed_from_epoch"] is None and summary["epochs_completed"] == 5
+    assert len(pd.read_csv(tmp_path / "extended" / "history.csv")) == 5
+
+
+def test_changed_training_data_start_afresh(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=2))
+    split = pd.read_csv(split_path)
+    split.loc[split["split"] == "val", "split"] = "train"  # the data change: more training pairs
+    changed_split = tmp_path / "changed_split.csv"
+    split.to_csv(changed_split, index=False)
+    summary = train_model("srresnet", pairs_path, changed_split, tmp_path / "run", tiny_settings(epochs=3))
+    assert summary["resumed_from_epoch"] is None
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert list(history["epoch"]) == [1, 2, 3]
 
 
 def test_srgan_generator_starts_from_the_srresnet(dataset, tmp_path):

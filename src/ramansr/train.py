@@ -32,6 +32,7 @@ best validation PSNR), ``history.csv`` and ``summary.json``.
 
 import copy
 import csv
+import hashlib
 import math
 import os
 import sys
@@ -371,6 +372,7 @@ class _Run:
         self.model = build(model_name, **settings["model"]).to(device)
         self.optimisers = {"model": torch.optim.Adam(self.model.parameters(), lr=settings["learning_rate"])}
         self.discriminator = None
+        self.inputs = None  # fingerprint of the training data, set by train_model
         if model_name == "srgan":
             self.discriminator = Discriminator(**settings["discriminator"]).to(device)
             self.optimisers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(),
@@ -474,6 +476,7 @@ class _Run:
             "best_epoch": self.best_epoch,
             "rng_states": rng_states,
             "settings": self.settings,
+            "inputs": self.inputs,
         }
         if self.discriminator is not None:
             state["discriminator_state"] = self.discriminator.state_dict()
@@ -518,15 +521,34 @@ def write_history(history, path, columns=HISTORY_COLUMNS):
                 writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
 
 
-def _resume_state(path, settings):
-    """The ``last.pt`` to continue from, or None; refuses one written with other settings."""
+def input_fingerprint(*paths):
+    """SHA-256 of the files a run learns from (None entries skipped), to tell whether a checkpoint fits them."""
+    digest = hashlib.sha256()
+    for path in paths:
+        if path is not None:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _resume_state(path, settings, fingerprint):
+    """The ``last.pt`` to continue from, or None.
+
+    A checkpoint written from other data or with other settings (beyond
+    ``RESUMABLE_CHANGES``) is not resumed: the run starts afresh, as a
+    rerun after changed data or config must.
+    """
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
     differing = sorted(key for key in settings
                        if key not in RESUMABLE_CHANGES and state["settings"].get(key) != settings[key])
+    if state.get("inputs") != fingerprint:
+        differing.append("training data")
     if differing:
-        raise ValueError(f"{path} was written with other settings ({differing}); delete it to start afresh")
+        print(f"{path} was written with other {', '.join(differing)}: starting afresh", file=sys.stderr)
+        return None
     return state
 
 
@@ -591,7 +613,9 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
         raise ValueError(f"no pairs in the train split of {split_path}")
 
     run = _Run(model_name, settings, device)
-    resumed = _resume_state(out_dir / "last.pt", settings)
+    fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
+    run.inputs = fingerprint
+    resumed = _resume_state(out_dir / "last.pt", settings, fingerprint)
     if resumed is not None:
         run.restore(resumed)
     elif model_name == "srgan" and settings["init_from"]:
