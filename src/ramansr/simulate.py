@@ -12,7 +12,9 @@ Physics, in the order it is applied
 1. Specimen: on a fine grid (``fine_step_um``) two or more Gaussian random
    fields of correlation length ``xi`` are thresholded at the quantiles that
    give each phase its area fraction; interfaces get the tanh profile of a
-   Cahn-Hilliard interface. ``xi`` and the phase contrast grow linearly with
+   Cahn-Hilliard interface, 1.5 um wide by default: the confocal volume is
+   2-4 um deep, so an inclined interface in the focal slab appears laterally
+   diffuse. ``xi`` and the phase contrast grow linearly with
    the polymer fraction (more polymer: deeper quench, coarser domains, phases
    further apart in composition).
 2. Spectra: each phase is a mixture of three pure components (surfactant,
@@ -123,7 +125,7 @@ _DEFAULTS = {
     "morphology": {
         "correlation_length_um": 1.5,
         "coarsening_um": 25.0,
-        "interface_um": 0.1,
+        "interface_um": 1.5,
         "contrast": 0.5,
         "contrast_gain": 1.6,
         "surfactant_area_fraction": 0.25,
