@@ -21,6 +21,7 @@ include: "workflow/rules/select.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/predict.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -29,6 +30,7 @@ localrules:
     all,
     tables,
     registration_table,
+    prediction_table,
     simulation_overview,
     figure_workflow,
     figure_decomposition,

@@ -20,7 +20,7 @@ import torch
 from ramansr.dataset import normalize_maps
 from ramansr.decompose import fit_nmf
 from ramansr.io import Scan, read_scan, write_scan
-from ramansr.io_utils import atomic_path, save_npz
+from ramansr.io_utils import atomic_path, save_npz, write_json
 from ramansr.preprocess import preprocess_cube, unscale_channels
 from ramansr.train import SCALE, load_model, super_resolve
 
@@ -135,6 +135,73 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_
                     name=f"{scan.name or Path(lowres_path).stem}_sr{SCALE}", meta=meta), out_mat)
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def band_image(scan, band):
+    """Sum of a scan's channels inside ``band`` (rel. 1/cm): one Raman band's image."""
+    channels = (scan.wavenumbers >= band[0]) & (scan.wavenumbers <= band[1])
+    if not channels.any():
+        raise ValueError(f"{scan.name}: no channel between {band[0]} and {band[1]} rel. 1/cm")
+    return scan.cube[:, :, channels].sum(axis=2)
+
+
+def check_prediction(predicted_mat, lowres_path, highres_path, position, band=(2800.0, 3000.0)):
+    """Score a predicted HR cube against the measured HR scan of the same area, at one band.
+
+    The band images of the predicted cube (cropped at the registered window)
+    and of the measured HR scan are each min-max normalised, since the two
+    objectives collect different intensities; PSNR and SSIM use data_range 1.
+    Linear interpolation of the LR scan's band image is scored alongside as
+    the baseline.
+
+    Returns
+    -------
+    dict
+        ``model`` and ``linear``: {psnr, ssim} each; the band and position.
+    """
+    from ramansr.metrics import crop_window, score
+    from ramansr.register import upscale
+
+    measured = normalize_maps(band_image(read_scan(highres_path), band)[None])[0][0]
+    predicted = normalize_maps(band_image(read_scan(predicted_mat), band)[None])[0][0]
+    lowres = normalize_maps(band_image(read_scan(lowres_path), band)[None])[0][0]
+    window = measured.shape
+    return {
+        "band": list(band),
+        "position": [float(v) for v in position],
+        "model": score(crop_window(predicted, position, window), measured),
+        "linear": score(crop_window(upscale(lowres, SCALE), position, window), measured),
+    }
+
+
+def check_prediction_file(predicted_mat, lowres_path, highres_path, registration_path, out_path, band=(2800.0, 3000.0)):
+    """The ``prediction_check`` stage: :func:`check_prediction` at the registered window, as JSON."""
+    with open(registration_path) as handle:
+        registration = json.load(handle)
+    result = check_prediction(predicted_mat, lowres_path, highres_path, (registration["X"], registration["Y"]), band)
+    write_json(result, out_path)
+
+
+def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
+    """One row per area: CH-band PSNR/SSIM of the predicted cube and of linear interpolation."""
+    import pandas as pd
+
+    rows = []
+    for (sample, area), path in zip(areas, check_paths):
+        with open(path) as handle:
+            check = json.load(handle)
+        rows.append({"sample": sample, "area": area, "band": f"{check['band'][0]:.0f}-{check['band'][1]:.0f}",
+                     f"{model_name}_psnr": check["model"]["psnr"], f"{model_name}_ssim": check["model"]["ssim"],
+                     "linear_psnr": check["linear"]["psnr"], "linear_ssim": check["linear"]["ssim"]})
+    table = pd.DataFrame(rows)
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(md_path) as tmp:
+        with open(tmp, "w") as handle:
+            handle.write(f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n")
+            handle.write("Band image of the predicted cube at the registered window against the measured HR "
+                         "scan's, each min-max normalised; linear interpolation of the LR band image alongside.\n\n")
+            handle.write(table.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 
 def main(argv=None):

@@ -1,9 +1,18 @@
 # Shared helpers: config and samples validation, the sample/area list, paths.
+import os
+from pathlib import Path
+
 import pandas as pd
 from snakemake.utils import validate
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Jobs import the ramansr package from this checkout, also inside --sdm conda
+# environments, which do not install it.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [str(Path(workflow.basedir) / "src"), os.getenv("PYTHONPATH")]))
+)
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
@@ -43,11 +52,39 @@ wildcard_constraints:
     model="|".join(config["models"]),
 
 
-def scan_file(wildcards):
+def area_scan(sample, area, scan):
     """The .mat file of one scan: simulated, or the path in the samples sheet."""
     if SIMULATED:
-        return f"results/simulated/{wildcards.sample}/{wildcards.area}/{wildcards.scan}.mat"
-    return samples.loc[(wildcards.sample, wildcards.area), wildcards.scan]
+        return f"results/simulated/{sample}/{area}/{scan}.mat"
+    return samples.loc[(sample, area), scan]
+
+
+def scan_file(wildcards, scan=None):
+    """:func:`area_scan` of the job's sample and area (and scan, unless given)."""
+    return area_scan(wildcards.sample, wildcards.area, scan or wildcards.scan)
+
+
+def test_areas():
+    """The (sample, area) pairs of the test split; known once the dataset checkpoint has run."""
+    split = checkpoints.dataset.get().output.split
+    table = pd.read_csv(split, dtype=str)
+    tested = table.loc[table["split"] == "test", ["sample", "area"]].drop_duplicates()
+    return [tuple(row) for row in tested.itertuples(index=False)]
+
+
+def test_area_checks(wildcards):
+    return [f"results/predictions/test_area_{s}_{a}/check.json" for s, a in test_areas()]
+
+
+def scan_to_predict(wildcards):
+    """An LR-only scan listed under predict: scans, or the LR scan of a test area."""
+    scans = config["predict"]["scans"]
+    if wildcards.name in scans:
+        return scans[wildcards.name]
+    for sample, area in AREAS:
+        if wildcards.name == f"test_area_{sample}_{area}":
+            return area_scan(sample, area, "lowres")
+    raise ValueError(f"no scan to predict is named {wildcards.name!r}: list it under predict: scans")
 
 
 def per_area(pattern):
@@ -75,7 +112,9 @@ def final_outputs():
     outputs = [
         "results/tables/train.csv",
         "results/tables/test.csv",
+        "results/tables/prediction.csv",
     ]
+    outputs += [f"results/predictions/{name}/cube.mat" for name in config["predict"]["scans"]]
     if SIMULATED:
         outputs += ["results/figures/simulation_overview.png", "results/tables/registration.csv"]
     return outputs

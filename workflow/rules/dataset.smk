@@ -1,7 +1,7 @@
 # Every kept (LR map, HR map, X, Y) pair in one file, and the train/val/test split.
 
 
-rule dataset:
+checkpoint dataset:
     input:
         decomposition=per_area("results/decomposition/{sample}/{area}/nmf.npz"),
         registration=per_area("results/registration/{sample}/{area}.json"),

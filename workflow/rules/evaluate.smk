@@ -8,6 +8,9 @@ rule evaluate:
         split="results/dataset/split.csv",
     output:
         "results/metrics/{model}.csv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
     log:
         "results/logs/evaluate/{model}.log",
     benchmark:

@@ -12,6 +12,7 @@ rule train:
     params:
         settings=lambda wc: model_settings(wc.model),
         out_dir=lambda wc: f"results/models/{wc.model}",
+    threads: workflow.cores
     resources:
         gpu=1,
     log:

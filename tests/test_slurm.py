@@ -1,0 +1,240 @@
+"""The execution profiles: profiles/default (workstation) and profiles/slurm.
+
+The SLURM test is real: it installs Debian's slurm-wlm and munge when they
+are missing (root + apt-get), starts a one-node cluster in a temp dir
+(tests/slurm_cluster.py) and runs the .test pipeline through the profile.
+"""
+
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, PipelineRun, copy_repo
+from slurm_cluster import SlurmCluster, ensure_slurm_installed
+
+SLURM_PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+PER_AREA_RULES = {"simulate", "convert", "preprocess", "decompose", "register", "select"}
+
+
+def dry_run(workdir: Path, *args: str) -> str:
+    run = PipelineRun(workdir, ["--dry-run", "--configfile", ".test/config.yaml", *args])
+    run.wait(300)
+    return run.output()
+
+
+def job_resources(log: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, resources) of every job that a dry run prints."""
+    jobs = []
+    for rule, res in re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", log, re.M):
+        jobs.append((rule, dict(kv.split("=", 1) for kv in res.split(", "))))
+    return jobs
+
+
+# -- workstation profile ----------------------------------------------------
+
+def test_workstation_profile_is_applied_without_flags(tmp_path):
+    log = dry_run(copy_repo(tmp_path / "repo"))
+    jobs = job_resources(log)
+    rules = {rule for rule, _ in jobs}
+    assert {"train", "tables"} | PER_AREA_RULES <= rules
+    for rule, res in jobs:
+        # default-resources of profiles/default, applied with no --profile flag
+        assert res["runtime"] == "60", rule
+        assert res["mem_mb"] == "2000", rule
+        assert "slurm_partition" not in res
+    assert all(res["gpu"] == "1" for rule, res in jobs if rule == "train")
+
+
+GPU_TOY = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+
+    def wait_for(name):
+        for _ in range(1200):
+            if Path(name).exists():
+                return
+            time.sleep(0.1)
+        sys.exit(f"{name} never appeared: the jobs did not run side by side")
+
+    if snakemake.rule == "train":
+        try:
+            os.close(os.open("gpu.lock", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            sys.exit("two GPU jobs ran at once")
+        Path("train.started").touch()
+        wait_for("cpu.started")
+        # Hold the GPU a moment so that a second GPU job, were it started,
+        # would find the lock.
+        time.sleep(1)
+        os.remove("gpu.lock")
+    else:
+        Path("cpu.started").touch()
+        wait_for("train.started")
+    Path(snakemake.output[0]).write_text("done")
+    """
+)
+
+
+def test_workstation_profile_runs_one_gpu_job_beside_cpu_jobs(tmp_path):
+    """With cores to spare, two ready GPU jobs still run one after the other,
+    while a CPU job runs next to training (each waits for the other)."""
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "default").mkdir()
+    (tmp_path / "profiles" / "default" / "config.yaml").write_text(
+        (REPO / "profiles" / "default" / "config.yaml").read_text()
+    )
+    (tmp_path / "job.py").write_text(GPU_TOY)
+    (tmp_path / "Snakefile").write_text(
+        textwrap.dedent(
+            """
+            rule all:
+                input: "a.model", "b.model", "area.done"
+
+            rule train:
+                output: "{m}.model"
+                resources: gpu=1
+                script: "job.py"
+
+            rule area:
+                output: "area.done"
+                script: "job.py"
+            """
+        )
+    )
+    run = PipelineRun(tmp_path, ["--cores", "3"])
+    try:
+        run.wait(300)
+    finally:
+        run.stop()
+    assert {p.read_text() for p in tmp_path.glob("*.model")} == {"done"}
+    assert len(list(tmp_path.glob("*.model"))) == 2
+    assert (tmp_path / "area.done").read_text() == "done"
+
+
+# -- SLURM profile ------------------------------------------------------------
+
+def test_slurm_profile_replaces_the_workstation_profile(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    listed = PipelineRun(work, ["--list-rules", "--configfile", ".test/config.yaml"])
+    listed.wait(300)
+    rules = set(listed.output().split())
+    assert set(SLURM_PROFILE["set-resources"]) <= rules, "set-resources names a rule the workflow lacks"
+
+    jobs = job_resources(dry_run(work, "--workflow-profile", "profiles/slurm"))
+    defaults = SLURM_PROFILE["default-resources"]
+    assert {rule for rule, _ in jobs} >= {"train"} | PER_AREA_RULES
+    for rule, res in jobs:
+        want = {**defaults, **SLURM_PROFILE["set-resources"].get(rule, {})}
+        # Every job carries the profile's values, none of profiles/default's.
+        assert {k: res.get(k) for k in want} == {k: str(v) for k, v in want.items()}, rule
+    train = [res for rule, res in jobs if rule == "train"]
+    assert train and all(res["gpu"] == "1" and "cpus_per_task" not in res for res in train)
+    assert all(res["cpus_per_task"] == "1" for rule, res in jobs if rule in PER_AREA_RULES)
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("a single-node SLURM needs root here (SlurmUser=root, slurmd starts the jobs)")
+    reason = ensure_slurm_installed()
+    if reason:
+        pytest.skip(reason)
+    res = [SLURM_PROFILE["default-resources"], *SLURM_PROFILE["set-resources"].values()]
+    # One node that fits every request of the profile several times over
+    # (SLURM trusts the configured size; nothing is enforced), with a fake
+    # GPU per model, so that jobs wait for their inputs, not for each other.
+    cluster = SlurmCluster(
+        tmp_path_factory.mktemp("slurm"),
+        cpus=4 * max([os.cpu_count() or 1] + [r.get(k, 1) for r in res for k in ("cpus_per_task", "cpus_per_gpu")]),
+        mem_mb=8 * max(r.get("mem_mb", 0) for r in res),
+        gpus=8,
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def edit_profile_like_a_user(work: Path, cluster: SlurmCluster) -> None:
+    """Fill in the two keys the profile asks users to edit."""
+    path = work / "profiles" / "slurm" / "config.yaml"
+    profile = yaml.safe_load(path.read_text())
+    assert profile["default-resources"]["slurm_partition"].startswith("CHANGE_ME")
+    assert profile["default-resources"]["slurm_account"].startswith("CHANGE_ME")
+    profile["default-resources"]["slurm_partition"] = cluster.partition
+    del profile["default-resources"]["slurm_account"]
+    profile["slurm-no-account"] = True
+    path.write_text(yaml.safe_dump(profile))
+
+
+def read_tables(work: Path) -> dict[str, pd.DataFrame]:
+    return {p.name: pd.read_csv(p) for p in sorted((work / "results" / "tables").glob("*.csv"))}
+
+
+def assert_tables_equal(got: dict, want: dict) -> None:
+    assert set(got) == set(want) and {"train.csv", "test.csv"} <= set(want)
+    for name, w in want.items():
+        g = got[name]
+        assert list(g.columns) == list(w.columns), name
+        assert g.shape == w.shape, name
+        numeric = w.select_dtypes("number").columns
+        text = [c for c in w.columns if c not in numeric]
+        pd.testing.assert_frame_equal(g[text], w[text], check_dtype=False, obj=name)
+        np.testing.assert_allclose(
+            g[numeric].to_numpy(float), w[numeric].to_numpy(float), rtol=0, atol=1e-6, err_msg=name
+        )
+
+
+@pytest.mark.slurm
+def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    edit_profile_like_a_user(work, slurm)
+    run = PipelineRun(
+        work,
+        [
+            "--workflow-profile", "profiles/slurm",
+            "--configfile", ".test/config.yaml",
+            # No accounting database here: query squeue (MinJobAge keeps
+            # finished jobs listed) and start polling after 2 s, not 40 s.
+            "--slurm-status-command", "squeue",
+            "--slurm-init-seconds-before-status-checks", "2",
+        ],
+        env=slurm.env,
+    )
+    try:
+        run.wait(900)
+    finally:
+        run.stop()
+    log = run.output()
+
+    # Every non-local job went to SLURM, and SLURM ran each to completion.
+    submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log))
+    remote_rules = re.findall(r"^rule (\w+):", log, re.M)
+    assert len(submitted) == len(remote_rules) > 0
+    jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
+    assert set(jobs) == set(submitted.values())
+    assert {j["JobState"] for j in jobs.values()} == {"COMPLETED"}
+    by_rule = {}
+    for j in jobs.values():
+        by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
+    assert set(by_rule) == set(remote_rules)
+    assert {"train"} | PER_AREA_RULES <= set(by_rule)
+    train = SLURM_PROFILE["set-resources"]["train"]
+    for j in by_rule["train"]:
+        assert j["TresPerJob"] == "gres:gpu:1"
+        assert j["CpusPerTres"] == f"gres:gpu:{train['cpus_per_gpu']}"
+        assert j["MinMemoryNode"] == f"{train['mem_mb']}M"
+    for rule in PER_AREA_RULES:
+        for j in by_rule[rule]:
+            assert j["NumCPUs"] == "1" and j.get("TresPerJob", "(null)") in ("(null)", "")
+
+    # Same numbers as the workstation run of the same config.
+    assert_tables_equal(read_tables(work), read_tables(local_test_run.wait()))

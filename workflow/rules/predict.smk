@@ -1,0 +1,76 @@
+# Super-resolve LR scans with the trained model: the paper's point, an HR image
+# where no HR scan was taken. Test-split areas are checked against their HR scans.
+
+
+rule predict:
+    input:
+        scan=scan_to_predict,
+        model=model_checkpoint(config["predict"]["model"]),
+    output:
+        maps="results/predictions/{name}/maps.npz",
+        png=report(
+            "results/predictions/{name}/maps.png",
+            category="Prediction",
+            caption="../report/prediction.rst",
+        ),
+        mat="results/predictions/{name}/cube.mat",
+    params:
+        n_components=config["decompose"]["n_components"],
+        window_length=config["preprocess"]["window_length"],
+        polyorder=config["preprocess"]["polyorder"],
+        seed=config["decompose"]["seed"],
+        max_iter=config["decompose"]["max_iter"],
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    log:
+        "results/logs/predict/{name}.log",
+    benchmark:
+        "results/benchmarks/predict/{name}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/predict.py"
+
+
+rule prediction_check:
+    input:
+        predicted="results/predictions/test_area_{sample}_{area}/cube.mat",
+        lowres=lambda wc: scan_file(wc, "lowres"),
+        highres=lambda wc: scan_file(wc, "highres"),
+        registration="results/registration/{sample}/{area}.json",
+    output:
+        "results/predictions/test_area_{sample}_{area}/check.json",
+    params:
+        band=config["predict"]["band"],
+    log:
+        "results/logs/prediction_check/{sample}/{area}.log",
+    benchmark:
+        "results/benchmarks/prediction_check/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
+    script:
+        "../scripts/prediction_check.py"
+
+
+rule prediction_table:
+    input:
+        checks=test_area_checks,
+    output:
+        csv=report(
+            "results/tables/prediction.csv",
+            category="Tables",
+            caption="../report/table_prediction.rst",
+        ),
+        md="results/tables/prediction.md",
+    params:
+        areas=lambda wc: test_areas(),
+        model=config["predict"]["model"],
+    log:
+        "results/logs/prediction_table.log",
+    benchmark:
+        "results/benchmarks/prediction_table.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
+    script:
+        "../scripts/prediction_table.py"
