@@ -1,6 +1,8 @@
 """End to end: the .test config through the whole pipeline, then what reruns after changes."""
 
+import base64
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +15,8 @@ import pytest
 import yaml
 
 from ramansr.io import read_scan, write_scan
-from workflow_helpers import TEST_CONFIG, areas_of, copy_workflow, planned_jobs, rules_of, snakemake
+from conftest import copy_repo
+from workflow_helpers import TEST_CONFIG, areas_of, planned_jobs, rules_of, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -22,11 +25,9 @@ PER_AREA_RULES = {"convert", "preprocess", "decompose", "clean_maps", "register"
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """One complete run of the .test config (shared by the tests of this module)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("run"))
-    snakemake(workdir, "--cores", "2")
-    return workdir
+def finished_run(local_test_run):
+    """The complete local run of the .test config (shared with the SLURM test)."""
+    return local_test_run.wait()
 
 
 @pytest.fixture
@@ -66,6 +67,32 @@ def test_registration_table_against_the_truth(finished_run):
     assert (table["error"] < 2).sum() >= 3
 
 
+def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_run):
+    split = pd.read_csv(finished_run / "results/dataset/split.csv", dtype=str)
+    test_areas = set(map(tuple, split.loc[split["split"] == "test", ["sample", "area"]].values))
+    table = pd.read_csv(finished_run / "results/tables/prediction.csv", dtype={"area": str})
+    assert set(zip(table["sample"], table["area"])) == test_areas
+    assert np.isfinite(table[["srresnet_psnr", "linear_psnr"]].to_numpy()).all()
+    sample, area = sorted(test_areas)[0]
+    cube = read_scan(finished_run / f"results/predictions/test_area_{sample}_{area}/cube.mat")
+    lowres = read_scan(finished_run / f"results/simulated/{sample}/{area}/lowres.mat")
+    assert cube.cube.shape == (4 * lowres.cube.shape[0], 4 * lowres.cube.shape[1], lowres.cube.shape[2])
+    np.testing.assert_allclose(cube.pixel_size_um, np.asarray(lowres.pixel_size_um) / 4)
+
+
+def test_the_report_embeds_every_figure_and_table(run_copy):
+    snakemake(run_copy, "--report", "results/report.html")
+    html = (run_copy / "results/report.html").read_text()
+    registered = sorted((run_copy / "results/figures").glob("*.png")) + sorted((run_copy / "results/tables").glob("*.csv"))
+    assert len(registered) >= 15
+    for path in registered:
+        relative = path.relative_to(run_copy).as_posix()
+        match = re.search(re.escape(f'"{relative}": {{') + r'.*?"data_uri": "data:[^"]*;base64,([A-Za-z0-9+/=]+)"', html)
+        assert match, f"{relative} is not in the report"
+        assert base64.b64decode(match.group(1)) == path.read_bytes()
+    assert "system-message" not in html  # a caption that failed to render
+
+
 def test_a_second_run_does_nothing(finished_run):
     assert planned_jobs(finished_run) == set()
 
@@ -99,12 +126,13 @@ def test_changing_one_stage_parameter_reruns_that_stage_and_what_follows(run_cop
 
 
 def test_a_killed_run_resumes_and_gives_the_same_tables(finished_run, tmp_path):
-    workdir = copy_workflow(tmp_path / "killed")
+    workdir = copy_repo(tmp_path / "killed")
     command = [sys.executable, "-m", "snakemake", "--configfile", TEST_CONFIG, "--cores", "2"]
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     # kill the whole run hard once a model has checkpointed its first epoch
     deadline = time.time() + 600
-    while not list((workdir / "results/models").glob("*/last.pt")) and time.time() < deadline:
+    trained = [workdir / "results/models" / name / "last.pt" for name in ("srcnn", "srresnet", "srgan", "rcan")]
+    while not any(path.exists() for path in trained) and time.time() < deadline:
         if process.poll() is not None:
             pytest.fail("the run ended before it could be killed")
         time.sleep(0.5)
@@ -116,3 +144,32 @@ def test_a_killed_run_resumes_and_gives_the_same_tables(finished_run, tmp_path):
         resumed = read_table(workdir / "results/tables" / name)
         uninterrupted = read_table(finished_run / "results/tables" / name)
         pd.testing.assert_frame_equal(resumed, uninterrupted, rtol=1e-6)
+
+
+def samples_sheet_copy(finished_run, tmp_path, sheet_text):
+    """A fresh working copy whose config reads the finished run's simulated scans through a samples sheet."""
+    workdir = copy_repo(tmp_path / "sheet")
+    data = workdir / "data"
+    shutil.copytree(finished_run / "results/simulated", data)
+    (workdir / "samples.tsv").write_text(sheet_text)
+    config = yaml.safe_load((workdir / TEST_CONFIG).read_text())
+    config.update(source="samples", samples="samples.tsv")
+    (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config))
+    return workdir
+
+
+def test_a_samples_sheet_brings_the_users_own_files(finished_run, tmp_path):
+    sheet = "sample\tarea\tlowres\thighres\n" + "".join(
+        f"{s}\t{a}\tdata/{s}/{a}/lowres.mat\tdata/{s}/{a}/highres.mat\n" for s, a in [("A", "1"), ("F", "2")]
+    )
+    jobs = planned_jobs(samples_sheet_copy(finished_run, tmp_path, sheet))
+    assert "simulate" not in rules_of(jobs) and "clean_maps" not in rules_of(jobs)
+    assert areas_of(jobs) == {("A", "1"), ("F", "2")}
+    assert {"convert", "decompose", "register", "select", "dataset", "train", "tables"} <= rules_of(jobs)
+
+
+def test_a_bad_samples_sheet_is_named_in_the_error(finished_run, tmp_path):
+    workdir = samples_sheet_copy(finished_run, tmp_path, "sample\tarea\tlowres\nA\t1\tdata/A/1/lowres.mat\n")
+    result = snakemake(workdir, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "highres" in result.stdout + result.stderr

@@ -1,27 +1,10 @@
-"""Run the workflow in a scratch copy, and read Snakemake's planned jobs."""
+"""Run Snakemake in a working copy, and read the jobs it plans."""
 
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", ".test", "profiles", "config")
 TEST_CONFIG = ".test/config.yaml"
-
-
-def copy_workflow(destination):
-    """Copy what a run needs (not results/) into ``destination``."""
-    destination = Path(destination)
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, dirs_exist_ok=True)
-        elif source.exists():
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def snakemake(workdir, *args, check=True, timeout=900):

@@ -1,0 +1,64 @@
+"""Time the whole pipeline on this machine, and show where the time goes.
+
+Runs ``snakemake --cores N`` with a config (default: config.yaml, the paper-scale
+simulated run) in a scratch copy of the repository, then prints the wall time
+and, per rule, the number of jobs and the summed and largest job seconds, CPU
+seconds and peak memory from Snakemake's ``benchmark:`` files.
+
+    python benchmarks/bench_pipeline.py --cores 2
+    python benchmarks/bench_pipeline.py --cores 2 --configfile .test/config.yaml
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+IGNORE = shutil.ignore_patterns(".git", "results", ".snakemake", "__pycache__", "*.egg-info", ".pytest_cache")
+
+
+def rule_table(benchmark_dir):
+    """Per rule: jobs, summed and largest wall seconds, summed CPU seconds, peak RSS (MB)."""
+    rows = []
+    for path in benchmark_dir.rglob("*.tsv"):
+        rule = path.relative_to(benchmark_dir).parts[0].removesuffix(".tsv")
+        record = pd.read_csv(path, sep="\t").iloc[-1]
+        rows.append({"rule": rule, "s": record["s"], "cpu_time": record["cpu_time"], "max_rss": record["max_rss"]})
+    table = pd.DataFrame(rows).groupby("rule").agg(
+        jobs=("s", "size"), wall_s=("s", "sum"), longest_s=("s", "max"), cpu_s=("cpu_time", "sum"), peak_rss_mb=("max_rss", "max")
+    )
+    return table.sort_values("wall_s", ascending=False)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--configfile", help="extra config file, relative to the repository")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy and print its path")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="ramansr-bench-")) / "repo"
+    shutil.copytree(REPO, workdir, ignore=IGNORE)
+    command = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+    if args.configfile:
+        command += ["--configfile", args.configfile]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"snakemake failed:\n{result.stderr[-3000:]}")
+    print(f"pipeline wall time: {wall:.0f} s ({wall / 60:.1f} min) with --cores {args.cores}\n")
+    print(rule_table(workdir / "results/benchmarks").round(1).to_string())
+    if args.keep:
+        print(f"\nscratch copy kept at {workdir}")
+    else:
+        shutil.rmtree(workdir.parent)
+
+
+if __name__ == "__main__":
+    main()
