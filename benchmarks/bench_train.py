@@ -171,6 +171,8 @@ def parse_args(argv):
     parser.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "fp32", "tf32", "bf16"],
                         help="on CPU everything runs in fp32")
     parser.add_argument("--compare-modes", action="store_true", help="crop against full mode instead of timing")
+    parser.add_argument("--dataset", type=Path,
+                        help="a pipeline's results/dataset folder (pairs.npz, split.csv) to use instead of synthetic pairs")
     parser.add_argument("--compare-seeds", type=int, default=1, help="seeds per mode in --compare-modes")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="--compare-modes only (default 1e-3)")
     parser.add_argument("--compare-model", type=json.loads, default={"n_blocks": 4, "n_channels": 32},
@@ -191,7 +193,10 @@ def main(argv=None):
           f"{args.lowres_size}^2, HR window {args.window_size}^2; auto precision: {AUTO_PRECISION}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_train_") as folder:
         work = Path(folder)
-        pairs_path, split_path = write_pairs(work, args.pairs, args.val_pairs, args.lowres_size, args.window_size)
+        if args.dataset:
+            pairs_path, split_path = args.dataset / "pairs.npz", args.dataset / "split.csv"
+        else:
+            pairs_path, split_path = write_pairs(work, args.pairs, args.val_pairs, args.lowres_size, args.window_size)
         if args.compare_modes:
             results = run_compare_modes(args, pairs_path, split_path, work)
         else:

@@ -46,8 +46,7 @@ def build(name, **kwargs):
     ValueError
         If ``name`` is not a known model.
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    _check_known(name)
     return MODELS[name](**kwargs)
 
 
@@ -59,9 +58,13 @@ def is_trainable(name):
     ValueError
         If ``name`` is not a known model.
     """
+    _check_known(name)
+    return name in TRAINABLE
+
+
+def _check_known(name):
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
-    return name in TRAINABLE
 
 
 __all__ = ["MODELS", "TRAINABLE", "build", "is_trainable", "Interpolation", "SRCNN", "SRResNet", "Generator",
