@@ -31,7 +31,7 @@ def dry_run(workdir: Path, *args: str) -> str:
 def job_resources(log: str) -> list[tuple[str, dict[str, str]]]:
     """(rule, resources) of every job that a dry run prints."""
     jobs = []
-    for rule, res in re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", log, re.M):
+    for rule, res in re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", log, re.M):
         jobs.append((rule, dict(kv.split("=", 1) for kv in res.split(", "))))
     return jobs
 
@@ -217,7 +217,7 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
 
     # Every non-local job went to SLURM, and SLURM ran each to completion.
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log))
-    remote_rules = re.findall(r"^rule (\w+):", log, re.M)
+    remote_rules = re.findall(r"^(?:rule|checkpoint) (\w+):", log, re.M)
     assert len(submitted) == len(remote_rules) > 0
     jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
     assert set(jobs) == set(submitted.values())

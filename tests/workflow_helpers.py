@@ -16,7 +16,7 @@ def snakemake(workdir, *args, check=True, timeout=900):
     return result
 
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:[ \t]+.*\n?)*)", re.MULTILINE)
+_JOB = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n?)*)", re.MULTILINE)
 
 
 def planned_jobs(workdir, *args):

@@ -8,7 +8,7 @@ rule evaluate:
         split="results/dataset/split.csv",
     output:
         "results/metrics/{model}.csv",
-    threads: workflow.cores
+    threads: 8
     resources:
         gpu=1,
     log:

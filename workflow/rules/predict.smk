@@ -20,7 +20,7 @@ rule predict:
         polyorder=config["preprocess"]["polyorder"],
         seed=config["decompose"]["seed"],
         max_iter=config["decompose"]["max_iter"],
-    threads: workflow.cores
+    threads: 8
     resources:
         gpu=1,
     log:

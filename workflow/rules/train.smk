@@ -12,7 +12,7 @@ rule train:
     params:
         settings=lambda wc: model_settings(wc.model),
         out_dir=lambda wc: f"results/models/{wc.model}",
-    threads: workflow.cores
+    threads: 8
     resources:
         gpu=1,
     log:
