@@ -119,7 +119,7 @@ def test_touching_a_file_without_changing_it_reruns_nothing(run_copy):
 def test_changing_one_stage_parameter_reruns_that_stage_and_what_follows(run_copy):
     config = yaml.safe_load((run_copy / TEST_CONFIG).read_text())
     config["select"]["min_snr_db"] = 5.0
-    (run_copy / TEST_CONFIG).write_text(yaml.safe_dump(config))
+    (run_copy / TEST_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
     rules = rules_of(planned_jobs(run_copy))
     assert "select" in rules and {"dataset", "train", "evaluate", "tables"} <= rules
     assert not rules & {"simulate", "convert", "preprocess", "decompose", "clean_maps", "register"}
@@ -139,6 +139,7 @@ def test_a_killed_run_resumes_and_gives_the_same_tables(finished_run, tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (workdir / "results/tables/test.csv").exists()
+    snakemake(workdir, "--unlock")  # a hard kill leaves the working directory locked
     snakemake(workdir, "--cores", "2", "--rerun-incomplete")
     for name in ("train.csv", "test.csv"):
         resumed = read_table(workdir / "results/tables" / name)

@@ -6,8 +6,9 @@ rule figure_workflow:
         png=report("results/figures/fig1_workflow.png", category="Overview", caption="../report/fig1_workflow.rst"),
         pdf="results/figures/fig1_workflow.pdf",
     params:
-        snakefile=workflow.main_snakefile,
-        configfiles=[str(path) for path in workflow.overwrite_configfiles],
+        # relative, so that a moved or copied project does not redraw it
+        snakefile=os.path.relpath(workflow.main_snakefile),
+        configfiles=[os.path.relpath(path) for path in workflow.overwrite_configfiles],
     log:
         "results/logs/figures/fig1_workflow.log",
     benchmark:
