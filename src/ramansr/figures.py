@@ -13,12 +13,10 @@ split.csv) and :mod:`ramansr.train` (history.csv, best.pt).
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +29,7 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from ramansr.io_utils import load_npz  # noqa: E402
+from ramansr.io_utils import atomic_path, load_npz  # noqa: E402
 from ramansr.metrics import MODEL_LABELS, crop_window, score  # noqa: E402
 from ramansr.register import match_window, upscale  # noqa: E402
 from ramansr.selection import radial_power_spectrum  # noqa: E402
@@ -85,15 +83,8 @@ def new_figure(rows, cols, panel_size=(2.6, 2.4), **kwargs):
 def save_figure(fig, out_paths):
     """Write ``fig`` to every path (format from the suffix), atomically, then close it."""
     for path in map(Path, out_paths):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format=path.suffix.lstrip("."), bbox_inches="tight", pad_inches=0.08)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
     plt.close(fig)
 
 

@@ -36,10 +36,8 @@ stored transposed). Anything that cannot be read as a scan raises
 """
 
 import datetime
-import os
 import re
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +45,8 @@ import h5py
 import numpy as np
 import scipy.io
 from scipy.io.matlab import MatlabObject
+
+from ramansr.io_utils import atomic_path
 
 __all__ = ["AXIS_NAMES", "IMAGESIZE_NAMES", "Scan", "ScanFormatError", "read_scan", "write_scan"]
 
@@ -614,14 +614,8 @@ def _clock_vector(date):
 
 
 def _write_atomically(path, variables, writer):
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         writer(temporary, variables)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _write_mat5(path, variables):

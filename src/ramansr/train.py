@@ -34,9 +34,7 @@ import copy
 import csv
 import hashlib
 import math
-import os
 import sys
-import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -500,15 +498,8 @@ class _Run:
 
 def save_checkpoint(state, path):
     """``torch.save`` to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         torch.save(state, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def write_history(history, path, columns=HISTORY_COLUMNS):
