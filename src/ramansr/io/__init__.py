@@ -1,0 +1,148 @@
+"""Read and write Raman spectral images ("scans") from the files labs have.
+
+:func:`read_scan` detects the format from the file's content, never from its
+name, and returns a :class:`Scan` (see :mod:`ramansr.io.scan` for the data
+contract: point x of line y at ``cube[y, x]``, Raman shift in rel. 1/cm):
+
+===================  ==============================================  ======================
+format (meta)        files                                           module
+===================  ==============================================  ======================
+``witec``/``plain``  MATLAB level 5 and v7.3: the WITec export,      :mod:`~ramansr.io.mat`
+                     plain arrays with a wavenumber vector
+``witec-project``    WITec Project/Data files (.wip, .wid), witio    :mod:`~ramansr.io.witec`
+``witec-table``      WITec "Table" text export (.txt)                :mod:`~ramansr.io.table`
+``renishaw``         Renishaw WiRE .wdf, rosettasciio                :mod:`~ramansr.io.rosetta`
+``horiba``           Horiba/JobinYvon LabSpec .xml, rosettasciio     :mod:`~ramansr.io.rosetta`
+===================  ==============================================  ======================
+
+Anything that cannot be read as a scan raises :class:`ScanFormatError` naming
+the file and the problem (library errors are kept as the cause); the input is
+only ever opened for reading. :func:`write_scan` writes MATLAB files,
+:func:`write_table` Table exports, both atomically.
+"""
+
+from pathlib import Path
+
+from ramansr.io.mat import AXIS_NAMES, IMAGESIZE_NAMES, is_mat_file, read_mat
+from ramansr.io.mat_write import write_scan
+from ramansr.io.rosetta import WDF_MAGIC, is_horiba_xml, read_rosetta
+from ramansr.io.scan import Scan, ScanFormatError, scan_error
+from ramansr.io.table import looks_like_table, read_table, write_table
+from ramansr.io.witec import MAGICS as WITEC_MAGICS
+from ramansr.io.witec import read_witec
+
+__all__ = ["AXIS_NAMES", "DEFAULT_MAX_BYTES", "FORMATS", "IMAGESIZE_NAMES", "Scan", "ScanFormatError",
+           "detect_format", "parse_image_shape", "read_scan", "write_scan", "write_table"]
+
+#: Largest array a MATLAB v7.3 file may declare (bytes) unless read_scan is given another max_bytes.
+DEFAULT_MAX_BYTES = 32 * 2**30
+#: Format names detect_format returns, with what they are.
+FORMATS = {"mat": "MATLAB level 5 / v7.3 (WITec export or plain arrays)",
+           "witec-project": "WITec Project/Data file (.wip/.wid)",
+           "witec-table": "WITec Table text export",
+           "renishaw": "Renishaw WiRE .wdf",
+           "horiba": "Horiba/JobinYvon LabSpec .xml"}
+_SNIFF_BYTES = 4096
+
+
+def detect_format(path):
+    """The format of a file from its first bytes: a key of :data:`FORMATS`.
+
+    Raises
+    ------
+    ScanFormatError
+        For an empty file, a path that is no readable file, or content of no known format.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_SNIFF_BYTES)
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # a directory, no read permission, a symlink loop, an I/O error
+        raise scan_error(path, f"cannot read the file ({type(error).__name__}: {error.strerror or error})") \
+            from error
+    if not head:
+        raise scan_error(path, "empty file, not a MATLAB file or any other scan format")
+    if head[:8] in WITEC_MAGICS:
+        return "witec-project"
+    if head.startswith(WDF_MAGIC):
+        return "renishaw"
+    if is_horiba_xml(head):
+        return "horiba"
+    if is_mat_file(head):
+        return "mat"
+    if looks_like_table(head):
+        return "witec-table"
+    raise scan_error(path, "unknown format: not a MATLAB file (no MATLAB level-5 or v7.3 header), nor a WITec "
+                           ".wip/.wid, Renishaw .wdf, Horiba .xml or WITec Table export")
+
+
+def read_scan(path, variable=None, image_shape=None, *, max_bytes=DEFAULT_MAX_BYTES, choose_with="variable=",
+              shape_from="image_shape=(rows, cols)"):
+    """Read a spectral image from any supported file; the format comes from its content.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scan file.
+    variable : str, optional
+        The MATLAB variable, WITec object caption or rosettasciio signal title
+        to take when the file holds several candidates.
+    image_shape : tuple of int (rows, cols), optional
+        Grid of plain 2-D MATLAB spectra (overrides an ``imagesize`` variable)
+        and of Table exports without header lines.
+    max_bytes : int or None
+        Largest array a MATLAB v7.3 file may declare; None for no limit.
+    choose_with, shape_from : str
+        How the caller passes ``variable`` and ``image_shape``, for the errors
+        that ask for them (the pipeline names its config key and sheet columns).
+
+    Returns
+    -------
+    Scan
+        The unsheared image, its Raman-shift axis and pixel size; ``meta``
+        says the format, the object taken, the other candidates and any
+        conversion of the axis.
+
+    Raises
+    ------
+    ScanFormatError
+        If the file is no readable scan; the message names the file and the problem.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    kind = detect_format(path)
+    if kind == "mat":
+        scan = read_mat(path, variable, image_shape, max_bytes, choose_with)
+    elif kind == "witec-project":
+        scan = read_witec(path, variable, choose_with)
+    elif kind == "witec-table":
+        scan = read_table(path, image_shape, shape_from)
+    else:
+        scan = read_rosetta(path, kind, variable, choose_with)
+    scan.meta["source"] = str(path)
+    return scan
+
+
+def parse_image_shape(text):
+    """'rows x cols' (as in a samples sheet) -> (rows, cols); None for an empty cell.
+
+    Raises
+    ------
+    ValueError
+        If the text is not two positive integers separated by 'x'.
+    """
+    if text is None or (isinstance(text, float) and text != text) or not str(text).strip():
+        return None
+    parts = str(text).lower().replace("×", "x").split("x")
+    try:
+        rows, cols = (int(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"image shape {text!r} is not 'rows x cols'") from None
+    if rows < 1 or cols < 1:
+        raise ValueError(f"image shape {text!r} is not 'rows x cols' with positive numbers")
+    return rows, cols

@@ -1,0 +1,395 @@
+"""Read MATLAB files (level 5 and v7.3): the WITec export and plain arrays.
+
+Formats, detected from the file's content:
+
+``witec``
+    The WITec Project FOUR/FIVE export: an Eigenvector DataSet object (or a
+    struct with the same fields) with ``data`` (pixels, channels),
+    ``imagesize`` = [points per line, scan lines], wavenumbers in
+    ``axisscale{2,1}`` and the spatial axes in ``imageaxisscale{1,1}`` (x) and
+    ``imageaxisscale{2,1}`` (y). Pixels run along a scan line first, so
+    pixel ``p`` sits at row ``p // cols``, column ``p % cols``.
+``plain``
+    One numeric array, either a cube (rows, cols, channels) or 2-D spectra
+    (pixels x channels or channels x pixels, in the same pixel order as the
+    export, the image shape coming from an ``imagesize``-like variable in
+    the export's [cols rows] convention or from ``image_shape=(rows, cols)``),
+    and a wavenumber vector under a common name (:data:`AXIS_NAMES`).
+
+Both kinds may be MATLAB level-5 files or MATLAB v7.3 files (HDF5, arrays
+stored transposed). A v7.3 dataset's declared size is checked against
+``max_bytes`` and against what the file stores before it is read.
+"""
+
+import datetime
+import struct
+
+import h5py
+import numpy as np
+import scipy.io
+from scipy.io.matlab import MatlabObject
+
+from ramansr.io.scan import (
+    UNIT_TO_UM,
+    WAVENUMBER_UNIT,
+    Scan,
+    ScanFormatError,
+    check_data_kind,
+    checked_axis,
+    checked_cube,
+    is_numeric,
+    pixels_to_cube,
+    scan_error,
+)
+
+#: Variable names searched (case-insensitively, in this order) for the wavenumber axis of a plain file.
+AXIS_NAMES = ("wavenumbers", "wavenumber", "wn", "raman_shift", "ramanshift", "shift",
+              "axisscale", "axis", "xaxis", "x")
+#: Variable names searched for the image size, [cols rows] as in the WITec export.
+IMAGESIZE_NAMES = ("imagesize", "image_size", "imsize")
+PIXEL_SIZE_NAME = "pixel_size_um"
+NAME_VARIABLE = "name"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+V73_USERBLOCK = 512
+MAT5_HEADER = 128
+_MI_MATRIX, _MI_COMPRESSED = 14, 15
+H5_CLASS_DTYPES = {"double": np.float64, "single": np.float32, "int8": np.int8, "uint8": np.uint8,
+                   "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
+                   "int64": np.int64, "uint64": np.uint64, "logical": np.bool_}
+
+
+def is_mat_file(head):
+    """Whether the first bytes of a file carry a MATLAB level-5 or v7.3 header (or start one)."""
+    return head.startswith(b"MATLAB") or head[126:128] in (b"IM", b"MI")
+
+
+def read_mat(path, variable=None, image_shape=None, max_bytes=None, choose_with="variable="):
+    """Read a scan from a MATLAB file; see :func:`ramansr.io.read_scan` for the parameters."""
+    variables, container = _load_variables(path, max_bytes)
+    name, value = _pick_scan_variable(path, variables, variable, choose_with)
+    if isinstance(value, dict):
+        scan = _scan_from_witec(path, name, value)
+    else:
+        scan = _scan_from_plain(path, name, value, variables, image_shape)
+    scan.meta["container"] = container
+    return scan
+
+
+def _load_variables(path, max_bytes):
+    """Return ({name: value}, container) with structs as dicts and cells as object arrays."""
+    with open(path, "rb") as file:
+        head = file.read(V73_USERBLOCK + len(HDF5_SIGNATURE))
+    size = path.stat().st_size
+    if size == 0:
+        raise scan_error(path, "empty file, not a MATLAB file")
+    if len(head) < MAT5_HEADER:
+        if head.startswith(b"MATLAB"):
+            raise scan_error(path, f"truncated file: {size} bytes, shorter than the 128-byte MATLAB header")
+        raise scan_error(path, "not a MATLAB file (no MATLAB level-5 or v7.3 header)")
+    version, endian = head[124:126], head[126:128]
+    if endian == b"IM":
+        version = version[::-1]
+    if endian not in (b"IM", b"MI") or version not in (b"\x01\x00", b"\x02\x00"):
+        raise scan_error(path, "not a MATLAB file (no MATLAB level-5 or v7.3 header)")
+    if version == b"\x02\x00":
+        if head[V73_USERBLOCK:] != HDF5_SIGNATURE:
+            raise scan_error(path, "truncated or corrupt MATLAB v7.3 file: no HDF5 data after the header")
+        return _load_v73(path, max_bytes, size), "mat7.3"
+    _check_mat5_complete(path, endian, size)
+    try:
+        raw = scipy.io.loadmat(path)
+    except Exception as error:  # scipy raises many types for damaged files
+        raise scan_error(path, f"corrupt MATLAB level-5 file ({type(error).__name__}: {error})") from error
+    return {key: _from_mat5(value) for key, value in raw.items() if not key.startswith("__")}, "mat5"
+
+
+def _check_mat5_complete(path, endian, size):
+    """Walk the top-level elements of a level-5 file; raise if one runs past the end."""
+    byte_order = "<" if endian == b"IM" else ">"
+    offset = MAT5_HEADER
+    with open(path, "rb") as file:
+        while offset < size:
+            file.seek(offset)
+            tag = file.read(8)
+            if len(tag) < 8:
+                raise scan_error(path, f"truncated file: element tag at byte {offset} cut off at {size} bytes")
+            data_type, nbytes = struct.unpack(byte_order + "II", tag)
+            if data_type not in (_MI_MATRIX, _MI_COMPRESSED):
+                raise scan_error(path, f"corrupt file: unknown element type {data_type} at byte {offset}")
+            if data_type == _MI_MATRIX:
+                nbytes += -nbytes % 8  # uncompressed elements are padded to 8 bytes
+            end = offset + 8 + nbytes
+            if end > size:
+                raise scan_error(path, f"truncated file: element at byte {offset} needs {end} bytes, "
+                                  f"the file has {size}")
+            offset = end
+
+
+def _from_mat5(value):
+    """Convert a loadmat value: struct/object -> dict, cell -> object array, char -> str."""
+    if isinstance(value, np.ndarray) and value.dtype.names is not None:
+        if value.size != 1:
+            return value
+        record = value.reshape(-1)[0]
+        fields = {key: _from_mat5(record[key]) for key in value.dtype.names}
+        if isinstance(value, MatlabObject):
+            fields["__class__"] = value.classname
+        return fields
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        converted = np.empty(value.shape, dtype=object)
+        for index, item in np.ndenumerate(value):
+            converted[index] = _from_mat5(item)
+        return converted
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        return "\n".join(value.reshape(-1).tolist())
+    return value
+
+
+def _load_v73(path, max_bytes, file_size):
+    try:
+        with h5py.File(path, "r") as file:
+            # every dataset, also those cells reference under #refs#, before any is read
+            file.visititems(lambda name, item: _check_declared_size(path, name, item, max_bytes, file_size))
+            return {key: _from_h5(file, item) for key, item in file.items()
+                    if not key.startswith("#")}
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:
+        if isinstance(error, ScanFormatError):
+            raise
+        raise scan_error(path, f"truncated or corrupt MATLAB v7.3 (HDF5) file ({error})") from error
+
+
+def _check_declared_size(path, name, item, max_bytes, file_size):
+    """Refuse a dataset declaring more than ``max_bytes``, or more than the file stores, before reading it."""
+    if not isinstance(item, h5py.Dataset):
+        return
+    declared = item.size * item.dtype.itemsize
+    if max_bytes is not None and declared > max_bytes:
+        raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} = {declared / 2**30:.3g} GiB, "
+                               f"more than the limit of {max_bytes / 2**30:.3g} GiB (max_bytes=)")
+    if declared == 0 or item.attrs.get("MATLAB_empty", 0):
+        return
+    layout = item.id.get_create_plist().get_layout()
+    if layout == h5py.h5d.CHUNKED:
+        # compressed chunks may legitimately be smaller than the data: count them instead
+        chunks = np.prod([-(-n // c) for n, c in zip(item.shape, item.chunks)])
+        stored = item.id.get_num_chunks()
+        if stored < chunks:
+            raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} in {chunks} chunks "
+                                   f"but the file stores {stored}: truncated or hostile file")
+    elif layout == h5py.h5d.CONTIGUOUS:
+        offset = item.id.get_offset()
+        if offset is None or offset + declared > file_size:
+            raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} = {declared} bytes, "
+                                   f"beyond the file's {file_size} bytes: truncated or hostile file")
+
+
+def _from_h5(file, item):
+    """Convert an HDF5 object written by MATLAB v7.3 to the shapes MATLAB shows."""
+    attributes = dict(item.attrs)
+    matlab_class = attributes.get("MATLAB_class", b"")
+    matlab_class = matlab_class.decode() if isinstance(matlab_class, bytes) else str(matlab_class)
+    if isinstance(item, h5py.Group):
+        if "MATLAB_sparse" in attributes:
+            return None  # sparse matrices are never scans
+        fields = {key: _from_h5(file, child) for key, child in item.items()}
+        if matlab_class not in ("struct", ""):
+            fields["__class__"] = matlab_class
+        return fields
+    if attributes.get("MATLAB_empty", 0):
+        if matlab_class == "char":
+            return ""
+        dims = tuple(int(n) for n in np.asarray(item[()]).reshape(-1)[::-1])
+        return np.empty(dims, dtype=H5_CLASS_DTYPES.get(matlab_class, object))
+    data = item[()]
+    if matlab_class == "cell":
+        data = data.T
+        cell = np.empty(data.shape, dtype=object)
+        for index, reference in np.ndenumerate(data):
+            cell[index] = _from_h5(file, file[reference])
+        return cell
+    if matlab_class == "char":
+        return "\n".join("".join(map(chr, row)) for row in np.atleast_2d(data.T))
+    if data.dtype.names and {"real", "imag"} <= set(data.dtype.names):
+        data = data["real"] + 1j * data["imag"]
+    data = np.asarray(data).T
+    if matlab_class == "logical":
+        data = data.astype(bool)
+    return data
+
+
+def _is_spectral_candidate(value):
+    """A 3-D array, or a 2-D array that is not a vector."""
+    return is_numeric(value) and (value.ndim == 3 or (value.ndim == 2 and 1 not in value.shape))
+
+
+def _pick_scan_variable(path, variables, variable, choose_with):
+    if variable is not None:
+        if variable not in variables:
+            raise scan_error(path, f"no variable {variable!r}; variables: {', '.join(variables) or 'none'}")
+        value = variables[variable]
+        if not (_is_witec_struct(value) or _is_spectral_candidate(value)):
+            raise scan_error(path, f"variable {variable!r} is no spectral array or WITec struct")
+        return variable, value
+    axis_like = {_find_named(variables, AXIS_NAMES), _find_named(variables, IMAGESIZE_NAMES)}
+    candidates = {key: value for key, value in variables.items()
+                  if _is_witec_struct(value) or (key not in axis_like and _is_spectral_candidate(value))}
+    non_empty = {key: value for key, value in candidates.items()
+                 if not (isinstance(value, np.ndarray) and value.size == 0)}
+    candidates = non_empty or candidates
+    if not candidates:
+        raise scan_error(path, "no spectral array (no 2-D or 3-D numeric array, no WITec struct); "
+                          f"variables: {', '.join(variables) or 'none'}")
+    if len(candidates) > 1:
+        raise scan_error(path, f"ambiguous: several candidate spectral arrays ({', '.join(candidates)}); "
+                               f"pick one with {choose_with}")
+    return next(iter(candidates.items()))
+
+
+def _find_named(variables, names):
+    """The variable whose name is first in ``names`` (case-insensitive), or None."""
+    by_lower_name = {key.lower(): key for key, value in variables.items() if is_numeric(value)}
+    return next((by_lower_name[name] for name in names if name in by_lower_name), None)
+
+
+def _is_witec_struct(value):
+    return isinstance(value, dict) and "data" in value
+
+
+def _scan_from_witec(path, variable, struct_fields):
+    data = struct_fields["data"]
+    if not is_numeric(data) or data.ndim != 2:
+        shape = getattr(data, "shape", type(data).__name__)
+        raise scan_error(path, f"no spectral array: {variable}.data is not a 2-D numeric array ({shape})")
+    check_data_kind(path, f"{variable}.data", data)
+    cols, rows = _witec_imagesize(path, variable, struct_fields.get("imagesize"))
+    axisscale = struct_fields.get("axisscale")
+    wavenumbers = _cell_item(axisscale, 1, 0)
+    if wavenumbers is None:
+        raise scan_error(path, f"no wavenumber axis: {variable}.axisscale{{2,1}} is missing or empty")
+    if data.shape[0] != rows * cols:
+        raise scan_error(path, f"data size does not match imagesize: data has {data.shape[0]} pixels "
+                          f"(shape {data.shape}) but imagesize [{cols} {rows}] gives {rows * cols}")
+    wavenumbers = checked_axis(path, wavenumbers, data.shape[1])
+    cube = checked_cube(path, pixels_to_cube(data, rows, cols), wavenumbers)
+    unit = _cell_item(axisscale, 1, 1)
+    name = struct_fields.get("name")
+    meta = {"format": "witec", "variable": variable, "original_dtype": str(data.dtype),
+            "layout": "pixels x channels",
+            "wavenumber_unit": unit if isinstance(unit, str) and unit else WAVENUMBER_UNIT}
+    date = struct_fields.get("date")
+    if is_numeric(date) and date.size == 6:
+        meta["date"] = _iso_date(date.reshape(-1))
+    if "__class__" in struct_fields:
+        meta["matlab_class"] = struct_fields["__class__"]
+    pixel_size = _witec_pixel_size(path, variable, struct_fields.get("imageaxisscale"), rows, cols, meta)
+    return Scan(cube, wavenumbers, pixel_size, name if isinstance(name, str) and name else variable, meta)
+
+
+def _witec_imagesize(path, variable, imagesize):
+    if not is_numeric(imagesize) or imagesize.size != 2:
+        raise scan_error(path, f"{variable}.imagesize must hold two numbers [cols rows], got "
+                          f"{getattr(imagesize, 'shape', imagesize)!r}")
+    values = imagesize.reshape(-1).astype(np.float64)
+    if np.any(values != np.round(values)) or np.any(values < 1):
+        raise scan_error(path, f"{variable}.imagesize must be positive integers, got {values.tolist()}")
+    return int(values[0]), int(values[1])
+
+
+def _cell_item(cell, row, col):
+    """cell{row+1, col+1}, or None when it is absent or empty."""
+    if not (isinstance(cell, np.ndarray) and cell.dtype == object and cell.ndim == 2
+            and cell.shape[0] > row and cell.shape[1] > col):
+        return None
+    item = cell[row, col]
+    if item is None or (isinstance(item, np.ndarray) and item.size == 0) or (isinstance(item, str) and not item):
+        return None
+    return item
+
+
+def _witec_pixel_size(path, variable, imageaxisscale, rows, cols, meta):
+    """(dy, dx) in um from imageaxisscale{2,1} (y) and {1,1} (x); None if not given."""
+    steps = []
+    for index, count in ((1, rows), (0, cols)):
+        axis = _cell_item(imageaxisscale, index, 0)
+        if axis is None or not is_numeric(axis):
+            return None
+        axis = axis.reshape(-1).astype(np.float64)
+        if axis.size != count:
+            raise scan_error(path, f"{variable}.imageaxisscale{{{index + 1},1}} has {axis.size} values "
+                              f"but the image has {count} {'rows' if index else 'columns'}")
+        if count < 2:
+            return None
+        unit = _cell_item(imageaxisscale, index, 1)
+        unit = unit if isinstance(unit, str) else ""
+        meta["spatial_unit"] = unit
+        steps.append((axis[-1] - axis[0]) / (count - 1) * UNIT_TO_UM.get(unit.strip(), 1.0))
+    return tuple(steps)
+
+
+def _scan_from_plain(path, variable, data, variables, image_shape):
+    axis_key = _find_named(variables, AXIS_NAMES)
+    if axis_key is None:
+        raise scan_error(path, f"no wavenumber axis: none of the variables {', '.join(AXIS_NAMES)}")
+    axis = variables[axis_key]
+    if axis.ndim > 2 or (axis.ndim == 2 and 1 not in axis.shape):
+        raise scan_error(path, f"wavenumber axis {axis_key!r} is not a vector (shape {axis.shape})")
+    check_data_kind(path, variable, data)
+    if data.ndim == 3:
+        layout, cube = "cube", data
+    else:
+        rows, cols = _plain_image_shape(path, variables, image_shape)
+        layout = _plain_orientation(path, variable, data, axis.size, rows, cols)
+        cube = pixels_to_cube(data if layout == "pixels x channels" else data.T, rows, cols)
+    wavenumbers = checked_axis(path, axis, cube.shape[2], axis_key)
+    cube = checked_cube(path, cube, wavenumbers)
+    name = variables.get(NAME_VARIABLE)
+    meta = {"format": "plain", "variable": variable, "axis_variable": axis_key,
+            "original_dtype": str(data.dtype), "layout": layout, "wavenumber_unit": WAVENUMBER_UNIT}
+    return Scan(cube, wavenumbers, _plain_pixel_size(path, variables),
+                name if isinstance(name, str) and name else variable, meta)
+
+
+def _plain_image_shape(path, variables, image_shape):
+    """(rows, cols) from the argument, else from an imagesize variable ([cols rows])."""
+    if image_shape is not None:
+        rows, cols = (int(n) for n in image_shape)
+        return rows, cols
+    key = _find_named(variables, IMAGESIZE_NAMES)
+    if key is None:
+        raise scan_error(path, "2-D spectra need the image shape: no variable "
+                          f"{'/'.join(IMAGESIZE_NAMES)}; pass image_shape=(rows, cols)")
+    cols, rows = _witec_imagesize(path, key, variables[key])
+    return rows, cols
+
+
+def _plain_orientation(path, variable, data, n_axis, rows, cols):
+    """Tell pixels x channels from channels x pixels by the axis length and the pixel count."""
+    pixels = rows * cols
+    first, second = data.shape
+    if second == n_axis and first == pixels:
+        return "pixels x channels"
+    if first == n_axis and second == pixels:
+        return "channels x pixels"
+    if n_axis not in data.shape:
+        raise scan_error(path, f"axis length {n_axis} does not match the channel count: "
+                          f"{variable} is {first} x {second}")
+    raise scan_error(path, f"data size does not match imagesize: {variable} is {first} x {second} "
+                      f"but the image shape {rows} x {cols} gives {pixels} pixels")
+
+
+def _plain_pixel_size(path, variables):
+    value = variables.get(PIXEL_SIZE_NAME)
+    if value is None:
+        return None
+    if not is_numeric(value) or value.size != 2 or not np.all(np.isfinite(value)):
+        raise scan_error(path, f"{PIXEL_SIZE_NAME} must hold two finite numbers (dy, dx)")
+    dy, dx = value.reshape(-1).astype(np.float64)
+    return float(dy), float(dx)
+
+
+def _iso_date(clock):
+    """MATLAB clock vector [y m d h min s] -> ISO 8601 text."""
+    year, month, day, hour, minute, seconds = clock
+    whole = int(seconds)
+    return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), whole,
+                             round((seconds - whole) * 1e6)).isoformat()

@@ -1,0 +1,217 @@
+"""Write scans as MATLAB files (level 5 or v7.3) that :func:`ramansr.io.read_scan` reads back unchanged."""
+
+import datetime
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+import scipy.io
+from scipy.io.matlab import MatlabObject
+
+from ramansr.io.mat import (
+    H5_CLASS_DTYPES,
+    NAME_VARIABLE,
+    PIXEL_SIZE_NAME,
+    V73_USERBLOCK,
+)
+from ramansr.io.scan import WAVENUMBER_UNIT, checked_axis, checked_cube
+from ramansr.io_utils import atomic_path
+
+_MICROMETRE = "µm"
+_DATASET_FIELDS = ("name", "type", "author", "date", "moddate", "imagesize", "imagemode", "data",
+                   "label", "axisscale", "imageaxisscale", "title", "class", "include", "classlookup",
+                   "axistype", "imageaxistype", "description", "userdata", "datasetversion",
+                   "history", "uniqueid")
+# Fixed header texts (no creation time) so that the same scan always gives the same bytes.
+_MAT5_HEADER_TEXT = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: ramansr.io"
+_V73_HEADER_TEXT = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ramansr.io HDF5 schema 1.00 ."
+
+
+def write_scan(scan, path, format="witec", v73=False):
+    """Write a scan as a MATLAB file that :func:`read_scan` reads back unchanged.
+
+    Parameters
+    ----------
+    scan : Scan
+        The image to write; the cube is stored as float32.
+    path : str or Path
+        Destination, replaced atomically.
+    format : {'witec', 'plain'}
+        ``'witec'``: a DataSet object shaped like a WITec Project FOUR export
+        (a struct in v7.3). ``'plain'``: variables ``cube`` (rows, cols,
+        channels), ``wavenumbers``, ``name`` and, when known, ``pixel_size_um``.
+        ``scan.meta['date']`` (ISO 8601 text or a MATLAB clock vector) becomes
+        the DataSet's date; no wall-clock time is written, so the same scan
+        always gives the same bytes.
+    v73 : bool
+        Write a MATLAB v7.3 (HDF5) file instead of a level-5 file.
+
+    Raises
+    ------
+    ScanFormatError
+        If the scan breaks the data contract (non-finite, empty, bad axis).
+    """
+    path = Path(path)
+    if format not in ("witec", "plain"):
+        raise ValueError(f"format must be 'witec' or 'plain', got {format!r}")
+    where = f"cannot write {path}"
+    wavenumbers = checked_axis(where, scan.wavenumbers, scan.cube.shape[2])
+    cube = checked_cube(where, scan.cube, wavenumbers)
+    if format == "witec":
+        variables = {_matlab_name(scan.name): _witec_fields(scan, cube, wavenumbers)}
+    else:
+        variables = {"cube": cube, "wavenumbers": wavenumbers[np.newaxis], NAME_VARIABLE: scan.name}
+        if scan.pixel_size_um is not None:
+            variables[PIXEL_SIZE_NAME] = np.asarray(scan.pixel_size_um, dtype=np.float64)[np.newaxis]
+    _write_atomically(path, variables, _write_v73 if v73 else _write_mat5)
+
+
+def _matlab_name(name):
+    """A valid MATLAB variable name derived from the scan name (the export drops dots)."""
+    cleaned = re.sub(r"\W", "_", (name or "").replace(".", ""), flags=re.ASCII)
+    if not cleaned or not cleaned[0].isalpha():
+        cleaned = "scan_" + cleaned
+    return cleaned[:63]
+
+
+def _cell(rows):
+    cell = np.empty((len(rows), len(rows[0])), dtype=object)
+    for i, row in enumerate(rows):
+        for j, item in enumerate(row):
+            cell[i, j] = item
+    return cell
+
+
+def _witec_fields(scan, cube, wavenumbers):
+    """The fields of an Eigenvector DataSet 6.0 image, in the export's order."""
+    rows, cols, channels = cube.shape
+    empty = np.zeros((0, 0))
+    # the measurement's own clock vector when the scan came from an export; no wall-clock
+    # time otherwise, so that writing is reproducible
+    date = _clock_vector(scan.meta["date"]) if scan.meta.get("date") else empty
+    if scan.pixel_size_um is None:
+        x_axis = y_axis = empty
+        spatial_unit = ""
+    else:
+        dy, dx = scan.pixel_size_um
+        x_axis, y_axis = np.arange(cols)[np.newaxis] * dx, np.arange(rows)[np.newaxis] * dy
+        spatial_unit = _MICROMETRE
+    # channel-planar cube -> (pixels, channels) F-ordered: a view, and pixel-major as the export
+    data = cube.transpose(2, 0, 1).reshape(channels, rows * cols).T
+    blank = _cell([["", ""], ["", ""]])
+    name = scan.name or _matlab_name(scan.name)
+    fields = {
+        "name": name, "type": "image", "author": "", "date": date, "moddate": date,
+        # integers as loadmat shows the export's (MATLAB stores its whole doubles as uint8)
+        "imagesize": np.array([[cols, rows]], dtype=np.min_scalar_type(max(rows, cols))),
+        "imagemode": np.array([[1]], dtype=np.uint8),
+        "data": data, "label": blank,
+        "axisscale": _cell([[empty, ""], [wavenumbers[np.newaxis], WAVENUMBER_UNIT]]),
+        "imageaxisscale": _cell([[x_axis, spatial_unit], [y_axis, spatial_unit]]),
+        "title": blank, "class": _cell([[empty, ""], [empty, ""]]),
+        "include": _cell([[np.arange(1.0, rows * cols + 1)[np.newaxis], empty],
+                          [np.arange(1.0, channels + 1)[np.newaxis], np.zeros((1, 0))]]),
+        "classlookup": _cell([[np.empty((0, 0), dtype=object)], [np.empty((0, 0), dtype=object)]]),
+        "axistype": _cell([["none"], ["none"]]), "imageaxistype": _cell([["none"], ["none"]]),
+        "description": "", "userdata": empty, "datasetversion": "6.0",
+        "history": _cell([["Created by ramansr.io.write_scan"]]),
+        "uniqueid": f"{_matlab_name(scan.name)}@ramansr",
+    }
+    return {key: fields[key] for key in _DATASET_FIELDS}
+
+
+
+
+def _clock_vector(date):
+    """ISO 8601 text or [y m d h min s] -> MATLAB clock vector, shape (1, 6)."""
+    if isinstance(date, str):
+        when = datetime.datetime.fromisoformat(date)
+        return np.array([[when.year, when.month, when.day, when.hour, when.minute,
+                          when.second + when.microsecond / 1e6]])
+    clock = np.asarray(date, dtype=np.float64).reshape(1, -1)
+    if clock.size != 6:
+        raise ValueError(f"meta['date'] must be ISO 8601 text or [y m d h min s], got {date!r}")
+    return clock
+
+
+def _write_atomically(path, variables, writer):
+    with atomic_path(path) as temporary:
+        writer(temporary, variables)
+
+
+def _write_mat5(path, variables):
+    """Level-5 file; a WITec struct becomes a 'dataset' object like the real export."""
+    converted = {}
+    for key, value in variables.items():
+        if isinstance(value, dict):
+            record = np.empty((1, 1), dtype=[(name, object) for name in value])
+            for name, item in value.items():
+                record[0, 0][name] = item
+            value = MatlabObject(record, "dataset")
+        converted[key] = value
+    scipy.io.savemat(path, converted, long_field_names=True, do_compression=False)
+    with open(path, "r+b") as file:  # replace scipy's header text, which carries the time
+        file.write(_MAT5_HEADER_TEXT.ljust(116, b" "))
+
+
+def _write_v73(path, variables):
+    """MATLAB v7.3: HDF5 with a 512-byte MATLAB header block and MATLAB_class attributes."""
+    with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest") as file:
+        references = file.create_group("#refs#")
+        _h5_empty(references, "a", "canonical empty", (0, 0))
+        for key, value in variables.items():
+            _to_h5(file, references, key, value)
+    header = _V73_HEADER_TEXT.ljust(116, b" ") + b" " * 8 + b"\x00\x02" + b"IM"
+    with open(path, "r+b") as file:
+        file.write(header.ljust(V73_USERBLOCK, b"\x00"))
+
+
+def _h5_class(item, matlab_class):
+    item.attrs.create("MATLAB_class", np.bytes_(matlab_class))
+
+
+def _h5_empty(parent, key, matlab_class, shape):
+    dataset = parent.create_dataset(key, data=np.array(shape[::-1], dtype=np.uint64))
+    _h5_class(dataset, matlab_class)
+    dataset.attrs.create("MATLAB_empty", np.uint8(1))
+    if matlab_class == "char":
+        dataset.attrs.create("MATLAB_int_decode", np.int32(2))
+    return dataset
+
+
+def _to_h5(parent, references, key, value):
+    """Store a value the way MATLAB v7.3 does (arrays transposed, cells as references)."""
+    if isinstance(value, dict):
+        group = parent.create_group(key)
+        _h5_class(group, "struct")
+        group.attrs.create("MATLAB_fields", [np.frombuffer(name.encode(), dtype="S1") for name in value],
+                           dtype=h5py.vlen_dtype(np.dtype("S1")))
+        for name, item in value.items():
+            _to_h5(group, references, name, item)
+        return group
+    if isinstance(value, str):
+        if not value:
+            return _h5_empty(parent, key, "char", (0, 0))
+        codes = np.array([[ord(c) for c in value]], dtype=np.uint16)
+        dataset = parent.create_dataset(key, data=codes.T)
+        _h5_class(dataset, "char")
+        dataset.attrs.create("MATLAB_int_decode", np.int32(2))
+        return dataset
+    value = np.asarray(value)
+    if value.dtype == object:
+        if value.size == 0:
+            return _h5_empty(parent, key, "cell", value.shape)
+        targets = np.empty(value.shape, dtype=h5py.ref_dtype)
+        for index, item in np.ndenumerate(value):
+            targets[index] = _to_h5(references, references, f"r{len(references)}", item).ref
+        dataset = parent.create_dataset(key, data=targets.T)
+        _h5_class(dataset, "cell")
+        return dataset
+    matlab_class = next(name for name, dtype in H5_CLASS_DTYPES.items() if value.dtype == dtype)
+    if value.size == 0:
+        return _h5_empty(parent, key, matlab_class, value.shape)
+    stored = value.astype(np.uint8) if matlab_class == "logical" else value
+    dataset = parent.create_dataset(key, data=np.atleast_2d(stored).T)
+    _h5_class(dataset, matlab_class)
+    return dataset

@@ -1,0 +1,130 @@
+"""Read Renishaw WiRE (.wdf) and Horiba/JobinYvon LabSpec (.xml) maps through ``rosettasciio``.
+
+rosettasciio returns, per signal in the file, ``data`` with ``axes`` (name,
+size, scale or explicit ``axis``, units, ``navigate``, ``index_in_array``)
+and ``metadata``. The spectral map is the signal with one spectral axis and
+the navigation axes X and Y; they are moved to (Y, X, spectral) so that point
+x of line y lands at ``cube[y, x]``. A map with one spatial navigation axis
+reads as a one-line cube; a single spectrum or a time series is refused. A
+signal axis in nm is converted to Raman shift with the laser wavelength of the
+metadata: shift = 1e7 / laser_nm - 1e7 / wavelength_nm (rel. 1/cm).
+"""
+
+import logging
+
+import numpy as np
+
+from ramansr.io.scan import UNIT_TO_UM, WAVENUMBER_UNIT, finished_scan, scan_error
+
+#: rosettasciio plugin module per format name used in Scan.meta.
+READERS = {"renishaw": "rsciio.renishaw", "horiba": "rsciio.jobinyvon"}
+WDF_MAGIC = b"WDF1"
+_SHIFT_UNITS = ("1/cm", "cm-1", "cm^-1", "rel. 1/cm")
+_LENGTH_UNITS = ("µm", "um", "μm", *UNIT_TO_UM)
+
+
+def _drop_lumispy_notice(record):
+    return "lumispy" not in record.getMessage()
+
+
+def is_horiba_xml(head):
+    return head.lstrip().startswith(b"<?xml") and b"<LSX" in head
+
+
+def read_rosetta(path, kind, variable=None, choose_with="variable="):
+    """Read the spectral map of a .wdf (``kind='renishaw'``) or LabSpec .xml (``kind='horiba'``) file.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    kind : {'renishaw', 'horiba'}
+    variable : str, optional
+        Title of the map to take when the file holds several.
+    choose_with : str
+        How the caller names the choice, for the error listing the maps.
+    """
+    import importlib
+
+    module = READERS[kind]
+    # the reader warns on every file that the optional lumispy is absent: nothing a user can act on
+    logging.getLogger(f"{module}._api").addFilter(_drop_lumispy_notice)
+    try:
+        signals = importlib.import_module(module).file_reader(str(path))
+    except Exception as error:  # rosettasciio raises many types for damaged files
+        raise scan_error(path, f"truncated or corrupt {kind} file ({type(error).__name__}: {error})") from error
+    spectral = {_title(signal, index): signal for index, signal in enumerate(signals) if _spectral_axis(signal)}
+    if not spectral:
+        raise scan_error(path, "no spectral data (no signal with a spectral axis)")
+    title = _pick(path, spectral, variable, choose_with)
+    signal = spectral[title]
+    cube, pixel_size = _map_cube(path, signal)
+    wavenumbers, meta = _raman_shift(path, signal)
+    meta.update(format=kind, object=title, candidates=sorted(spectral), original_dtype=str(cube.dtype),
+                container=path.suffix.lstrip(".").lower())
+    return finished_scan(path, cube, wavenumbers, pixel_size, title, meta, label="spectral axis")
+
+
+def _title(signal, index):
+    return signal.get("metadata", {}).get("General", {}).get("title") or f"signal {index}"
+
+
+def _spectral_axis(signal):
+    axes = [axis for axis in signal["axes"] if axis.get("navigate") is False]
+    return axes[0] if len(axes) == 1 and np.asarray(signal["data"]).dtype.kind in "fiu" else None
+
+
+def _pick(path, spectral, variable, choose_with):
+    if variable is not None:
+        if variable not in spectral:
+            raise scan_error(path, f"no map {variable!r}; maps: {', '.join(sorted(spectral))}")
+        return variable
+    if len(spectral) > 1:
+        raise scan_error(path, f"ambiguous: several maps ({', '.join(sorted(spectral))}); pick one with {choose_with}")
+    return next(iter(spectral))
+
+
+def _map_cube(path, signal):
+    """(rows, cols, channels) and (dy, dx) um from the navigation axes X and Y."""
+    data = np.asarray(signal["data"])
+    navigation = {str(axis.get("name", "")).lower(): axis for axis in signal["axes"] if axis.get("navigate")}
+    spatial = {name: axis for name, axis in navigation.items()
+               if name in ("x", "y") and str(axis.get("units", "")) in _LENGTH_UNITS}
+    if len(navigation) == 0 or len(spatial) != len(navigation):
+        described = ", ".join(f"{name or '?'} ({axis.get('units', '')})" for name, axis in navigation.items())
+        raise scan_error(path, "not a map: a single spectrum" if not navigation else
+                         f"not a map: navigation axes {described}, not X and Y in a length unit")
+    order = [spatial[name]["index_in_array"] for name in ("y", "x") if name in spatial]
+    spectral_index = _spectral_axis(signal)["index_in_array"]
+    cube = np.moveaxis(data, order + [spectral_index], list(range(len(order) + 1)))
+    if cube.ndim == 2:  # one line
+        cube = cube[np.newaxis] if "x" in spatial else cube[:, np.newaxis]
+    steps = [abs(float(spatial[name]["scale"])) * UNIT_TO_UM.get(str(spatial[name]["units"]), 1.0)
+             if name in spatial else None for name in ("y", "x")]
+    steps = [step if step is not None else next(s for s in steps if s is not None) for step in steps]
+    return cube, tuple(steps)
+
+
+def _axis_values(axis):
+    if "axis" in axis:
+        return np.asarray(axis["axis"], dtype=np.float64)
+    return float(axis.get("offset", 0.0)) + float(axis.get("scale", 1.0)) * np.arange(int(axis["size"]))
+
+
+def _raman_shift(path, signal):
+    """The spectral axis in rel. 1/cm and what was done to get it."""
+    axis = _spectral_axis(signal)
+    values, unit = _axis_values(axis), str(axis.get("units", ""))
+    if unit in _SHIFT_UNITS:
+        return values, {"wavenumber_unit": WAVENUMBER_UNIT, "signal_axis_unit": unit}
+    if unit != "nm":
+        raise scan_error(path, f"spectral axis {axis.get('name')!r} is in {unit!r}, neither Raman shift (1/cm) "
+                               "nor wavelength (nm)")
+    laser = signal.get("metadata", {}).get("Acquisition_instrument", {}).get("Laser", {}).get("wavelength")
+    if laser is None or not np.isfinite(float(laser)) or float(laser) <= 0:
+        raise scan_error(path, "spectral axis in nm but no laser wavelength in the file's metadata: "
+                               "cannot convert to Raman shift (rel. 1/cm)")
+    laser = float(laser)
+    shift = 1e7 / laser - 1e7 / values
+    return shift, {"wavenumber_unit": WAVENUMBER_UNIT, "signal_axis_unit": "nm", "laser_wavelength_nm": laser,
+                   "converted": f"Raman shift = 1e7/{laser:g} nm - 1e7/wavelength (nm)"}

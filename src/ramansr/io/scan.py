@@ -1,0 +1,131 @@
+"""The Scan data contract, its error type and the checks every reader applies.
+
+Data contract
+-------------
+A :class:`Scan` holds
+
+- ``cube``: float32 array (rows, cols, channels); rows are scan lines (y),
+  cols are points along a line (x): point x of line y is ``cube[y, x]``.
+  Readers may keep the file's memory order (each channel image contiguous);
+  call ``np.ascontiguousarray`` where pixel-interleaved memory is needed.
+- ``wavenumbers``: float64 (channels,), Raman shift in rel. 1/cm, finite and
+  strictly monotonic (kept in the file's order).
+- ``pixel_size_um``: (dy, dx) in micrometres, or None when the file does not say.
+- ``name`` and ``meta`` (format, container, object or variable, original
+  dtype, units, conversions applied).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+WAVENUMBER_UNIT = "rel. 1/cm"
+# Spatial units other than micrometres, as micrometres per unit.
+UNIT_TO_UM = {"nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6}
+
+
+class ScanFormatError(ValueError):
+    """A file that cannot be read as a scan (or a scan that cannot be written)."""
+
+
+@dataclass
+class Scan:
+    """A Raman spectral image.
+
+    Parameters
+    ----------
+    cube : array_like, shape (rows, cols, channels)
+        Intensities; stored as float32.
+    wavenumbers : array_like, shape (channels,)
+        Raman shift in rel. 1/cm; stored as float64.
+    pixel_size_um : tuple of float (dy, dx), optional
+        Pixel pitch in micrometres, None when unknown.
+    name : str, optional
+        Measurement name.
+    meta : dict, optional
+        Source format, container, original dtype, units and other details.
+    """
+
+    cube: np.ndarray
+    wavenumbers: np.ndarray
+    pixel_size_um: tuple[float, float] | None = None
+    name: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.cube = np.asarray(self.cube, dtype=np.float32)
+        self.wavenumbers = np.asarray(self.wavenumbers, dtype=np.float64)
+        if self.cube.ndim != 3:
+            raise ValueError(f"cube must be (rows, cols, channels), got shape {self.cube.shape}")
+        if self.wavenumbers.shape != (self.cube.shape[2],):
+            raise ValueError(f"wavenumbers must have shape ({self.cube.shape[2]},), "
+                             f"got {self.wavenumbers.shape}")
+        if self.pixel_size_um is not None:
+            dy, dx = self.pixel_size_um
+            self.pixel_size_um = (float(dy), float(dx))
+
+
+def scan_error(path, problem):
+    """A :class:`ScanFormatError` whose message starts with the file."""
+    return ScanFormatError(f"{path}: {problem}")
+
+
+def is_numeric(value):
+    return isinstance(value, np.ndarray) and value.dtype.kind in "fiuc"
+
+
+def pixels_to_cube(data, rows, cols):
+    """(pixels, channels) with pixels along a line first -> (rows, cols, channels), a view where possible."""
+    return data.T.reshape(data.shape[1], rows, cols).transpose(1, 2, 0)
+
+
+def checked_axis(path, axis, channels, label="wavenumber axis"):
+    """The axis as float64 (channels,); refuse non-numeric, complex, wrong length, non-finite, non-monotonic."""
+    axis = np.asarray(axis)
+    if not is_numeric(axis):
+        raise scan_error(path, f"{label} is not numeric")
+    if axis.dtype.kind == "c":
+        raise scan_error(path, f"{label} is complex")
+    axis = axis.reshape(-1).astype(np.float64)
+    if axis.size == 0:
+        raise scan_error(path, f"empty array: {label} has no values")
+    if axis.size != channels:
+        raise scan_error(path, f"axis length {axis.size} does not match the channel count {channels}")
+    if not np.all(np.isfinite(axis)):
+        raise scan_error(path, f"{label} holds {np.count_nonzero(~np.isfinite(axis))} NaN or inf values")
+    steps = np.diff(axis)
+    if not (np.all(steps > 0) or np.all(steps < 0)):
+        at = int(np.flatnonzero(np.sign(steps) != np.sign(steps[0]))[0]) + 1 if steps.size else 0
+        raise scan_error(path, f"{label} is not strictly monotonic (breaks at index {at}: "
+                               f"{axis[at - 1]:g} -> {axis[at]:g})")
+    return axis
+
+
+def check_data_kind(path, variable, data):
+    """Refuse empty and complex intensity arrays."""
+    if data.size == 0:
+        raise scan_error(path, f"empty array: {variable} has shape {data.shape}")
+    if data.dtype.kind == "c":
+        raise scan_error(path, f"complex data: {variable} is {data.dtype}, not a Raman intensity")
+
+
+def checked_cube(path, cube, wavenumbers):
+    """Cast to float32 (keeping the memory order) and refuse NaN or inf, saying where."""
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with its position
+        cube32 = cube.astype(np.float32, order="K", copy=False)
+        total = cube32.sum()  # a cheap first look: finite data has a finite sum (almost always)
+    bad = None if np.isfinite(total) else ~np.isfinite(cube32)
+    if bad is not None and bad.any():
+        row, col, channel = (int(i) for i in np.argwhere(bad)[0])
+        overflow = " (beyond float32 range)" if np.isfinite(cube[row, col, channel]) else ""
+        raise scan_error(path, f"{np.count_nonzero(bad)} NaN or inf values in the data; first at "
+                               f"(row {row}, col {col}, channel {channel}, {wavenumbers[channel]:g} rel. 1/cm)"
+                               f"{overflow}")
+    return cube32
+
+
+def finished_scan(path, cube, wavenumbers, pixel_size_um, name, meta, label="wavenumber axis"):
+    """Check a reader's arrays against the data contract and build the :class:`Scan`."""
+    check_data_kind(path, meta.get("object") or meta.get("variable") or "data", cube)
+    wavenumbers = checked_axis(path, wavenumbers, cube.shape[2], label)
+    return Scan(checked_cube(path, cube, wavenumbers), wavenumbers, pixel_size_um, name, meta)
