@@ -241,7 +241,7 @@ def _pick_scan_variable(path, variables, variable, choose_with):
                           f"variables: {', '.join(variables) or 'none'}")
     if len(candidates) > 1:
         raise scan_error(path, f"ambiguous: several candidate spectral arrays ({', '.join(candidates)}); "
-                               f"pick one with {choose_with}")
+                               f"pick one with {choose_with}", candidates)
     return next(iter(candidates.items()))
 
 

@@ -60,6 +60,8 @@ def read_rosetta(path, kind, variable=None, choose_with="variable="):
     signal = spectral[title]
     cube, pixel_size = _map_cube(path, signal)
     wavenumbers, meta = _raman_shift(path, signal)
+    if kind == "renishaw":
+        cube = _renishaw_pixel_order(path, signal, cube, meta)
     meta.update(format=kind, object=title, candidates=sorted(spectral), original_dtype=str(cube.dtype),
                 container=path.suffix.lstrip(".").lower())
     return finished_scan(path, cube, wavenumbers, pixel_size, title, meta, label="spectral axis")
@@ -80,7 +82,8 @@ def _pick(path, spectral, variable, choose_with):
             raise scan_error(path, f"no map {variable!r}; maps: {', '.join(sorted(spectral))}")
         return variable
     if len(spectral) > 1:
-        raise scan_error(path, f"ambiguous: several maps ({', '.join(sorted(spectral))}); pick one with {choose_with}")
+        raise scan_error(path, f"ambiguous: several maps ({', '.join(sorted(spectral))}); pick one with {choose_with}",
+                         sorted(spectral))
     return next(iter(spectral))
 
 
@@ -103,6 +106,23 @@ def _map_cube(path, signal):
              if name in spatial else None for name in ("y", "x")]
     steps = [step if step is not None else next(s for s in steps if s is not None) for step in steps]
     return cube, tuple(steps)
+
+
+def _renishaw_pixel_order(path, signal, cube, meta):
+    """Undo rosettasciio's row-major reshape of a column-major .wdf map (WMAP flag), which shears the image.
+
+    rosettasciio 0.15 reshapes every map's spectra as (Y, X) with X fastest and ignores the WMAP
+    pixel-order flag; a 'column_major' map lists its spectra down each column (Y fastest).
+    """
+    flag = signal.get("original_metadata", {}).get("WMAP_0", {}).get("flag")
+    meta["pixel_order"] = flag or "row_major"
+    if flag in ("alternating", "inverted_rows", "inverted_columns", "randompoints"):
+        raise scan_error(path, f"the map's pixel order is {flag!r} (WMAP flag), which ramansr does not read")
+    if flag != "column_major" or cube.shape[0] == 1:
+        return cube
+    rows, cols, channels = cube.shape
+    in_acquisition_order = np.ascontiguousarray(cube).reshape(rows * cols, channels)
+    return in_acquisition_order.reshape(cols, rows, channels).transpose(1, 0, 2)
 
 
 def _axis_values(axis):

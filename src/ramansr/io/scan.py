@@ -25,7 +25,14 @@ UNIT_TO_UM = {"nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
 class ScanFormatError(ValueError):
-    """A file that cannot be read as a scan (or a scan that cannot be written)."""
+    """A file that cannot be read as a scan (or a scan that cannot be written).
+
+    ``candidates`` lists the objects to choose from when the file holds several (else empty).
+    """
+
+    def __init__(self, message, candidates=()):
+        super().__init__(message)
+        self.candidates = list(candidates)
 
 
 @dataclass
@@ -65,9 +72,9 @@ class Scan:
             self.pixel_size_um = (float(dy), float(dx))
 
 
-def scan_error(path, problem):
+def scan_error(path, problem, candidates=()):
     """A :class:`ScanFormatError` whose message starts with the file."""
-    return ScanFormatError(f"{path}: {problem}")
+    return ScanFormatError(f"{path}: {problem}", candidates)
 
 
 def is_numeric(value):

@@ -91,7 +91,7 @@ def _pick_map(path, project, maps, variable, choose_with):
                                f"{', '.join(objects) or 'none'}")
     if len(maps) > 1:
         raise scan_error(path, f"ambiguous: several spectral maps ({', '.join(sorted(maps))}); "
-                               f"pick one with {choose_with}")
+                               f"pick one with {choose_with}", sorted(maps))
     return next(iter(maps))
 
 

@@ -1,0 +1,182 @@
+"""Tests for the instrument formats of ramansr.io on the real files in ../shared/data, and ramansr-inspect."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ramansr.inspect import main as inspect_main
+from ramansr.io import Scan, ScanFormatError, parse_image_shape, read_scan, write_table
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+WIP = DATA / "witec" / "LineScans.WIP"
+TABLE_FULL = DATA / "witec" / "Witec-Map_full.txt"
+TABLE_BARE = DATA / "witec" / "Witec-Map_no.txt"
+WDF = DATA / "renishaw" / "renishaw_test_streamline.wdf"
+HORIBA = DATA / "horiba" / "jobinyvon_test_map_x3-y2.xml"
+MAT = DATA / "witec" / "P_A32_006_Spec.Data 1.mat"
+REAL_FILES = [WIP, TABLE_FULL, TABLE_BARE, WDF, HORIBA, MAT]
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"the real files are not at {DATA} (../shared absent)")
+
+
+def band_roughness(image):
+    """Mean absolute difference between neighbouring pixels, both directions."""
+    return (np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean()) / 2
+
+
+def assert_contract(scan, shape, first, last):
+    assert scan.cube.shape == shape and scan.cube.dtype == np.float32
+    assert scan.wavenumbers.dtype == np.float64 and np.all(np.diff(scan.wavenumbers) > 0)
+    assert scan.wavenumbers[0] == pytest.approx(first, abs=0.5)
+    assert scan.wavenumbers[-1] == pytest.approx(last, abs=0.5)
+    assert np.isfinite(scan.cube).all()
+
+
+def test_witec_project_lists_its_maps_and_reads_each_line_scan():
+    with pytest.raises(ScanFormatError, match="several spectral maps") as caught:
+        read_scan(WIP)
+    assert WIP.name in str(caught.value)
+    assert caught.value.candidates == ["LineX_000_Spec.Data 1", "LineY_000_Spec.Data 1"]
+    for caption in caught.value.candidates:
+        scan = read_scan(WIP, variable=caption)
+        assert_contract(scan, (1, 50, 1024), 107.19, 3378.07)
+        assert scan.meta["format"] == "witec-project" and scan.meta["object"] == caption
+        assert scan.pixel_size_um[1] == pytest.approx(0.4)  # 50 points over 20 um, from the space transformation
+    message = str(pytest.raises(ScanFormatError, read_scan, WIP, variable="Map").value)
+    assert "LineX_000_Spec.Data 1" in message and "no spectral map 'Map'" in message
+
+
+def test_witec_project_matches_witio():
+    import witio
+
+    (graph,) = witio.read(WIP).find(caption="LineY_000_Spec.Data 1")
+    scan = read_scan(WIP, variable="LineY_000_Spec.Data 1")
+    spectra = graph.array()  # (SizeX points, SizeY lines, channels)
+    np.testing.assert_array_equal(scan.cube[0, 7], spectra[7, 0])  # point x of line y at cube[y, x]
+    np.testing.assert_array_equal(scan.wavenumbers, graph.x_axis("rel. 1/cm")[0])
+
+
+def test_table_export_places_point_x_of_line_y_at_cube_y_x():
+    scan = read_scan(TABLE_FULL)
+    assert_contract(scan, (5, 5, 1024), 87.74, 2821.31)
+    names = TABLE_FULL.read_text().splitlines()[0].split("\t")
+    values = np.loadtxt(TABLE_FULL, skiprows=2)
+    for column in (1, 2, 7, 19, 25):
+        x, y = (int(n) for n in names[column].rsplit("(", 1)[1].rstrip(")").split("/"))
+        np.testing.assert_array_equal(scan.cube[y, x], values[:, column].astype(np.float32))
+    assert scan.name == "Map_000_Spec.Data 1" and scan.pixel_size_um is None
+
+
+def test_table_export_without_header_needs_the_grid_and_then_matches():
+    with pytest.raises(ScanFormatError, match="without header lines.*25 points.*image_shape"):
+        read_scan(TABLE_BARE)
+    bare = read_scan(TABLE_BARE, image_shape=(5, 5))
+    np.testing.assert_array_equal(bare.cube, read_scan(TABLE_FULL).cube)
+    with pytest.raises(ScanFormatError, match="4 x 5 gives 20 points"):
+        read_scan(TABLE_BARE, image_shape=(4, 5))
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_table_writer_round_trip(tmp_path, header):
+    rng = np.random.default_rng(1)
+    scan = Scan(rng.uniform(0, 1e4, (3, 4, 6)).astype(np.float32), np.linspace(500, 600, 6), name="cell")
+    write_table(scan, tmp_path / "t.txt", header=header)
+    back = read_scan(tmp_path / "t.txt", image_shape=None if header else (3, 4))
+    np.testing.assert_array_equal(back.cube, scan.cube)
+    np.testing.assert_array_equal(back.wavenumbers, scan.wavenumbers)
+    assert back.name == ("cell" if header else "t")
+
+
+def test_renishaw_map_shape_axis_pixel_size_and_laser():
+    scan = read_scan(WDF)
+    assert_contract(scan, (49, 45, 394), 924.2, 1667.7)
+    assert scan.pixel_size_um == pytest.approx((2.6, 2.6))
+    assert scan.meta["format"] == "renishaw" and scan.meta["pixel_order"] == "column_major"
+
+
+def test_renishaw_column_major_map_is_unsheared():
+    """rosettasciio reshapes the column-major spectra row-major; the reader's image is smoother than that."""
+    from rsciio.renishaw import file_reader
+
+    scan = read_scan(WDF)
+    library = np.asarray(file_reader(str(WDF))[0]["data"])  # (49, 45, 394), spectra in acquisition order
+    acquisition_order = library.reshape(-1, library.shape[2])
+    np.testing.assert_array_equal(scan.cube[:, 0], acquisition_order[:49])  # the first column comes first
+    for band in ((990, 1020), (1550, 1620)):
+        channels = (scan.wavenumbers > band[0]) & (scan.wavenumbers < band[1])
+        ours = band_roughness(scan.cube[:, :, channels].mean(axis=2))
+        assert ours < 0.85 * band_roughness(library[:, :, channels].mean(axis=2))
+
+
+def test_horiba_map_in_nm_becomes_raman_shift_with_the_laser_line():
+    from rsciio.jobinyvon import file_reader
+
+    scan = read_scan(HORIBA)
+    (signal,) = file_reader(str(HORIBA))
+    wavelength = np.asarray(signal["axes"][2]["axis"])
+    assert scan.cube.shape == (2, 3, 34) and scan.pixel_size_um == (2.0, 2.0)
+    np.testing.assert_allclose(scan.wavenumbers, 1e7 / 632.817 - 1e7 / wavelength)
+    np.testing.assert_array_equal(scan.cube, np.asarray(signal["data"], dtype=np.float32))  # (Y, X) already
+    assert scan.meta["laser_wavelength_nm"] == 632.817 and scan.meta["signal_axis_unit"] == "nm"
+
+
+def test_nm_axis_without_laser_wavelength_is_refused(monkeypatch):
+    import rsciio.jobinyvon
+
+    original = rsciio.jobinyvon.file_reader
+
+    def without_laser(path):
+        signals = original(path)
+        del signals[0]["metadata"]["Acquisition_instrument"]["Laser"]["wavelength"]
+        return signals
+
+    monkeypatch.setattr(rsciio.jobinyvon, "file_reader", without_laser)
+    with pytest.raises(ScanFormatError, match="nm but no laser wavelength") as caught:
+        read_scan(HORIBA)
+    assert HORIBA.name in str(caught.value)
+
+
+def test_a_single_spectrum_is_not_a_map(monkeypatch):
+    import rsciio.jobinyvon
+
+    original = rsciio.jobinyvon.file_reader
+
+    def one_spectrum(path):
+        signals = original(path)
+        signals[0]["data"] = signals[0]["data"][0, 0]
+        signals[0]["axes"] = [dict(signals[0]["axes"][2], index_in_array=0)]
+        return signals
+
+    monkeypatch.setattr(rsciio.jobinyvon, "file_reader", one_spectrum)
+    with pytest.raises(ScanFormatError, match="not a map: a single spectrum"):
+        read_scan(HORIBA)
+
+
+def test_reading_a_mat_file_does_not_import_the_instrument_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys; from ramansr.io import read_scan; read_scan(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('witio', 'rsciio')))")
+    result = subprocess.run([sys.executable, "-c", code, str(MAT)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_parse_image_shape():
+    assert parse_image_shape("16 x 17") == (16, 17) and parse_image_shape("5X5") == (5, 5)
+    assert parse_image_shape("") is None and parse_image_shape(float("nan")) is None
+    with pytest.raises(ValueError, match="rows x cols"):
+        parse_image_shape("16 by 17")
+
+
+def test_inspect_describes_every_real_file(tmp_path, capsys):
+    assert inspect_main([str(path) for path in REAL_FILES] + ["--png", str(tmp_path / "look.png")]) == 1
+    output = capsys.readouterr().out
+    assert "grid        49 lines x 45 points" in output and "pixel size  2.6 x 2.6 um" in output
+    assert "object      LineY_000_Spec.Data 1 (other candidates: LineX_000_Spec.Data 1)" in output
+    assert "1e7/632.817 nm" in output and "grid        16 lines x 17 points" in output
+    assert "--image-shape 'rows x cols'" in output  # the headerless Table export, the one failure
+    pngs = sorted(tmp_path.glob("look*.png"))
+    assert len(pngs) == 6 and all(path.read_bytes().startswith(b"\x89PNG") for path in pngs)
+    assert inspect_main([str(TABLE_BARE), "--image-shape", "5 x 5"]) == 0
+    assert "grid        5 lines x 5 points" in capsys.readouterr().out
