@@ -9,6 +9,7 @@ Name mapping from PyPI to conda (documented here because the tests rely on it):
   torch                  -> conda-forge `pytorch`
   opencv-python-headless -> kept as the PyPI wheel in the env's `pip:` section
                             (conda-forge's `opencv` drags in GUI libraries)
+  witio                  -> the PyPI package in the `pip:` section (not on conda-forge)
   snakemake              -> in no env: it is the runner that creates the envs,
                             no job imports it
 """
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENVS = {"cpu": ROOT / "envs" / "ramansr.yaml", "torch": ROOT / "envs" / "torch.yaml"}
 
 CONDA_NAME = {"torch": "pytorch"}
-PIP_SECTION = {"opencv-python-headless"}
+PIP_SECTION = {"opencv-python-headless", "witio"}
 RUNNER_ONLY = {"snakemake"}
 # The torch stages import the rest of the package as well, so the torch env
 # holds everything; only torch itself stays out of the CPU env.

@@ -9,7 +9,9 @@ import pytest
 import scipy.io
 
 from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
-from ramansr.io.mat_write import _write_v73  # crafts arbitrary v7.3 files (2-D spectra, bad input)
+from ramansr.io.mat_write import (
+    _write_v73,  # crafts arbitrary v7.3 files (2-D spectra, bad input)
+)
 
 REAL_EXPORT = Path(__file__).parents[2] / "shared" / "data" / "witec" / "P_A32_006_Spec.Data 1.mat"
 needs_real_export = pytest.mark.skipif(

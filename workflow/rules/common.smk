@@ -59,6 +59,15 @@ def area_scan(sample, area, scan):
     return samples.loc[(sample, area), scan]
 
 
+def scan_image_shape(sample, area, scan):
+    """The sheet's optional '{scan}_shape' cell ('rows x cols'), for Table exports without header; else None."""
+    column = f"{scan}_shape"
+    if SIMULATED or column not in samples.columns:
+        return None
+    value = samples.loc[(sample, area), column]
+    return None if pd.isna(value) else str(value)
+
+
 def scan_file(wildcards, scan=None):
     """:func:`area_scan` of the job's sample and area (and scan, unless given)."""
     return area_scan(wildcards.sample, wildcards.area, scan or wildcards.scan)

@@ -1,4 +1,4 @@
-# Read each instrument (or simulated) .mat file into plain arrays.
+# Read each instrument (or simulated) scan file, any format ramansr.io reads, into plain arrays.
 
 
 rule convert:
@@ -8,6 +8,7 @@ rule convert:
         temp("results/arrays/{sample}/{area}/{scan}.npz"),
     params:
         variable=lambda wc: None if SIMULATED else config.get("mat_variable"),
+        image_shape=lambda wc: scan_image_shape(wc.sample, wc.area, wc.scan),
     log:
         "results/logs/convert/{sample}/{area}/{scan}.log",
     benchmark:

@@ -21,18 +21,19 @@ only ever opened for reading. :func:`write_scan` writes MATLAB files,
 :func:`write_table` Table exports, both atomically.
 """
 
+import math
 from pathlib import Path
 
 from ramansr.io.mat import AXIS_NAMES, IMAGESIZE_NAMES, is_mat_file, read_mat
 from ramansr.io.mat_write import write_scan
 from ramansr.io.rosetta import WDF_MAGIC, is_horiba_xml, read_rosetta
-from ramansr.io.scan import Scan, ScanFormatError, scan_error
+from ramansr.io.scan import Scan, ScanFormatError, check_scan_content, scan_error
 from ramansr.io.table import looks_like_table, read_table, write_table
 from ramansr.io.witec import MAGICS as WITEC_MAGICS
 from ramansr.io.witec import read_witec
 
 __all__ = ["AXIS_NAMES", "DEFAULT_MAX_BYTES", "FORMATS", "IMAGESIZE_NAMES", "Scan", "ScanFormatError",
-           "detect_format", "parse_image_shape", "read_scan", "write_scan", "write_table"]
+           "detect_format", "parse_image_shape", "read_scan", "read_scan_for_pipeline", "write_scan", "write_table"]
 
 #: Largest array a MATLAB v7.3 file may declare (bytes) unless read_scan is given another max_bytes.
 DEFAULT_MAX_BYTES = 32 * 2**30
@@ -110,7 +111,8 @@ def read_scan(path, variable=None, image_shape=None, *, max_bytes=DEFAULT_MAX_BY
     Raises
     ------
     ScanFormatError
-        If the file is no readable scan; the message names the file and the problem.
+        If the file is no readable scan, or holds one channel, one pixel or one
+        value everywhere; the message names the file and the problem.
     FileNotFoundError
         If ``path`` does not exist.
     """
@@ -124,8 +126,31 @@ def read_scan(path, variable=None, image_shape=None, *, max_bytes=DEFAULT_MAX_BY
         scan = read_table(path, image_shape, shape_from)
     else:
         scan = read_rosetta(path, kind, variable, choose_with)
+    check_scan_content(path, scan.cube)
     scan.meta["source"] = str(path)
     return scan
+
+
+def read_scan_for_pipeline(path, variable, image_shape_text, scan):
+    """:func:`read_scan` as the convert stage calls it: errors name the config key and sheet column.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scan file.
+    variable : str or None
+        ``mat_variable:`` of config.yaml.
+    image_shape_text : str or None
+        The samples sheet's ``{scan}_shape`` cell ('rows x cols').
+    scan : {'lowres', 'highres'}
+        Which scan of the area, for the sheet column named in errors.
+    """
+    try:
+        image_shape = parse_image_shape(image_shape_text)
+    except ValueError as error:
+        raise scan_error(path, f"samples sheet column {scan}_shape: {error}") from error
+    return read_scan(path, variable, image_shape, choose_with="mat_variable: in config.yaml",
+                     shape_from=f"the samples sheet column {scan}_shape ('rows x cols')")
 
 
 def parse_image_shape(text):
@@ -136,7 +161,7 @@ def parse_image_shape(text):
     ValueError
         If the text is not two positive integers separated by 'x'.
     """
-    if text is None or (isinstance(text, float) and text != text) or not str(text).strip():
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
         return None
     parts = str(text).lower().replace("×", "x").split("x")
     try:

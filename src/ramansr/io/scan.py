@@ -136,3 +136,17 @@ def finished_scan(path, cube, wavenumbers, pixel_size_um, name, meta, label="wav
     check_data_kind(path, meta.get("object") or meta.get("variable") or "data", cube)
     wavenumbers = checked_axis(path, wavenumbers, cube.shape[2], label)
     return Scan(checked_cube(path, cube, wavenumbers), wavenumbers, pixel_size_um, name, meta)
+
+
+def check_scan_content(path, cube):
+    """Refuse what reads fine but is no Raman map: one channel, one pixel, or one value everywhere."""
+    rows, cols, channels = cube.shape
+    if channels < 2:
+        raise scan_error(path, f"{channels} channel: not a spectrum (the Raman axis needs at least 2 channels)")
+    if rows * cols < 2:
+        raise scan_error(path, "not a map: a single spectrum (1 x 1 grid)")
+    first = cube[0, 0, 0]
+    # cheap first look (one spectrum, one channel image) before a pass over the whole cube
+    if np.all(cube[0, 0] == first) and np.all(cube[:, :, 0] == first) and not np.any(cube != first):
+        raise scan_error(path, f"every value is {first:g}: a {'blank' if first == 0 else 'constant'} scan "
+                               "carries no image")

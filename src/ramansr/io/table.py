@@ -63,9 +63,8 @@ def read_table(path, image_shape=None, shape_from="image_shape=(rows, cols)"):
     try:
         values = pd.read_csv(path, sep="\t", header=None, skiprows=skip, dtype=np.float64, engine="c",
                              na_filter=False).to_numpy()
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        _raise_bad_line(path, skip, names)
-        raise scan_error(path, f"not a WITec Table export ({error})") from error
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        values = _parse_slowly(path, skip, names)  # names the bad line, or reads NaN/inf cells for the check below
     if values.shape[1] < 2:
         raise scan_error(path, "not a WITec Table export: one column, no intensities")
     wavenumbers = checked_axis(path, values[:, 0], values.shape[0], f"wavenumber column ({HEADER_START})")
@@ -122,9 +121,10 @@ def _cube_from_shape(path, spectra, image_shape, shape_from):
     return spectra.reshape(-1, rows, cols).transpose(1, 2, 0), {"layout": "columns along lines first"}
 
 
-def _raise_bad_line(path, skip, names):
-    """Find the first ragged or non-numeric data row and raise naming its line; return if none is found."""
+def _parse_slowly(path, skip, names):
+    """Parse line by line: raise naming the first ragged or non-numeric row, else return the values."""
     expected = len(names) if names else None
+    rows = []
     with open(path, encoding="latin-1") as file:
         for number, line in enumerate(file, start=1):
             if number <= skip:
@@ -133,12 +133,23 @@ def _raise_bad_line(path, skip, names):
             expected = expected or len(cells)
             if len(cells) != expected:
                 raise scan_error(path, f"line {number} has {len(cells)} columns, expected {expected} (ragged rows)")
-            for column, cell in enumerate(cells, start=1):
-                try:
-                    float(cell)
-                except ValueError:
-                    raise scan_error(path, f"line {number}, column {column}: {cell.strip()[:40]!r} is not a number") \
-                        from None
+            try:
+                rows.append([float(cell) for cell in cells])
+            except ValueError:
+                column, cell = next((i, c) for i, c in enumerate(cells, start=1) if not _is_number(c))
+                raise scan_error(path, f"line {number}, column {column}: {cell.strip()[:40]!r} is not a number") \
+                    from None
+    if not rows:
+        raise scan_error(path, "not a WITec Table export: no data rows")
+    return np.array(rows)
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def write_table(scan, path, header=True):
@@ -164,7 +175,6 @@ def write_table(scan, path, header=True):
         name = scan.name or "scan"
         lines = "\t".join([HEADER_START] + [f"{name}_F({x}/{y})" for y in range(rows) for x in range(cols)]) + "\n"
         lines += "\t".join([WAVENUMBER_UNIT] + [_INTENSITY_UNIT] * (rows * cols)) + "\n"
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", encoding="latin-1") as file:
-            file.write(lines)
-            np.savetxt(file, table, fmt="%.9g", delimiter="\t")
+    with atomic_path(path) as temporary, open(temporary, "w", encoding="latin-1") as file:
+        file.write(lines)
+        np.savetxt(file, table, fmt="%.9g", delimiter="\t")

@@ -1,0 +1,322 @@
+"""The reader's bad-input corpus: hostile or broken files of every format read_scan supports.
+
+Each case builds a file, then asserts that read_scan raises the expected
+exception naming the file and the problem, and that no input changed (hash
+of every file in the case's folder before and after).
+"""
+
+import hashlib
+import os
+import struct
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+
+from ramansr.io import (
+    Scan,
+    ScanFormatError,
+    read_scan,
+    read_scan_for_pipeline,
+    write_scan,
+    write_table,
+)
+from ramansr.io.mat_write import _write_v73
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+WIP = DATA / "witec" / "LineScans.WIP"
+WDF = DATA / "renishaw" / "renishaw_test_streamline.wdf"
+HORIBA = DATA / "horiba" / "jobinyvon_test_map_x3-y2.xml"
+TABLE = DATA / "witec" / "Witec-Map_full.txt"
+ONE_LINE = {"variable": "LineX_000_Spec.Data 1"}
+
+
+def small_scan(cube=None, channels=8):
+    rng = np.random.default_rng(3)
+    cube = rng.uniform(10, 1000, (4, 5, channels)).astype(np.float32) if cube is None else cube
+    return Scan(cube, np.linspace(500.0, 1500.0, cube.shape[2]), (1.0, 1.0), "bad")
+
+
+def cut(source, fraction):
+    def build(folder):
+        content = Path(source).read_bytes() if isinstance(source, Path) else source(folder).read_bytes()
+        path = folder / f"cut{Path(source).suffix if isinstance(source, Path) else '.bin'}"
+        path.write_bytes(content[: max(1, int(len(content) * fraction))])
+        return path
+    return build
+
+
+def mat(scan_maker, v73=False, format="witec"):
+    def build(folder):
+        path = folder / "scan.mat"
+        write_scan(scan_maker(), path, format=format, v73=v73)
+        return path
+    return build
+
+
+def table(scan_maker, header=True):
+    def build(folder):
+        path = folder / "scan.txt"
+        write_table(scan_maker(), path, header=header)
+        return path
+    return build
+
+
+def raw(content, name="scan.dat"):
+    def build(folder):
+        path = folder / name
+        path.write_bytes(content)
+        return path
+    return build
+
+
+def edited_text(source, edit):
+    def build(folder):
+        path = folder / "edited.txt"
+        path.write_text(edit(Path(source).read_text()))
+        return path
+    return build
+
+
+def edit_row(line_number, change):
+    def edit(text):
+        lines = text.split("\n")
+        lines[line_number - 1] = change(lines[line_number - 1])
+        return "\n".join(lines)
+    return edit
+
+
+def edited_wip(change):
+    """The real project with its tag tree changed (witio's own writer)."""
+    def build(folder):
+        from witio import tag
+
+        magic, root = tag.read_file(WIP)
+        change(root)
+        path = folder / "edited.wip"
+        path.write_bytes(tag.write_bytes(magic, root))
+        return path
+    return build
+
+
+def _walk(node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def single_points(root):
+    for node in _walk(root):
+        if node.name in ("SizeX", "SizeY") and node.type:
+            node.data = np.ones_like(node.data)
+
+
+def nan_spectrum(root):
+    for node in _walk(root):
+        if node.name == "GraphData":
+            data = node.find("Data")
+            values = np.frombuffer(bytes(data.data), dtype="<f4").copy()
+            values[5] = np.nan
+            data.data = np.frombuffer(values.tobytes(), dtype="u1").copy()
+
+
+def patched(source, offset, value, fmt="<Q"):
+    def build(folder):
+        content = bytearray(Path(source).read_bytes() if isinstance(source, Path) else source(folder).read_bytes())
+        struct.pack_into(fmt, content, offset, value)
+        path = folder / f"patched{Path(source).suffix if isinstance(source, Path) else '.mat'}"
+        path.write_bytes(bytes(content))
+        return path
+    return build
+
+
+def wip_root_end_offset():
+    (name_length,) = struct.unpack_from("<I", WIP.read_bytes(), 8)
+    return 8 + 4 + name_length + 4 + 8
+
+
+def v73_dataset(declare):
+    """A v7.3 file whose 'cube' dataset is created by ``declare(file)`` (hostile declared sizes)."""
+    def build(folder):
+        path = folder / "huge.mat"
+        _write_v73(path, {"wavenumbers": np.linspace(500, 1500, 8)[np.newaxis]})
+        with h5py.File(path, "r+") as file:
+            declare(file).attrs["MATLAB_class"] = np.bytes_("single")
+        return path
+    return build
+
+
+def transposed_v73(folder):
+    """A WITec struct written to v7.3 without MATLAB's transpose of the data."""
+    scan = small_scan()
+    path = folder / "transposed.mat"
+    write_scan(scan, path, v73=True)
+    with h5py.File(path, "r+") as file:
+        data = file["bad/data"][()]
+        del file["bad/data"]
+        file["bad"].create_dataset("data", data=data.T).attrs["MATLAB_class"] = np.bytes_("single")
+    return path
+
+
+def mat5_huge_element(folder):
+    path = folder / "huge5.mat"
+    scipy.io.savemat(path, {"cube": small_scan().cube, "wavenumbers": small_scan().wavenumbers})
+    content = bytearray(path.read_bytes())
+    struct.pack_into("<I", content, 132, 2**31)  # the first element declares 2 GiB
+    path.write_bytes(bytes(content))
+    return path
+
+
+def complex_mat(folder):
+    path = folder / "complex.mat"
+    scipy.io.savemat(path, {"cube": small_scan().cube * (1 + 1j), "wavenumbers": small_scan().wavenumbers})
+    return path
+
+
+def nan_mat(folder):
+    path = folder / "nan.mat"
+    scipy.io.savemat(path, {"cube": MAT_NAN, "wavenumbers": small_scan().wavenumbers})
+    return path
+
+
+def with_cube(values):
+    return lambda: small_scan(np.asarray(values, dtype=np.float32))
+
+
+MAT_NAN = small_scan().cube.copy()
+MAT_NAN[1, 2, 3] = np.nan
+ZERO = np.zeros((4, 5, 8))
+CONSTANT = np.full((4, 5, 8), 7.0)
+ONE_CHANNEL = np.random.default_rng(0).uniform(1, 2, (4, 5, 1))
+ONE_PIXEL = np.random.default_rng(0).uniform(1, 2, (1, 1, 8))
+
+# (id, builder, read_scan keyword arguments, exception, pattern in the message)
+CASES = [
+    ("empty", raw(b""), {}, ScanFormatError, "empty file"),
+    ("text", raw(b"just some notes\nnothing else\n", "notes.txt"), {}, ScanFormatError, "unknown format"),
+    ("garbage", raw(bytes(range(256)) * 8), {}, ScanFormatError, "unknown format"),
+    ("nul-bytes", raw(bytes(4096), "zeros.wdf"), {}, ScanFormatError, "unknown format"),
+    # MATLAB level 5 and v7.3
+    *[(f"mat5-cut-{f}", cut(mat(small_scan), f), {}, ScanFormatError, "truncated") for f in (0.05, 0.3, 0.7, 0.95)],
+    *[(f"v73-cut-{f}", cut(mat(small_scan, v73=True), f), {}, ScanFormatError, "truncated|corrupt")
+      for f in (0.05, 0.3, 0.7, 0.95)],
+    ("mat5-nan", nan_mat, {}, ScanFormatError, "1 NaN or inf"),
+    ("mat5-complex", complex_mat, {}, ScanFormatError, "complex data"),
+    ("mat5-zero", mat(with_cube(ZERO)), {}, ScanFormatError, "every value is 0: a blank scan"),
+    ("v73-constant", mat(with_cube(CONSTANT), v73=True), {}, ScanFormatError, "every value is 7: a constant"),
+    ("mat5-one-channel", mat(with_cube(ONE_CHANNEL), format="plain"), {}, ScanFormatError, "1 channel"),
+    ("v73-one-pixel", mat(with_cube(ONE_PIXEL), v73=True), {}, ScanFormatError, r"single spectrum \(1 x 1"),
+    ("v73-transposed", transposed_v73, {}, ScanFormatError, "data size does not match imagesize"),
+    ("v73-over-limit", mat(small_scan, v73=True), {"max_bytes": 100}, ScanFormatError, "more than the limit"),
+    ("v73-declares-191-GiB", v73_dataset(lambda f: f.create_dataset("cube", shape=(2**16, 2**16, 12), dtype="<f4",
+                                                                     chunks=(64, 64, 12))),
+     {}, ScanFormatError, "more than the limit"),
+    ("v73-declares-6-GB-unstored", v73_dataset(lambda f: f.create_dataset("cube", shape=(1000, 1000, 1500),
+                                                                           dtype="<f4", chunks=(100, 100, 15))),
+     {}, ScanFormatError, "the file stores 0"),
+    ("v73-contiguous-unallocated", v73_dataset(lambda f: f.create_dataset("cube", shape=(100, 100, 8),
+                                                                           dtype="<f4")),
+     {}, ScanFormatError, "beyond the file"),
+    ("mat5-huge-element", mat5_huge_element, {}, ScanFormatError, "truncated"),
+    # WITec project
+    *[(f"wip-cut-{f}", cut(WIP, f), ONE_LINE, ScanFormatError, "truncated") for f in (0.00002, 0.001, 0.3, 0.99)],
+    ("wip-no-map", edited_wip(single_points), {}, ScanFormatError, "no spectral map.*TDGraph"),
+    ("wip-nan", edited_wip(nan_spectrum), ONE_LINE, ScanFormatError, "1 NaN or inf"),
+    ("wip-huge-root", patched(WIP, wip_root_end_offset(), 2**60), ONE_LINE, ScanFormatError, "truncated"),
+    ("wip-unknown-map", lambda folder: WIP, {"variable": "Map"}, ScanFormatError, "LineY_000_Spec.Data 1"),
+    # WITec Table export
+    *[(f"table-cut-{f}", cut(TABLE, f), {}, ScanFormatError, "truncated|ragged") for f in (0.001, 0.3, 0.7, 0.9995)],
+    ("table-ragged", edited_text(TABLE, edit_row(40, lambda line: line + "\t1.0")), {}, ScanFormatError,
+     "line 40 has 27 columns, expected 26"),
+    ("table-short-row", edited_text(TABLE, edit_row(41, lambda line: line.rsplit("\t", 1)[0])), {},
+     ScanFormatError, "line 41 has 25 columns"),
+    ("table-non-numeric", edited_text(TABLE, edit_row(100, lambda line: line.replace("\t", "\tabc", 1))), {},
+     ScanFormatError, "line 100, column 2: 'abc.* is not a number"),
+    ("table-nan", edited_text(TABLE, edit_row(50, lambda line: line.rsplit("\t", 1)[0] + "\tNaN")), {},
+     ScanFormatError, "1 NaN or inf"),
+    ("table-inf", edited_text(TABLE, edit_row(51, lambda line: line.rsplit("\t", 1)[0] + "\tinf")), {},
+     ScanFormatError, "1 NaN or inf"),
+    ("table-shifted-axis", edited_text(TABLE, edit_row(60, lambda line: " 9.0E+01" + line[line.index("\t"):])),
+     {}, ScanFormatError, "not strictly monotonic"),
+    ("table-duplicate-point", edited_text(TABLE, lambda text: text.replace("F(4/4)", "F(3/4)", 1)), {},
+     ScanFormatError, "do not cover a"),
+    ("table-no-header-no-shape", table(small_scan, header=False), {}, ScanFormatError, "image_shape"),
+    ("table-zero", table(with_cube(ZERO)), {}, ScanFormatError, "blank scan"),
+    ("table-one-channel", table(with_cube(ONE_CHANNEL)), {}, ScanFormatError, "1 channel"),
+    ("table-one-pixel", table(with_cube(ONE_PIXEL)), {}, ScanFormatError, "single spectrum"),
+    # Renishaw and Horiba through rosettasciio
+    *[(f"wdf-cut-{f}", cut(WDF, f), {}, ScanFormatError, "truncated or corrupt renishaw")
+      for f in (0.001, 0.3, 0.7, 0.999)],
+    ("wdf-garbage-after-magic", raw(b"WDF1" + bytes(range(256)) * 4, "g.wdf"), {}, ScanFormatError,
+     "truncated or corrupt renishaw"),
+    *[(f"xml-cut-{f}", cut(HORIBA, f), {}, ScanFormatError, "truncated or corrupt horiba") for f in (0.1, 0.5, 0.99)],
+    ("xml-no-data", raw(b'<?xml version="1.0"?>\n<LSX_Data></LSX_Data>\n', "empty.xml"), {}, ScanFormatError,
+     "horiba"),
+]
+
+
+def fingerprint(folder):
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())}
+
+
+@pytest.mark.skipif(not DATA.exists(), reason=f"the real files are not at {DATA} (../shared absent)")
+@pytest.mark.parametrize(("builder", "kwargs", "error", "pattern"), [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_bad_input_is_refused_naming_the_file(tmp_path, builder, kwargs, error, pattern):
+    path = builder(tmp_path)
+    before = fingerprint(path.parent)
+    with pytest.raises(error, match=pattern) as caught:
+        read_scan(path, **kwargs)
+    assert str(path) in str(caught.value)
+    assert fingerprint(path.parent) == before
+
+
+def test_the_corpus_is_large():
+    assert len(CASES) >= 40
+
+
+def test_a_directory_is_refused_naming_it(tmp_path):
+    with pytest.raises(ScanFormatError, match="cannot read the file.*IsADirectoryError") as caught:
+        read_scan(tmp_path)
+    assert str(tmp_path) in str(caught.value) and isinstance(caught.value.__cause__, IsADirectoryError)
+
+
+def test_a_symlink_loop_is_refused_naming_it(tmp_path):
+    loop = tmp_path / "loop.mat"
+    loop.symlink_to(tmp_path / "other.mat")
+    (tmp_path / "other.mat").symlink_to(loop)
+    with pytest.raises(ScanFormatError, match="cannot read the file") as caught:
+        read_scan(loop)
+    assert str(loop) in str(caught.value) and isinstance(caught.value.__cause__, OSError)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without read permission")
+def test_an_unreadable_file_is_refused_naming_it(tmp_path):
+    path = tmp_path / "secret.mat"
+    write_scan(small_scan(), path)
+    path.chmod(0)
+    with pytest.raises(ScanFormatError, match="cannot read the file.*PermissionError") as caught:
+        read_scan(path)
+    assert str(path) in str(caught.value) and isinstance(caught.value.__cause__, PermissionError)
+
+
+def test_the_pipeline_names_its_config_key_and_sheet_column(tmp_path):
+    path = tmp_path / "two.mat"
+    scipy.io.savemat(path, {"raw": small_scan().cube, "smoothed": small_scan().cube * 2,
+                            "wavenumbers": small_scan().wavenumbers})
+    with pytest.raises(ScanFormatError, match="pick one with mat_variable: in config.yaml"):
+        read_scan_for_pipeline(path, None, None, "lowres")
+    bare = tmp_path / "bare.txt"
+    write_table(small_scan(), bare, header=False)
+    with pytest.raises(ScanFormatError, match="samples sheet column highres_shape"):
+        read_scan_for_pipeline(bare, None, None, "highres")
+    with pytest.raises(ScanFormatError, match="highres_shape: image shape '4 by 5'"):
+        read_scan_for_pipeline(bare, None, "4 by 5", "highres")
+    assert read_scan_for_pipeline(bare, None, "4 x 5", "highres").cube.shape == (4, 5, 8)
+
+
+def test_a_missing_file_stays_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_scan(tmp_path / "absent.wdf")
