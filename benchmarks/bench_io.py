@@ -1,13 +1,19 @@
 """Benchmark ramansr.io.read_scan against a bare load of the same file.
 
-Writes a 100 x 100 x 954 scan in three containers (a float64 WITec-style
-level-5 export, a float32 v7.3 export written by write_scan, a float64 plain
-cube), then prints, for each, the median time of ``read_scan`` over the
-median time of the bare load (``scipy.io.loadmat`` or ``h5py``), and the peak
-memory of ``read_scan`` over the size of the stored array, measured both with
-tracemalloc and as the growth of the peak RSS (VmHWM) in a fresh subprocess
-(Linux).
-Target for the float64 export: time ratio <= 1.5, memory ratio <= 3.
+Writes a 100 x 100 x 954 scan in three MATLAB containers (a float64
+WITec-style level-5 export, a float32 v7.3 export written by write_scan, a
+float64 plain cube) and a 100 x 100 x 1024 map as a WITec project (the real
+LineScans.WIP with one graph resized through witio's own tag writer) and as a
+WITec Table export; reads the real Renishaw .wdf (49 x 45 x 394) and Horiba
+.xml (2 x 3 x 34) from ../shared/data as they are (no writer exists for
+those formats). For each it prints the median time of ``read_scan`` over the
+median time of the bare library call (``scipy.io.loadmat``, ``h5py``,
+``witio`` read + array, ``pandas.read_csv``, ``rsciio`` file_reader), and the
+peak memory of ``read_scan`` over the size of the stored array, measured both
+with tracemalloc and as the growth of the peak RSS (VmHWM) in a fresh
+subprocess (Linux).
+Targets: MATLAB float64 export time ratio <= 1.5, memory ratio <= 3; every
+instrument format time ratio <= 2.
 
 Run: python benchmarks/bench_io.py [--repeats N]
 """
@@ -26,9 +32,14 @@ import h5py
 import numpy as np
 import scipy.io
 
-from ramansr.io import Scan, read_scan, write_scan
+from ramansr.io import Scan, read_scan, write_scan, write_table
 
 ROWS, COLS, CHANNELS = 100, 100, 954
+MAP_CHANNELS = 1024  # the instrument formats' map: 100 x 100 x 1024
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+WIP = SHARED / "witec" / "LineScans.WIP"
+WDF = SHARED / "renishaw" / "renishaw_test_streamline.wdf"
+HORIBA = SHARED / "horiba" / "jobinyvon_test_map_x3-y2.xml"
 
 # Run in a subprocess: growth of its peak RSS (VmHWM) during one load, in bytes. The peak is
 # reset first (clear_refs 5) because ru_maxrss would carry the parent's peak across exec.
@@ -52,6 +63,15 @@ if kind == "read_scan":
     read_scan(path)
 elif kind == "loadmat":
     scipy.io.loadmat(path)
+elif kind == "witio":
+    import witio
+    witio.read(path).find(class_name="TDGraph")[0].array()
+elif kind == "pandas":
+    import pandas
+    pandas.read_csv(path, sep="\\t", header=None, skiprows=2, dtype=numpy.float64, engine="c").to_numpy()
+elif kind.startswith("rsciio"):
+    import importlib
+    importlib.import_module(kind).file_reader(path)
 else:
     with h5py.File(path, "r") as file:
         file[variable][()]
@@ -70,6 +90,32 @@ def export_struct(cube, wavenumbers, pixel_size_um):
     return {"name": "bench", "type": "image", "imagesize": np.array([[cols, rows]], dtype=np.uint16),
             "data": cube.reshape(rows * cols, channels), "axisscale": axisscale,
             "imageaxisscale": imageaxisscale}
+
+
+def resized_wip(path, cube):
+    """The real project with its first graph holding ``cube`` (lines, points, channels); the second graph
+    shrunk to one point, so that the file holds one map."""
+    from witio import tag
+
+    magic, root = tag.read_file(WIP)
+    graphs = [node for node in _walk(root) if node.name == "TDGraph"]
+    rows, cols, channels = cube.shape
+    first, second = graphs
+    for name, value in (("SizeX", cols), ("SizeY", rows), ("SizeGraph", channels)):
+        first.find(name).data = np.array([value], dtype=np.int32)
+    for name in ("LineValid", "LineChanged"):
+        first.find(name).data = np.ones(rows, dtype=bool)
+    # witio reads the data as (SizeGraph, SizeY, SizeX) in Fortran order: channel fastest, then line, then point
+    first.find("GraphData").find("Data").data = np.frombuffer(
+        np.ascontiguousarray(cube.transpose(1, 0, 2), dtype="<f4").tobytes(), dtype="u1")
+    second.find("SizeX").data = second.find("SizeY").data = np.array([1], dtype=np.int32)
+    path.write_bytes(tag.write_bytes(magic, root))
+
+
+def _walk(node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
 
 
 def seconds(function):
@@ -112,6 +158,37 @@ def measure(label, path, bare, bare_kind, variable, stored_bytes, repeats):
     }
 
 
+def instrument_rows(folder, rng, repeats):
+    """The WITec project and Table export (100 x 100 x 1024) and the real Renishaw and Horiba files."""
+    import pandas
+    import witio
+    from rsciio.jobinyvon import file_reader as horiba_reader
+    from rsciio.renishaw import file_reader as renishaw_reader
+
+    cube = rng.uniform(0, 1000, (ROWS, COLS, MAP_CHANNELS)).astype(np.float32)
+    wavenumbers = np.linspace(100.0, 3200.0, MAP_CHANNELS)
+    project = folder / "map.wip"
+    resized_wip(project, cube)
+    assert np.array_equal(read_scan(project).cube, cube), "the resized project does not hold the map"
+    table = folder / "map.txt"
+    write_table(Scan(cube, wavenumbers, name="bench"), table)
+
+    def witio_bare():
+        return witio.read(project).find(class_name="TDGraph")[0].array()
+
+    def pandas_bare():
+        return pandas.read_csv(table, sep="\t", header=None, skiprows=2, dtype=np.float64, engine="c").to_numpy()
+
+    return [
+        measure("witec project .wip", project, witio_bare, "witio", "", cube.nbytes, repeats),
+        measure("witec Table .txt", table, pandas_bare, "pandas", "", cube.nbytes * 2, max(3, repeats // 3)),
+        measure("renishaw .wdf (real)", WDF, lambda: renishaw_reader(str(WDF)), "rsciio.renishaw", "",
+                49 * 45 * 394 * 4, repeats),
+        measure("horiba .xml (real)", HORIBA, lambda: horiba_reader(str(HORIBA)), "rsciio.jobinyvon", "",
+                2 * 3 * 34 * 8, repeats),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
@@ -138,7 +215,9 @@ def main():
             measure("plain mat5 float64 cube", plain, lambda: scipy.io.loadmat(plain), "loadmat", "",
                     cube.nbytes, repeats),
         ]
-    print(f"read_scan vs bare load, {ROWS}x{COLS}x{CHANNELS}, median of {repeats}; "
+        rows += instrument_rows(Path(folder), rng, repeats)
+    print(f"read_scan vs bare load, MATLAB {ROWS}x{COLS}x{CHANNELS}, .wip/.txt {ROWS}x{COLS}x{MAP_CHANNELS}, "
+          f"median of {repeats}; "
           "memory (tracemalloc peak, RSS peak growth) over the stored array")
     header = ("case", "bare_ms", "read_scan_ms", "time_ratio", "bare_mem_ratio", "mem_ratio",
               "bare_rss_ratio", "rss_ratio")

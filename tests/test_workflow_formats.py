@@ -1,0 +1,71 @@
+"""The pipeline reads every scan format: a samples sheet mixing .mat and Table exports, and a real
+Renishaw map super-resolved as an LR-only scan with the .test model."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import copy_repo
+from ramansr.io import read_scan, write_table
+from workflow_helpers import TEST_CONFIG, rules_of, snakemake
+
+pytestmark = pytest.mark.slow
+
+WDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "renishaw" / "renishaw_test_streamline.wdf"
+AREAS = [("A", "1"), ("A", "2"), ("F", "1"), ("F", "2")]
+
+
+@pytest.fixture(scope="module")
+def finished_run(local_test_run):
+    """The complete local run of the .test config (shared with the other workflow tests)."""
+    return local_test_run.wait()
+
+
+def write_config(workdir, **changes):
+    config = yaml.safe_load((workdir / TEST_CONFIG).read_text())
+    config.update(changes)
+    (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config))
+
+
+def test_a_sheet_of_mat_files_and_table_exports_gives_the_same_registration(finished_run, tmp_path):
+    """LR scans as the simulator's .mat, HR scans as Table exports (with header for A, without for F)."""
+    workdir = copy_repo(tmp_path / "formats")
+    rows = ["sample\tarea\tlowres\thighres\thighres_shape"]
+    for sample, area in AREAS:
+        folder = workdir / "data" / sample / area
+        folder.mkdir(parents=True)
+        shutil.copy(finished_run / f"results/simulated/{sample}/{area}/lowres.mat", folder / "lowres.mat")
+        highres = read_scan(finished_run / f"results/simulated/{sample}/{area}/highres.mat")
+        with_header = sample == "A"
+        write_table(highres, folder / "highres.txt", header=with_header)
+        shape = "" if with_header else "{} x {}".format(*highres.cube.shape[:2])
+        rows.append(f"{sample}\t{area}\tdata/{sample}/{area}/lowres.mat\tdata/{sample}/{area}/highres.txt\t{shape}")
+    (workdir / "samples.tsv").write_text("\n".join(rows) + "\n")
+    write_config(workdir, source="samples", samples="samples.tsv")
+    snakemake(workdir, "--cores", "2", "results/dataset/split.csv")
+    for sample, area in AREAS:
+        for stage in ("registration", "selection"):
+            ours = json.loads((workdir / f"results/{stage}/{sample}/{area}.json").read_text())
+            simulated = json.loads((finished_run / f"results/{stage}/{sample}/{area}.json").read_text())
+            assert ours == simulated, (stage, sample, area)
+
+
+@pytest.mark.skipif(not WDF.exists(), reason=f"the real Renishaw map is not at {WDF} (../shared absent)")
+def test_a_renishaw_map_is_super_resolved_as_an_lr_only_scan(finished_run, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    config = yaml.safe_load((workdir / TEST_CONFIG).read_text())
+    config["predict"]["scans"] = {"renishaw_map": str(WDF)}
+    (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config))
+    target = "results/predictions/renishaw_map/cube.mat"
+    result = snakemake(workdir, "--cores", "2", target)
+    assert rules_of({(line.split()[1].rstrip(":"), ()) for line in result.stderr.splitlines()
+                     if line.startswith(("rule ", "localrule "))}) == {"predict"}
+    lowres = read_scan(WDF)
+    cube = read_scan(workdir / target)
+    assert cube.cube.shape == (4 * 49, 4 * 45, 394)
+    assert cube.pixel_size_um == pytest.approx((2.6 / 4, 2.6 / 4))
+    assert cube.wavenumbers == pytest.approx(lowres.wavenumbers)
