@@ -76,12 +76,13 @@ def test_table_export_without_header_needs_the_grid_and_then_matches():
         read_scan(TABLE_BARE, image_shape=(4, 5))
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (20, 30)], ids=["small", "lines-longer-than-the-sniffed-bytes"])
 @pytest.mark.parametrize("header", [True, False])
-def test_table_writer_round_trip(tmp_path, header):
+def test_table_writer_round_trip(tmp_path, header, shape):
     rng = np.random.default_rng(1)
-    scan = Scan(rng.uniform(0, 1e4, (3, 4, 6)).astype(np.float32), np.linspace(500, 600, 6), name="cell")
+    scan = Scan(rng.uniform(0, 1e4, (*shape, 6)).astype(np.float32), np.linspace(500, 600, 6), name="cell")
     write_table(scan, tmp_path / "t.txt", header=header)
-    back = read_scan(tmp_path / "t.txt", image_shape=None if header else (3, 4))
+    back = read_scan(tmp_path / "t.txt", image_shape=None if header else shape)
     np.testing.assert_array_equal(back.cube, scan.cube)
     np.testing.assert_array_equal(back.wavenumbers, scan.wavenumbers)
     assert back.name == ("cell" if header else "t")

@@ -28,10 +28,12 @@ _INTENSITY_UNIT = "CCD cts"
 
 def looks_like_table(head):
     """Whether a file's first bytes read as a Table export: the header line, or a line of tab-separated numbers."""
-    first = head.split(b"\n", 1)[0].strip(b"\r")
+    first, newline, _ = head.partition(b"\n")
     if first.startswith(HEADER_START.encode()):
         return True
-    cells = first.split(b"\t")
+    cells = first.strip(b"\r").split(b"\t")
+    if not newline:  # a first line longer than the bytes looked at: its last cell may be cut
+        cells = cells[:-1]
     try:
         [float(cell) for cell in cells]
     except ValueError:
