@@ -116,7 +116,7 @@ def _renishaw_pixel_order(path, signal, cube, meta):
     """
     flag = signal.get("original_metadata", {}).get("WMAP_0", {}).get("flag")
     meta["pixel_order"] = flag or "row_major"
-    if flag in ("alternating", "inverted_rows", "inverted_columns", "randompoints"):
+    if flag in ("alternating", "inverted_rows", "inverted_columns"):
         raise scan_error(path, f"the map's pixel order is {flag!r} (WMAP flag), which ramansr does not read")
     if flag != "column_major" or cube.shape[0] == 1:
         return cube
