@@ -136,7 +136,7 @@ def tracemalloc_peak(function):
 def rss_growth(kind, path, variable=""):
     output = subprocess.run([sys.executable, "-c", _RSS_PROBE, kind, str(path), variable],
                             check=True, capture_output=True, text=True).stdout
-    return json.loads(output)
+    return json.loads(output.splitlines()[-1])  # rosettasciio logs to stdout before it
 
 
 def measure(label, path, bare, bare_kind, variable, stored_bytes, repeats):

@@ -216,7 +216,7 @@ CASES = [
     ("v73-declares-6-GB-unstored", v73_dataset(lambda f: f.create_dataset("cube", shape=(1000, 1000, 1500),
                                                                            dtype="<f4", chunks=(100, 100, 15))),
      {}, ScanFormatError, "the file stores 0"),
-    ("v73-contiguous-unallocated", v73_dataset(lambda f: f.create_dataset("cube", shape=(100, 100, 8),
+    ("v73-contiguous-unallocated", v73_dataset(lambda f: f.create_dataset("cube", shape=(200, 200, 8),
                                                                            dtype="<f4")),
      {}, ScanFormatError, "beyond the file"),
     ("mat5-huge-element", mat5_huge_element, {}, ScanFormatError, "truncated"),

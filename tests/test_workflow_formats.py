@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import copy_repo
-from ramansr.io import read_scan, write_table
 from workflow_helpers import TEST_CONFIG, rules_of, snakemake
+
+from ramansr.io import read_scan, write_table
 
 pytestmark = pytest.mark.slow
 

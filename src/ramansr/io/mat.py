@@ -53,6 +53,7 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 V73_USERBLOCK = 512
 MAT5_HEADER = 128
 _MI_MATRIX, _MI_COMPRESSED = 14, 15
+_SMALL_DATASET = 2**20  # bytes; larger v7.3 datasets must be stored in full before they are read
 H5_CLASS_DTYPES = {"double": np.float64, "single": np.float32, "int8": np.int8, "uint8": np.uint8,
                    "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
                    "int64": np.int64, "uint64": np.uint64, "logical": np.bool_}
@@ -148,9 +149,10 @@ def _from_mat5(value):
 def _load_v73(path, max_bytes, file_size):
     try:
         with h5py.File(path, "r") as file:
-            # every dataset, also those cells reference under #refs#, before any is read
-            file.visititems(lambda name, item: _check_declared_size(path, name, item, max_bytes, file_size))
-            return {key: _from_h5(file, item) for key, item in file.items()
+            def check(item):  # each dataset, also those cells reference under #refs#, before it is read
+                _check_declared_size(path, item.name, item, max_bytes, file_size)
+
+            return {key: _from_h5(file, item, check) for key, item in file.items()
                     if not key.startswith("#")}
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:
         if isinstance(error, ScanFormatError):
@@ -166,8 +168,8 @@ def _check_declared_size(path, name, item, max_bytes, file_size):
     if max_bytes is not None and declared > max_bytes:
         raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} = {declared / 2**30:.3g} GiB, "
                                f"more than the limit of {max_bytes / 2**30:.3g} GiB (max_bytes=)")
-    if declared == 0 or item.attrs.get("MATLAB_empty", 0):
-        return
+    if declared <= _SMALL_DATASET or item.attrs.get("MATLAB_empty", 0):
+        return  # small enough to read whatever it holds
     layout = item.id.get_create_plist().get_layout()
     if layout == h5py.h5d.CHUNKED:
         # compressed chunks may legitimately be smaller than the data: count them instead
@@ -183,7 +185,7 @@ def _check_declared_size(path, name, item, max_bytes, file_size):
                                    f"beyond the file's {file_size} bytes: truncated or hostile file")
 
 
-def _from_h5(file, item):
+def _from_h5(file, item, check):
     """Convert an HDF5 object written by MATLAB v7.3 to the shapes MATLAB shows."""
     attributes = dict(item.attrs)
     matlab_class = attributes.get("MATLAB_class", b"")
@@ -191,10 +193,11 @@ def _from_h5(file, item):
     if isinstance(item, h5py.Group):
         if "MATLAB_sparse" in attributes:
             return None  # sparse matrices are never scans
-        fields = {key: _from_h5(file, child) for key, child in item.items()}
+        fields = {key: _from_h5(file, child, check) for key, child in item.items()}
         if matlab_class not in ("struct", ""):
             fields["__class__"] = matlab_class
         return fields
+    check(item)
     if attributes.get("MATLAB_empty", 0):
         if matlab_class == "char":
             return ""
@@ -205,7 +208,7 @@ def _from_h5(file, item):
         data = data.T
         cell = np.empty(data.shape, dtype=object)
         for index, reference in np.ndenumerate(data):
-            cell[index] = _from_h5(file, file[reference])
+            cell[index] = _from_h5(file, file[reference], check)
         return cell
     if matlab_class == "char":
         return "\n".join("".join(map(chr, row)) for row in np.atleast_2d(data.T))
