@@ -224,7 +224,8 @@ def test_a_forced_run_retrains_from_scratch(finished_run, tmp_path, force):
     before = pd.read_csv(model / "history.csv")
     snakemake(workdir, "--cores", "2", "results/models/srcnn/best.pt", *force)
     summary = json.loads((model / "summary.json").read_text())
-    assert summary["resumed_from_epoch"] is None and summary["epochs_completed"] == 2
+    assert summary["resumed_from_epoch"] is None and summary["epochs_completed"] == summary["settings"]["epochs"]
+    assert summary["settings"]["model"] == {"n_channels": [16, 8]}  # its model_settings: entry applies
     assert (model / "best.pt").exists()
     # same seed, same data: the same training
     pd.testing.assert_frame_equal(pd.read_csv(model / "history.csv"), before, rtol=1e-6)
