@@ -30,6 +30,7 @@ localrules:
     all,
     tables,
     registration_table,
+    selection_table,
     prediction_table,
     simulation_overview,
     figure_workflow,

@@ -191,6 +191,47 @@ def test_a_killed_run_resumes_to_the_same_weights(dataset, tmp_path, model_name,
     assert_same_weights(model_state(tmp_path / "whole" / "best.pt"), model_state(tmp_path / "killed" / "best.pt"))
 
 
+def test_a_run_that_fails_part_way_leaves_no_declared_output(dataset, tmp_path):
+    """best.pt and history.csv appear only at the end, so the pipeline never trusts a half-trained model."""
+    pairs_path, split_path = dataset
+    out_dir = tmp_path / "run"
+    train_model("srresnet", pairs_path, split_path, out_dir, tiny_settings(epochs=2))  # an older, finished run
+
+    def fail_after_epoch_5(epoch, row):
+        if epoch == 5:
+            raise Killed
+
+    settings = tiny_settings(seed=4)
+    with pytest.raises(Killed):
+        train_model("srresnet", pairs_path, split_path, out_dir, settings, on_epoch_end=fail_after_epoch_5)
+    assert not (out_dir / "best.pt").exists() and not (out_dir / "history.csv").exists()
+    assert torch.load(out_dir / "last.pt", weights_only=True)["epoch"] == 4
+    summary = train_model("srresnet", pairs_path, split_path, out_dir, settings)
+    assert summary["resumed_from_epoch"] == 4
+    train_model("srresnet", pairs_path, split_path, tmp_path / "whole", settings)
+    assert_same_weights(model_state(tmp_path / "whole" / "best.pt"), model_state(out_dir / "best.pt"))
+    assert (tmp_path / "whole" / "history.csv").read_text() == (out_dir / "history.csv").read_text()
+
+
+@pytest.mark.parametrize("val_pairs", [True, False])
+def test_a_forced_rerun_of_a_finished_run_trains_afresh(dataset, tmp_path, val_pairs):
+    """What --forcerun train does: the declared outputs are removed and the job runs again."""
+    pairs_path, split_path = dataset
+    if not val_pairs:
+        split = pd.read_csv(split_path)
+        split.loc[split["split"] == "val", "split"] = "test"
+        split.to_csv(split_path, index=False)
+    out_dir = tmp_path / "run"
+    train_model("srresnet", pairs_path, split_path, out_dir, tiny_settings(epochs=3))
+    first_best = model_state(out_dir / "best.pt")
+    for name in ("best.pt", "history.csv"):
+        (out_dir / name).unlink()
+    summary = train_model("srresnet", pairs_path, split_path, out_dir, tiny_settings(epochs=3))
+    assert summary["resumed_from_epoch"] is None and summary["epochs_completed"] == 3
+    assert_same_weights(first_best, model_state(out_dir / "best.pt"))  # same seed, same model
+    assert list(pd.read_csv(out_dir / "history.csv")["epoch"]) == [1, 2, 3]
+
+
 def test_more_epochs_continue_a_finished_run_but_other_settings_start_afresh(dataset, tmp_path):
     pairs_path, split_path = dataset
     train_model("srresnet", pairs_path, split_path, tmp_path / "whole", tiny_settings(epochs=4))

@@ -161,11 +161,11 @@ def samples_sheet_copy(finished_run, tmp_path, sheet_text):
 
 def test_a_samples_sheet_brings_the_users_own_files(finished_run, tmp_path):
     sheet = "sample\tarea\tlowres\thighres\n" + "".join(
-        f"{s}\t{a}\tdata/{s}/{a}/lowres.mat\tdata/{s}/{a}/highres.mat\n" for s, a in [("A", "1"), ("F", "2")]
+        f"{s}\t{a}\tdata/{s}/{a}/lowres.mat\tdata/{s}/{a}/highres.mat\n" for s, a in [("A", "1"), ("A", "2"), ("F", "2")]
     )
     jobs = planned_jobs(samples_sheet_copy(finished_run, tmp_path, sheet))
     assert "simulate" not in rules_of(jobs) and "clean_maps" not in rules_of(jobs)
-    assert areas_of(jobs) == {("A", "1"), ("F", "2")}
+    assert areas_of(jobs) == {("A", "1"), ("A", "2"), ("F", "2")}
     assert {"convert", "decompose", "register", "select", "dataset", "train", "tables"} <= rules_of(jobs)
 
 

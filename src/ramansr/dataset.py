@@ -16,6 +16,7 @@ split (train / val / test).
 """
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,8 @@ def collect_pairs(areas):
         with open(area["selection"]) as handle:
             kept = [c["component"] for c in json.load(handle)["components"] if c["keep"]]
         if not kept:
+            print(f"area {area['sample']}/{area['area']} left out: no component passed the selection "
+                  f"(see results/tables/selection.md)", file=sys.stderr)
             continue
         lr_norm, lr_low, lr_high = normalize_maps(lr_maps[kept])
         hr_norm, hr_low, hr_high = normalize_maps(hr_maps[kept])
@@ -159,6 +162,19 @@ def split_pairs(table, weights=(40, 6, 8), group_by_area=True, seed=0):
     return split
 
 
+def check_split(table):
+    """Refuse a split with nothing to train on or nothing to test on (naming the areas that gave pairs)."""
+    empty = [split for split in ("train", "test") if not (table["split"] == split).any()]
+    if empty:
+        areas = sorted(set(zip(table["sample"], table["area"])))
+        raise ValueError(
+            f"the {' and '.join(empty)} split would be empty: {len(table)} pairs from "
+            f"{len(areas)} area(s) {[f'{s}/{a}' for s, a in areas]} passed the selection "
+            "(results/tables/selection.md says why others did not); add areas, or change dataset: split "
+            "or dataset: group_by_area"
+        )
+
+
 def write_dataset(arrays, table, pairs_path, split_path):
     """Write ``pairs.npz`` and ``split.csv`` atomically."""
     save_npz(pairs_path, **arrays)
@@ -187,4 +203,5 @@ def build_dataset_files(
     ]
     arrays, table = collect_pairs(records)
     table["split"] = split_pairs(table, weights, group_by_area, seed)
+    check_split(table)
     write_dataset(arrays, table, pairs_path, split_path)

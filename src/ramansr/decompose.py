@@ -76,14 +76,56 @@ def fit_pca(cube, n_components):
     return _maps(scores, cube.shape), pca.components_.astype(np.float32), pca.explained_variance_ratio_
 
 
-def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed, max_iter):
+def check_area_scans(lowres_cube, highres_cube, n_components, pca_components, names=("lowres", "highres")):
+    """Refuse an area's pair of cubes that cannot be decomposed into meaningful maps.
+
+    Parameters
+    ----------
+    lowres_cube, highres_cube : ndarray, (rows, cols, channels)
+        Preprocessed (per-channel scaled) cubes.
+    n_components, pca_components : int
+        ``decompose: n_components`` and ``decompose: pca_components``.
+    names : (str, str)
+        How the error names the LR and the HR scan (their source files).
+
+    Raises
+    ------
+    ValueError
+        Naming the scan and the numbers: a scan of fewer than 2 x 2 points, a
+        blank scan (after per-channel scaling every value equal: no channel
+        varies across the map), LR and HR with different channel counts, or
+        more components than the LR scan has channels or points.
+    """
+    for cube, name in zip((lowres_cube, highres_cube), names):
+        rows, cols = cube.shape[:2]
+        if rows < 2 or cols < 2:
+            raise ValueError(f"{name}: a {rows} x {cols} scan is not a map (at least 2 x 2 points needed)")
+        if np.ptp(cube) == 0:
+            raise ValueError(f"{name}: blank scan, no channel varies across its {rows} x {cols} points "
+                             f"(every value is {float(cube.flat[0]):g} after scaling)")
+    if lowres_cube.shape[2] != highres_cube.shape[2]:
+        raise ValueError(f"{names[0]} has {lowres_cube.shape[2]} channels but {names[1]} has "
+                         f"{highres_cube.shape[2]}: an area's LR and HR scans must share one spectral axis")
+    limit = min(lowres_cube.shape[2], lowres_cube.shape[0] * lowres_cube.shape[1])
+    for key, value in (("n_components", n_components), ("pca_components", pca_components)):
+        if value > limit:
+            raise ValueError(f"decompose: {key}: {value} is more than {names[0]} allows "
+                             f"({lowres_cube.shape[2]} channels, {lowres_cube.shape[0] * lowres_cube.shape[1]} points)")
+
+
+def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed,
+                         max_iter, names=None):
     """The ``decompose`` stage for one area: NMF fitted on LR, applied to HR; PCA of LR.
 
     Writes ``nmf_path`` (lowres_maps, highres_maps, spectra, wavenumbers),
     ``pca_path`` (maps, spectra, explained_variance_ratio) and the fitted NMF
-    model (joblib) for later transforms of other cubes of this area.
+    model (joblib) for later transforms of other cubes of this area. ``names``
+    (LR, HR) are how errors name the scans (default: the input paths); see
+    :func:`check_area_scans` for what is refused.
     """
     lowres, highres = load_npz(lowres_path), load_npz(highres_path)
+    check_area_scans(lowres["cube"], highres["cube"], n_components, pca_components,
+                     names or (str(lowres_path), str(highres_path)))
     lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter)
     hr_maps = transform_nmf(model, highres["cube"])
     pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)

@@ -14,6 +14,8 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it into place on success.
 
     A killed or failed writer leaves the old file (or none), never half a file.
+    The final file gets the mode a plain ``open()`` would give it (0666 less
+    the umask), not mkstemp's private 0600, so a lab's group can read results.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,10 +23,18 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def current_umask():
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def write_json(data, path):

@@ -66,9 +66,10 @@ def match_window(lr_map, hr_map, factor=4, interpolation="linear"):
     position : ndarray, shape (2,)
         (X, Y) of the best match's top-left corner, sub-pixel refined.
     peak : float
-        The normalised cross-correlation at the peak, in [-1, 1].
+        The normalised cross-correlation at the peak, in [-1, 1]; 0 when either
+        map is blank (constant), which matches anywhere equally badly.
     correlation : ndarray of float32
-        The full correlation map (``cv2.TM_CCOEFF_NORMED``).
+        The full correlation map (``cv2.TM_CCOEFF_NORMED``), zeros for a blank map.
     """
     image = upscale(lr_map, factor, interpolation)
     template = np.asarray(hr_map, dtype=np.float32)
@@ -76,6 +77,10 @@ def match_window(lr_map, hr_map, factor=4, interpolation="linear"):
         raise ValueError(
             f"HR map {template.shape} is larger than the {factor}x-upscaled LR map {image.shape}"
         )
+    if np.ptp(template) == 0 or np.ptp(image) == 0:
+        # OpenCV scores a constant template 1 everywhere: no match is not a perfect one
+        shape = (image.shape[0] - template.shape[0] + 1, image.shape[1] - template.shape[1] + 1)
+        return np.zeros(2), 0.0, np.zeros(shape, dtype=np.float32)
     correlation = cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)
     correlation = np.nan_to_num(correlation, nan=-1.0)  # flat regions divide by zero
     _, peak, _, (col, row) = cv2.minMaxLoc(correlation)

@@ -25,15 +25,22 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
   trained srresnet checkpoint to start the generator from), ``discriminator``
   ({}: keyword arguments of :class:`ramansr.models.srgan.Discriminator`).
 
-Outputs in ``out_dir``: ``last.pt`` (model, optimisers, epoch, RNG states,
-history, settings; a rerun resumes from it), ``best.pt`` (the weights with the
-best validation PSNR), ``history.csv`` and ``summary.json``.
+Outputs in ``out_dir``: ``best.pt`` (the weights with the best validation
+PSNR) and ``history.csv``, the pipeline's declared outputs, appear only when
+the whole run has finished, so a run that fails part way leaves nothing a rerun
+would take for a trained model; ``summary.json``. The resume files, never
+declared to Snakemake so that its cleanup of a failed job keeps them:
+``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and
+``best_so_far.pt`` (the best weights up to ``last.pt``'s epoch). A rerun
+continues an unfinished ``last.pt`` of the same data and settings; a finished
+one means the caller asks for a new training (``--forcerun``), which starts afresh.
 """
 
 import copy
 import csv
 import hashlib
 import math
+import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -72,6 +79,10 @@ AUTO_PRECISION = {"srcnn": "bf16", "srresnet": "bf16", "srgan": "bf16", "rcan": 
 
 # Changing these between a kill and the rerun still gives a sound run; anything else must match to resume.
 RESUMABLE_CHANGES = ("epochs", "val_every", "checkpoint_every")
+
+# The resume files (undeclared) and the declared outputs, in ``out_dir``.
+LAST_CHECKPOINT, BEST_SO_FAR = "last.pt", "best_so_far.pt"
+BEST_CHECKPOINT, HISTORY = "best.pt", "history.csv"
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_psnr")
 SRGAN_COLUMNS = ("adversarial_loss", "discriminator_loss")
@@ -523,13 +534,16 @@ def input_fingerprint(*paths):
     return digest.hexdigest()
 
 
-def _resume_state(path, settings, fingerprint):
-    """The ``last.pt`` to continue from, or None.
+def _resume_state(out_dir, settings, fingerprint):
+    """The ``last.pt`` state to continue from, or None.
 
     A checkpoint written from other data or with other settings (beyond
     ``RESUMABLE_CHANGES``) is not resumed: the run starts afresh, as a
-    rerun after changed data or config must.
+    rerun after changed data or config must. Nor is a finished one (its
+    epoch reaches ``epochs``): training is only asked for again when its
+    outputs were removed or a retrain forced, and resuming would train nothing.
     """
+    path = out_dir / LAST_CHECKPOINT
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -538,9 +552,15 @@ def _resume_state(path, settings, fingerprint):
     if state.get("inputs") != fingerprint:
         differing.append("training data")
     if differing:
-        print(f"{path} was written with other {', '.join(differing)}: starting afresh", file=sys.stderr)
-        return None
-    return state
+        reason = f"was written with other {', '.join(differing)}"
+    elif state["epoch"] >= settings["epochs"]:
+        reason = f"has finished all {state['epoch']} epochs (a retrain was asked for)"
+    elif state["best_epoch"] is not None and not (out_dir / BEST_SO_FAR).exists():
+        reason = f"has no {BEST_SO_FAR} beside it"
+    else:
+        return state
+    print(f"{path} {reason}: starting afresh", file=sys.stderr)
+    return None
 
 
 def _train_baseline(model_name, val_pairs, out_dir, settings, device):
@@ -552,9 +572,9 @@ def _train_baseline(model_name, val_pairs, out_dir, settings, device):
                                       lambda array: torch.from_numpy(array).to(device))
     state = {"model_name": model_name, "model_kwargs": settings["model"], "model_state": None, "epoch": 0,
              "settings": settings, "history": []}
-    for name in ("last.pt", "best.pt"):
-        save_checkpoint(state, out_dir / name)
-    write_history([], out_dir / "history.csv")
+    save_checkpoint(state, out_dir / LAST_CHECKPOINT)
+    write_history([], out_dir / HISTORY)
+    save_checkpoint(state, out_dir / BEST_CHECKPOINT)
     return validation
 
 
@@ -569,7 +589,8 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     pairs_path, split_path : path-like
         ``pairs.npz`` and ``split.csv`` of :mod:`ramansr.dataset`.
     out_dir : path-like
-        Receives last.pt, best.pt, history.csv and summary.json.
+        Receives best.pt and history.csv (only once finished), last.pt and
+        best_so_far.pt (to resume from), and summary.json.
     settings : dict
         See the module docstring and ``DEFAULT_SETTINGS``.
     device : str or torch.device or None
@@ -588,6 +609,9 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     device = pick_device(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # a failure from here on must not leave an older run's outputs looking like this run's
+    for name in (BEST_CHECKPOINT, HISTORY):
+        (out_dir / name).unlink(missing_ok=True)
     train_pairs = load_pairs(pairs_path, split_path, "train")
     val_pairs = load_pairs(pairs_path, split_path, "val")
     summary = {"model_name": model_name, "settings": settings, "device": str(device),
@@ -606,11 +630,13 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     run = _Run(model_name, settings, device)
     fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
     run.inputs = fingerprint
-    resumed = _resume_state(out_dir / "last.pt", settings, fingerprint)
+    resumed = _resume_state(out_dir, settings, fingerprint)
     if resumed is not None:
         run.restore(resumed)
-    elif model_name == "srgan" and settings["init_from"]:
-        run.initialise_generator(settings["init_from"])
+    else:
+        (out_dir / BEST_SO_FAR).unlink(missing_ok=True)
+        if model_name == "srgan" and settings["init_from"]:
+            run.initialise_generator(settings["init_from"])
     columns = HISTORY_COLUMNS + (SRGAN_COLUMNS if model_name == "srgan" else ())
     resumed_at = run.epoch
 
@@ -624,21 +650,16 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
             row.update(run.validate(val_pairs))
             if row["val_psnr"] > run.best_val_psnr:
                 run.best_val_psnr, run.best_epoch = row["val_psnr"], run.epoch
-                save_checkpoint(run.state(), out_dir / "best.pt")
+                save_checkpoint(run.state(), out_dir / BEST_SO_FAR)
         run.history.append(row)
         if run.epoch % settings["checkpoint_every"] == 0 or last_epoch:
-            state = run.state()
-            save_checkpoint(state, out_dir / "last.pt")
-            if not len(val_pairs):
-                # nothing to select by: the best model is the latest one
-                save_checkpoint(state, out_dir / "best.pt")
-            write_history(run.history, out_dir / "history.csv", columns)
+            save_checkpoint(run.state(), out_dir / LAST_CHECKPOINT)
         progress.update(1)
         progress.set_postfix({key: f"{value:.4g}" for key, value in row.items() if key != "epoch"})
         if on_epoch_end is not None:
             on_epoch_end(run.epoch, row)
     progress.close()
-    write_history(run.history, out_dir / "history.csv", columns)
+    _publish(run, out_dir, columns)
 
     summary.update(
         epochs_completed=run.epoch,
@@ -652,6 +673,21 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     )
     write_json(summary, out_dir / "summary.json")
     return summary
+
+
+def _publish(run, out_dir, columns):
+    """Write the declared outputs of a finished run: best.pt, then history.csv.
+
+    ``best_so_far.pt`` is copied, not moved, so that a later run with more
+    epochs can still continue this one.
+    """
+    if run.best_epoch is None:
+        # nothing to select by (no val pairs): the best model is the latest one
+        save_checkpoint(run.state(), out_dir / BEST_CHECKPOINT)
+    else:
+        with atomic_path(out_dir / BEST_CHECKPOINT) as temporary:
+            shutil.copyfile(out_dir / BEST_SO_FAR, temporary)
+    write_history(run.history, out_dir / HISTORY, columns)
 
 
 def load_model(checkpoint_path, device=None):

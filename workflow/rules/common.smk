@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from snakemake.utils import validate
 
 
@@ -18,6 +19,56 @@ SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
 
 
+def simulated_channels():
+    """The simulated scans' channel count: the config's, else the simulation schema's default."""
+    schema = yaml.safe_load(
+        (Path(workflow.basedir) / "workflow/schemas/simulation.schema.yaml").read_text()
+    )
+    return config["simulation"].get("channels", schema["properties"]["channels"]["default"])
+
+
+def check_config():
+    """Refuse, before any job runs, the settings that the config alone shows cannot work."""
+    problems = []
+    if SIMULATED and "simulation" not in config:
+        problems.append("source: simulation needs a simulation: block (see config.yaml)")
+    if not SIMULATED and "samples" not in config:
+        problems.append("source: samples needs samples: (the path of the samples sheet)")
+    if config["predict"]["model"] not in config["models"]:
+        problems.append(
+            f"predict: model: {config['predict']['model']} is not one of models: {config['models']}"
+        )
+    if SIMULATED and "simulation" in config:
+        channels = simulated_channels()
+        for key in ("n_components", "pca_components"):
+            if config["decompose"][key] > channels:
+                problems.append(
+                    f"decompose: {key}: {config['decompose'][key]} is more than the "
+                    f"{channels} channels of the simulated scans (simulation: channels)"
+                )
+    if problems:
+        raise ValueError("config: " + "; ".join(problems))
+
+
+def resolve_sheet_paths(sheet, sheet_path):
+    """Scan paths of the sheet, relative ones taken from the sheet's own folder."""
+    folder = os.path.dirname(sheet_path)
+    for scan in SCANS:
+        sheet[scan] = [os.path.normpath(os.path.join(folder, path)) for path in sheet[scan]]
+    missing = [
+        f"{row.sample}/{row.area} {scan} {getattr(row, scan)}"
+        for row in sheet.itertuples()
+        for scan in SCANS
+        if not os.path.isfile(getattr(row, scan))
+    ]
+    if missing:
+        raise ValueError(
+            f"{sheet_path}: no such file (relative paths are read from the sheet's folder): "
+            + "; ".join(missing)
+        )
+    return sheet
+
+
 def load_samples():
     """The (sample, area) table: from the simulation settings or the user's samples sheet."""
     if SIMULATED:
@@ -31,18 +82,37 @@ def load_samples():
     sheet = pd.read_csv(
         config["samples"], sep=None, engine="python", dtype=str, comment="#"
     )
-    validate(sheet, schema="../schemas/samples.schema.yaml")
+    try:
+        validate(sheet, schema="../schemas/samples.schema.yaml")
+    except Exception as error:
+        raise ValueError(f"{config['samples']}: not a valid samples sheet: {error}") from error
     duplicated = sheet.duplicated(["sample", "area"])
     if duplicated.any():
         raise ValueError(
             f"{config['samples']}: (sample, area) listed twice: "
             f"{sheet.loc[duplicated, ['sample', 'area']].values.tolist()}"
         )
+    sheet = resolve_sheet_paths(sheet, config["samples"])
     return sheet.set_index(["sample", "area"], drop=False)
 
 
+def check_areas(areas):
+    """Refuse a run with too few areas to train and test on."""
+    where = config["samples"] if not SIMULATED else "simulation: samples x areas"
+    if not areas:
+        raise ValueError(f"{where}: lists no area")
+    if config["dataset"]["group_by_area"] and len(areas) < 3:
+        raise ValueError(
+            f"{where}: {len(areas)} area(s) {[f'{s}/{a}' for s, a in areas]}, but "
+            "dataset: group_by_area: true puts each area wholly in train, val or test, "
+            "so a run needs at least 3 areas; list more, or set group_by_area: false"
+        )
+
+
+check_config()
 samples = load_samples()
 AREAS = list(samples.index)
+check_areas(AREAS)
 
 
 wildcard_constraints:
@@ -103,7 +173,7 @@ def per_area(pattern):
 
 def model_settings(name):
     """Training settings for one model: the shared ones, overridden by the model's own."""
-    return {**config["training"], **(config["models"][name] or {})}
+    return {**config["training"], **(config.get("model_settings", {}).get(name) or {})}
 
 
 def model_checkpoint(name):
@@ -122,6 +192,7 @@ def final_outputs():
         "results/tables/train.csv",
         "results/tables/test.csv",
         "results/tables/prediction.csv",
+        "results/tables/selection.csv",
     ]
     outputs += [f"results/predictions/{name}/cube.mat" for name in config["predict"]["scans"]]
     if SIMULATED:

@@ -14,6 +14,7 @@ rule decompose:
         pca_components=config["decompose"]["pca_components"],
         seed=config["decompose"]["seed"],
         max_iter=config["decompose"]["max_iter"],
+        names=lambda wc: [f"{scan_file(wc, scan)} (sample {wc.sample}, area {wc.area})" for scan in SCANS],
     log:
         "results/logs/decompose/{sample}/{area}.log",
     benchmark:

@@ -18,3 +18,22 @@ rule select:
         "../../envs/ramansr.yaml"
     script:
         "../scripts/select.py"
+
+
+rule selection_table:
+    input:
+        selection=per_area("results/selection/{sample}/{area}.json"),
+        registration=per_area("results/registration/{sample}/{area}.json"),
+    output:
+        csv=report("results/tables/selection.csv", category="Tables", caption="../report/table_selection.rst"),
+        md=report("results/tables/selection.md", category="Tables", caption="../report/table_selection.rst"),
+    params:
+        areas=AREAS,
+    log:
+        "results/logs/selection_table.log",
+    benchmark:
+        "results/benchmarks/selection_table.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
+    script:
+        "../scripts/selection_table.py"

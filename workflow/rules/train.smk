@@ -6,6 +6,8 @@ rule train:
         pairs="results/dataset/pairs.npz",
         split="results/dataset/split.csv",
         init=srgan_init,
+    # Written only once training has finished. last.pt and best_so_far.pt, the files a
+    # rerun resumes from, are deliberately not declared: Snakemake deletes a failed job's outputs.
     output:
         best="results/models/{model}/best.pt",
         history="results/models/{model}/history.csv",

@@ -15,4 +15,5 @@ decompose_area_files(
     snakemake.params.pca_components,
     snakemake.params.seed,
     snakemake.params.max_iter,
+    snakemake.params.names,
 )
