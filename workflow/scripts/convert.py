@@ -1,9 +1,12 @@
-"""Read one .mat scan into plain arrays."""
+"""Read one .mat scan into plain arrays, and its header (shape, pixel size, axis) for the geometry stage."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
+from ramansr.geometry import save_scan_header
 from ramansr.io import read_scan
 from ramansr.io_utils import save_scan_arrays
 
-save_scan_arrays(read_scan(snakemake.input[0], variable=snakemake.params.variable), snakemake.output[0])
+scan = read_scan(snakemake.input[0], variable=snakemake.params.variable)
+save_scan_arrays(scan, snakemake.output.arrays)
+save_scan_header(scan, snakemake.output.header)
