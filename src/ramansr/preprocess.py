@@ -48,7 +48,7 @@ from ramansr.io_utils import load_npz, save_npz
 MAD_TO_SIGMA = 0.6745
 
 
-def despike(cube, threshold=6.0):
+def despike(cube, threshold=4.5):
     """Remove cosmic-ray spikes (Whitaker-Hayes modified z-scores of the second difference).
 
     Parameters
@@ -65,12 +65,12 @@ def despike(cube, threshold=6.0):
     """
     cube = np.asarray(cube, dtype=np.float32)
     pixels = cube.reshape(-1, cube.shape[-1])
-    difference = 2 * pixels[:, 1:-1] - pixels[:, :-2] - pixels[:, 2:]
+    padded = np.pad(pixels, ((0, 0), (1, 1)), mode="reflect")  # mirrored ends: spikes in the first and last channel
+    difference = 2 * pixels - padded[:, :-2] - padded[:, 2:]
     median = np.median(difference, axis=0)
     deviation = np.median(np.abs(difference - median), axis=0)
     deviation = np.where(deviation > 0, deviation, np.finfo(np.float32).tiny)
-    spikes = np.zeros(pixels.shape, dtype=bool)
-    spikes[:, 1:-1] = MAD_TO_SIGMA * (difference - median) > threshold * deviation
+    spikes = MAD_TO_SIGMA * (difference - median) > threshold * deviation
     despiked = pixels.copy()
     for pixel in np.flatnonzero(spikes.any(axis=1)):
         # a spike's neighbours carry part of its charge: replace them too
