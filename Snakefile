@@ -29,6 +29,7 @@ include: "workflow/rules/report.smk"
 # Light aggregation and plotting run on the submitting node, not as cluster jobs.
 localrules:
     all,
+    area_geometry,
     geometry,
     tables,
     registration_table,

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from ramansr.decompose import fit_nmf, transform_nmf
-from ramansr.geometry import GeometryError, area_geometry, geometry_file, run_geometry, step_ratio
+from ramansr.geometry import (
+    GeometryError,
+    area_geometry,
+    area_geometry_file,
+    geometry_file,
+    run_geometry,
+    step_ratio,
+)
 from ramansr.preprocess import align_scan, preprocess_cube, resample_grid
 
 AXIS = list(np.linspace(100.0, 3800.0, 160))
@@ -101,14 +108,22 @@ def test_too_small_a_spectral_overlap_names_the_area_and_both_ranges():
         run_geometry([("C", "1")], [header(24, 24, 2.0)], [header(24, 24, 0.5, np.linspace(4000.0, 4500.0, 100))])
 
 
-def test_geometry_file_writes_the_factor(tmp_path):
-    paths = {}
-    for scan, rows, step in (("lowres", 20, 1.5), ("highres", 30, 0.5)):
-        paths[scan] = tmp_path / f"{scan}.json"
-        paths[scan].write_text(json.dumps(header(rows, 25, step)))
-    geometry_file([("A", "1")], [paths["lowres"]], [paths["highres"]], tmp_path / "geometry.json")
+def test_geometry_files_write_the_factor_or_list_the_differing_areas(tmp_path):
+    area_paths = []
+    for area, lr_step in (("1", 1.5), ("2", 1.5), ("3", 2.0)):
+        paths = {}
+        for scan, rows, step in (("lowres", 20, lr_step), ("highres", 30, 0.5)):
+            paths[scan] = tmp_path / f"{area}_{scan}.json"
+            paths[scan].write_text(json.dumps(header(rows, 25, step)))
+        area_paths.append(tmp_path / f"{area}.json")
+        area_geometry_file(paths["lowres"], paths["highres"], area_paths[-1], "A", area)
+    geometry_file(area_paths[:2], tmp_path / "geometry.json")
     geometry = json.loads((tmp_path / "geometry.json").read_text())
     assert geometry["factor"] == 3 and geometry["areas"][0]["channels"] == [0, 160]
+    assert [record["area"] for record in geometry["areas"]] == ["1", "2"]
+    with pytest.raises(GeometryError, match=r"sample A, area 3: factor 4 \(LR step 2 x 2 um"):
+        geometry_file(area_paths, tmp_path / "mixed.json")
+    assert not (tmp_path / "mixed.json").exists()
 
 
 def test_resampling_puts_the_hr_scan_on_the_lr_step_over_factor_grid():
@@ -138,8 +153,8 @@ def test_a_shifted_cropped_hr_axis_gives_the_same_nmf_maps():
         record = area_geometry(header(24, 24, 2.0, axis), header(32, 32, 0.5, hr_axis), "F/1")
         # both runs keep the LR channels inside the shifted axis's range, so the LR side is identical
         record["channels"] = area_geometry(header(24, 24, 2.0, axis), header(32, 32, 0.5, shifted), "F/1")["channels"]
-        lr_cube, target = align_scan(lowres.cube, axis, "lowres", record, 4, axis)
-        hr_cube, hr_target = align_scan(cube, hr_axis, "highres", record, 4, axis)
+        lr_cube, target = align_scan(lowres.cube, axis, "lowres", record, axis)
+        hr_cube, hr_target = align_scan(cube, hr_axis, "highres", record, axis)
         np.testing.assert_array_equal(target, hr_target)
         lr_scaled = preprocess_cube(lr_cube, 7, 2)[0]
         _, _, model = fit_nmf(lr_scaled, 3, seed=0, max_iter=300)

@@ -12,12 +12,16 @@ A scan *header* (written by ``convert`` beside each scan's arrays, JSON) is
 ``{"shape": [rows, cols, channels], "pixel_size_um": [dy, dx] or null,
 "wavenumbers": [...]}``.
 
-``geometry.json`` is ``{"factor": int, "areas": [{sample, area,
-lowres_step_um: [dy, dx], highres_step_um: [dy, dx], ratio: [ry, rx],
-resample: bool, lowres_field_um, highres_field_um: [height, width],
-channels: [first, stop] (the LR channels inside the spectral overlap)}]}``.
+An area's geometry file (``results/geometry/{sample}/{area}.json``) is
+``{sample, area, factor, lowres_step_um: [dy, dx], highres_step_um: [dy, dx],
+ratio: [ry, rx], resample: bool, lowres_field_um, highres_field_um: [height,
+width], channels: [first, stop] (the LR channels inside the spectral
+overlap)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
 A field is ``(points - 1) * step`` along each axis, centre to centre.
 """
+
+import json
+import sys
 
 import numpy as np
 
@@ -139,8 +143,9 @@ def spectral_overlap(lowres_axis, highres_axis, min_fraction, where):
     return [int(inside[0]), int(inside[-1]) + 1]
 
 
-def area_geometry(lowres_header, highres_header, where, lowres_step=None, highres_step=None, min_overlap=0.5):
-    """Steps, factor, fields and spectral overlap of one area.
+def area_geometry(lowres_header, highres_header, where, lowres_step=None, highres_step=None, min_overlap=0.5, *,
+                  sample=None, area=None):
+    """Steps, factor, fields and spectral overlap of one area (its record in ``geometry.json``).
 
     ``lowres_step`` / ``highres_step`` (um, a number or (dy, dx)) stand in for a
     file without a pixel size and must agree with a file that has one.
@@ -162,7 +167,8 @@ def area_geometry(lowres_header, highres_header, where, lowres_step=None, highre
     highres_field = field_um(highres_header["shape"], steps["HR"])
     check_field(lowres_field, highres_field, where)
     channels = spectral_overlap(lowres_header["wavenumbers"], highres_header["wavenumbers"], min_overlap, where)
-    return {"lowres_step_um": steps["LR"].tolist(), "highres_step_um": steps["HR"].tolist(), "factor": factor,
+    return {"sample": str(sample), "area": str(area),
+            "lowres_step_um": steps["LR"].tolist(), "highres_step_um": steps["HR"].tolist(), "factor": factor,
             "ratio": ratio.tolist(), "resample": resample, "lowres_field_um": lowres_field,
             "highres_field_um": highres_field, "channels": channels}
 
@@ -196,61 +202,65 @@ def run_geometry(areas, lowres_headers, highres_headers, lowres_steps=None, high
     highres_steps = highres_steps or [None] * n
     records, problems = [], []
     for i, (sample, area) in enumerate(areas):
-        where = f"sample {sample}, area {area}"
         try:
-            record = area_geometry(lowres_headers[i], highres_headers[i], where, lowres_steps[i], highres_steps[i],
-                                   min_overlap)
+            records.append(area_geometry(lowres_headers[i], highres_headers[i], area_name(sample, area),
+                                         lowres_steps[i], highres_steps[i], min_overlap, sample=sample, area=area))
         except GeometryError as error:
             problems.append(str(error))
-            continue
-        records.append({"sample": str(sample), "area": str(area), **record})
     if problems:
         raise GeometryError("scan pairs that cannot be used:\n  " + "\n  ".join(problems))
+    return combine_areas(records)
+
+
+def combine_areas(records):
+    """The run's geometry from its areas' records: one SR factor, or an error listing every area's."""
     factors = sorted({record["factor"] for record in records})
     if len(factors) > 1:
-        listing = "\n  ".join(f"sample {r['sample']}, area {r['area']}: factor {r['factor']} "
+        listing = "\n  ".join(f"{area_name(r['sample'], r['area'])}: factor {r['factor']} "
                               f"(LR step {_um(r['lowres_step_um'])}, HR step {_um(r['highres_step_um'])})"
                               for r in records)
         raise GeometryError(f"the areas' SR factors differ ({factors}); one run needs one factor:\n  {listing}")
-    for record in records:
-        del record["factor"]
     return {"factor": factors[0], "areas": records}
 
 
-def read_factor(geometry_path):
-    """The run's SR factor from ``geometry.json``."""
-    import json
+def area_name(sample, area):
+    """How messages name an area."""
+    return f"sample {sample}, area {area}"
 
+
+def read_factor(geometry_path):
+    """The SR factor from ``geometry.json`` (or from one area's geometry file, which equals it)."""
     with open(geometry_path) as handle:
         return int(json.load(handle)["factor"])
 
 
-def area_record(geometry, sample, area):
-    """One area's entry of a ``geometry.json`` dict."""
-    for record in geometry["areas"]:
-        if record["sample"] == str(sample) and record["area"] == str(area):
-            return record
-    raise KeyError(f"sample {sample}, area {area} is not in the run's geometry")
+def area_geometry_file(lowres_header_path, highres_header_path, out_path, sample, area, lowres_step=None,
+                       highres_step=None, min_overlap=0.5):
+    """The ``area_geometry`` stage: one area's steps, factor, fields and spectral overlap, as JSON.
+
+    Per area, so that a changed scan reruns only its own area's chain; the
+    ``geometry`` stage then checks that every area has the run's factor.
+    """
+    headers = []
+    for path in (lowres_header_path, highres_header_path):
+        with open(path) as handle:
+            headers.append(json.load(handle))
+    record = area_geometry(*headers, area_name(sample, area), lowres_step, highres_step, min_overlap,
+                           sample=sample, area=area)
+    if record["resample"]:
+        print(f"{area_name(sample, area)}: step ratio {_num(record['ratio'])} is not within {RATIO_TOLERANCE:.0%} "
+              f"of {record['factor']}: the HR scan is resampled onto the LR step / {record['factor']} grid",
+              file=sys.stderr)
+    write_json(record, out_path)
 
 
-def geometry_file(areas, lowres_header_paths, highres_header_paths, out_path, lowres_steps=None,
-                  highres_steps=None, min_overlap=0.5):
-    """The ``geometry`` stage: read every area's scan headers, write ``geometry.json``."""
-    import json
-    import sys
-
-    headers = {}
-    for label, paths in (("lowres", lowres_header_paths), ("highres", highres_header_paths)):
-        headers[label] = []
-        for path in paths:
-            with open(path) as handle:
-                headers[label].append(json.load(handle))
-    geometry = run_geometry(areas, headers["lowres"], headers["highres"], lowres_steps, highres_steps, min_overlap)
-    for record in geometry["areas"]:
-        if record["resample"]:
-            print(f"sample {record['sample']}, area {record['area']}: step ratio {_num(record['ratio'])} is not "
-                  f"within {RATIO_TOLERANCE:.0%} of {geometry['factor']}: the HR scan is resampled onto the "
-                  f"LR step / {geometry['factor']} grid", file=sys.stderr)
+def geometry_file(area_paths, out_path):
+    """The ``geometry`` stage: every area's geometry file combined into ``geometry.json`` with the run's factor."""
+    records = []
+    for path in area_paths:
+        with open(path) as handle:
+            records.append(json.load(handle))
+    geometry = combine_areas(records)
     print(f"SR factor of the run: {geometry['factor']}", file=sys.stderr)
     write_json(geometry, out_path)
 

@@ -184,7 +184,7 @@ def resample_grid(cube, step, new_step):
     return out
 
 
-def align_scan(cube, wavenumbers, scan, record, factor, lowres_wavenumbers):
+def align_scan(cube, wavenumbers, scan, record, lowres_wavenumbers):
     """Put one scan on its area's common grid and spectral axis (see :mod:`ramansr.geometry`).
 
     Parameters
@@ -193,9 +193,7 @@ def align_scan(cube, wavenumbers, scan, record, factor, lowres_wavenumbers):
     wavenumbers : ndarray, (channels,)
     scan : {"lowres", "highres"}
     record : dict
-        The area's entry of ``geometry.json``.
-    factor : int
-        The run's SR factor.
+        The area's geometry (see :mod:`ramansr.geometry`), with its SR factor.
     lowres_wavenumbers : ndarray
         The area's LR axis.
 
@@ -207,6 +205,7 @@ def align_scan(cube, wavenumbers, scan, record, factor, lowres_wavenumbers):
         is not an integer, resampled onto the LR step / factor grid.
     """
     first, stop = record["channels"]
+    factor = record["factor"]
     target = np.asarray(lowres_wavenumbers, dtype=np.float64)[first:stop]
     if scan == "lowres":
         return cube[..., first:stop], target
@@ -222,27 +221,23 @@ def align_scan(cube, wavenumbers, scan, record, factor, lowres_wavenumbers):
     return np.asarray(cube, dtype=np.float32), target
 
 
-def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan, geometry_path, lowres_header_path,
-                         sample, area):
+def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan, geometry_path, lowres_header_path):
     """The ``preprocess`` stage for one scan.
 
-    ``settings`` is the config's ``preprocess:`` section. Writes ``cube_path``
+    ``settings`` is the config's ``preprocess:`` section; ``geometry_path`` the
+    area's geometry file and ``lowres_header_path`` its LR scan's header. Writes ``cube_path``
     (the scaled cube, data_min, data_max, wavenumbers) and the small
     ``spectra_path`` (the scaling range, and the raw and smoothed spectrum at
     the centre pixel for the figures); the log states the spikes found.
     """
     import json
 
-    from ramansr.geometry import area_record
-
     with open(geometry_path) as handle:
-        geometry = json.load(handle)
+        record = json.load(handle)
     with open(lowres_header_path) as handle:
         lowres_wavenumbers = json.load(handle)["wavenumbers"]
     arrays = load_npz(arrays_path)
-    record = area_record(geometry, sample, area)
-    cube, wavenumbers = align_scan(arrays["cube"], arrays["wavenumbers"], scan, record, geometry["factor"],
-                                   lowres_wavenumbers)
+    cube, wavenumbers = align_scan(arrays["cube"], arrays["wavenumbers"], scan, record, lowres_wavenumbers)
     spikes = 0
     if settings["despike"]["enabled"]:
         cube, found = despike(cube, settings["despike"]["threshold"])
@@ -254,7 +249,7 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
     centre = (cube.shape[0] // 2, cube.shape[1] // 2)
     pixel_size = np.asarray(record[f"{scan}_step_um"], dtype=np.float64)
     if scan == "highres" and record["resample"]:
-        pixel_size = np.asarray(record["lowres_step_um"]) / geometry["factor"]
+        pixel_size = np.asarray(record["lowres_step_um"]) / record["factor"]
     save_npz(cube_path, cube=scaled, data_min=data_min, data_max=data_max, wavenumbers=wavenumbers)
     save_npz(
         spectra_path,

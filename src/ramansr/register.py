@@ -171,7 +171,8 @@ def register_area_file(nmf_path, geometry_path, out_path, interpolation="linear"
                        max_disagreement_px=2.0):
     """The ``register`` stage for one area: JSON with the position, its doubts and its settings.
 
-    The SR factor is the run's, read from ``geometry_path``. A doubtful
+    The SR factor is read from ``geometry_path``, the area's geometry file
+    (every area has the run's factor: the ``geometry`` stage checks it). A doubtful
     registration is reported on stderr (the job's log) and listed under ``doubts``.
     """
     import sys

@@ -31,14 +31,13 @@ rule clean_maps:
         model="results/decomposition/{sample}/{area}/nmf_model.joblib",
         lowres="results/spectra/{sample}/{area}/lowres.npz",
         highres="results/spectra/{sample}/{area}/highres.npz",
-        geometry="results/geometry.json",
+        geometry="results/geometry/{sample}/{area}.json",
         lowres_header="results/arrays/{sample}/{area}/lowres.json",
     output:
         "results/decomposition/{sample}/{area}/clean_maps.npz",
     params:
         window_length=config["preprocess"]["window_length"],
         polyorder=config["preprocess"]["polyorder"],
-        area=lambda wc: (wc.sample, wc.area),
     log:
         "results/logs/clean_maps/{sample}/{area}.log",
     benchmark:

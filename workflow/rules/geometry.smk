@@ -1,19 +1,40 @@
-# The run's one SR factor, from every area's scan pixel sizes, and the checks that refuse
-# impossible pairs (steps, fields, spectral axes). A rule rather than a parse-time check:
-# the pixel sizes and axes are in the scan files, which parsing must not have to read.
+# The run's one SR factor from the scans' pixel sizes, and the checks that refuse impossible
+# pairs (steps, fields, spectral axes). Rules rather than parse-time checks: pixel sizes and
+# axes are inside the scan files, which parsing must not read. Per area first, so that a
+# changed scan reruns only its own area's chain; then the run's factor over all areas.
+
+
+def area_step(scan):
+    """The samples sheet's {scan}_step_um of the job's area, or None."""
+    steps = dict(zip(AREAS, sheet_steps(scan)))
+    return lambda wildcards: steps[(wildcards.sample, wildcards.area)]
+
+
+rule area_geometry:
+    input:
+        lowres="results/arrays/{sample}/{area}/lowres.json",
+        highres="results/arrays/{sample}/{area}/highres.json",
+    output:
+        "results/geometry/{sample}/{area}.json",
+    params:
+        lowres_step=area_step("lowres"),
+        highres_step=area_step("highres"),
+        min_overlap=config["preprocess"]["min_spectral_overlap"],
+    log:
+        "results/logs/geometry/{sample}/{area}.log",
+    benchmark:
+        "results/benchmarks/geometry/{sample}/{area}.tsv"
+    conda:
+        "../../envs/ramansr.yaml"
+    script:
+        "../scripts/area_geometry.py"
 
 
 rule geometry:
     input:
-        lowres=per_area("results/arrays/{sample}/{area}/lowres.json"),
-        highres=per_area("results/arrays/{sample}/{area}/highres.json"),
+        per_area("results/geometry/{sample}/{area}.json"),
     output:
         "results/geometry.json",
-    params:
-        areas=AREAS,
-        lowres_steps=sheet_steps("lowres"),
-        highres_steps=sheet_steps("highres"),
-        min_overlap=config["preprocess"]["min_spectral_overlap"],
     log:
         "results/logs/geometry.log",
     benchmark:

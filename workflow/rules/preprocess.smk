@@ -5,7 +5,7 @@
 rule preprocess:
     input:
         arrays="results/arrays/{sample}/{area}/{scan}.npz",
-        geometry="results/geometry.json",
+        geometry="results/geometry/{sample}/{area}.json",
         lowres_header="results/arrays/{sample}/{area}/lowres.json",
     output:
         cube=temp("results/preprocessed/{sample}/{area}/{scan}.npz"),

@@ -5,7 +5,7 @@
 rule register:
     input:
         nmf="results/decomposition/{sample}/{area}/nmf.npz",
-        geometry="results/geometry.json",
+        geometry="results/geometry/{sample}/{area}.json",
     output:
         "results/registration/{sample}/{area}.json",
     params:

@@ -14,5 +14,4 @@ clean_maps_file(
     snakemake.params.polyorder,
     geometry_path=snakemake.input.geometry,
     lowres_header_path=snakemake.input.lowres_header,
-    area=snakemake.params.area,
 )

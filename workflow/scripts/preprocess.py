@@ -13,6 +13,4 @@ preprocess_scan_file(
     scan=snakemake.wildcards.scan,
     geometry_path=snakemake.input.geometry,
     lowres_header_path=snakemake.input.lowres_header,
-    sample=snakemake.wildcards.sample,
-    area=snakemake.wildcards.area,
 )
