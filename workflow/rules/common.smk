@@ -100,6 +100,12 @@ def sheet_steps(scan):
     return [None if pd.isna(value) else float(value) for value in samples[column]]
 
 
+def area_step(scan):
+    """A params function: the samples sheet's {scan}_step_um of the job's area, or None."""
+    steps = dict(zip(AREAS, sheet_steps(scan)))
+    return lambda wildcards: steps[(wildcards.sample, wildcards.area)]
+
+
 def pipeline_settings():
     """The processing settings a model's maps are made with; every checkpoint stores them for prediction."""
     preprocess = config["preprocess"]

@@ -4,12 +4,6 @@
 # changed scan reruns only its own area's chain; then the run's factor over all areas.
 
 
-def area_step(scan):
-    """The samples sheet's {scan}_step_um of the job's area, or None."""
-    steps = dict(zip(AREAS, sheet_steps(scan)))
-    return lambda wildcards: steps[(wildcards.sample, wildcards.area)]
-
-
 rule area_geometry:
     input:
         lowres="results/arrays/{sample}/{area}/lowres.json",
