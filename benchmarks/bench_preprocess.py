@@ -48,12 +48,12 @@ def main(argv=None):
         write_json(record, folder / "geometry.json")
         rows = []
         for label, enabled in (("preprocess, despike off", False), ("preprocess, despike on", True)):
-            settings = {**SETTINGS, "despike": {"enabled": enabled, "threshold": 4.5}}
+            settings = {**SETTINGS, "despike": {"enabled": enabled, "threshold": 4.0}}
             seconds = median_seconds(lambda settings=settings: preprocess_scan_file(
                 folder / "highres.npz", folder / "cube.npz", folder / "spectra.npz", settings, scan="highres",
                 geometry_path=folder / "geometry.json", lowres_header_path=folder / "lowres.json"), args.repeats)
             rows.append((label, seconds))
-        rows.append(("despike alone", median_seconds(lambda: despike(highres.cube, 4.5), args.repeats)))
+        rows.append(("despike alone", median_seconds(lambda: despike(highres.cube, 4.0), args.repeats)))
     base = rows[0][1]
     print(f"HR scan {highres.cube.shape}, median of {args.repeats} runs")
     print(f"{'step':<26}{'seconds':>10}{'vs despike off':>16}")

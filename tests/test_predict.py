@@ -28,7 +28,7 @@ def lowres_scan(tmp_path):
     return path
 
 
-PIPELINE = {"window_length": 7, "polyorder": 2, "despike": {"enabled": True, "threshold": 4.5},
+PIPELINE = {"window_length": 7, "polyorder": 2, "despike": {"enabled": True, "threshold": 4.0},
             "clip_percentile": 99.9, "n_components": 3, "seed": 0, "max_iter": 400}
 
 

@@ -13,7 +13,9 @@ The steps, in order (:func:`preprocess_cube`):
    Each channel's difference is compared with the same channel's difference in
    every other pixel of the scan (median and median absolute deviation over
    the pixels), so the detector adapts to the noise level and the band shapes
-   of that channel; a channel whose z-score exceeds ``threshold`` is a spike.
+   of that channel; a channel whose z-score exceeds ``threshold`` is a spike,
+   unless the same channel also stands out in a neighbouring pixel (a cosmic
+   ray hits one pixel; a sharp band of a minority phase shows in a patch).
    A spike and its two neighbours (cosmic rays spread over 1-3 channels) are
    replaced by linear interpolation between the nearest unflagged channels.
 2. Savitzky-Golay smoothing along the spectra.
@@ -48,7 +50,7 @@ from ramansr.io_utils import load_npz, save_npz
 MAD_TO_SIGMA = 0.6745
 
 
-def despike(cube, threshold=4.5):
+def despike(cube, threshold=4.0):
     """Remove cosmic-ray spikes (Whitaker-Hayes modified z-scores of the second difference).
 
     Parameters
@@ -70,7 +72,12 @@ def despike(cube, threshold=4.5):
     median = np.median(difference, axis=0)
     deviation = np.median(np.abs(difference - median), axis=0)
     deviation = np.where(deviation > 0, deviation, np.finfo(np.float32).tiny)
-    spikes = MAD_TO_SIGMA * (difference - median) > threshold * deviation
+    spikes = (MAD_TO_SIGMA * (difference - median) > threshold * deviation).reshape(cube.shape)
+    # a cosmic ray hits one pixel; a narrow band of a minority phase stands out in a patch of them
+    padded_spikes = np.pad(spikes, ((1, 1), (1, 1), (0, 0)))
+    neighbours = (padded_spikes[:-2, 1:-1] | padded_spikes[2:, 1:-1] | padded_spikes[1:-1, :-2]
+                  | padded_spikes[1:-1, 2:])
+    spikes = (spikes & ~neighbours).reshape(pixels.shape)
     despiked = pixels.copy()
     for pixel in np.flatnonzero(spikes.any(axis=1)):
         # a spike's neighbours carry part of its charge: replace them too
