@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from ramansr.decompose import fit_nmf
-from ramansr.preprocess import despike, preprocess_cube, scale_channels, scale_with_range, smooth_spectra, unscale_channels
+from ramansr.preprocess import (
+    despike,
+    preprocess_cube,
+    scale_channels,
+    scale_with_range,
+    smooth_spectra,
+    unscale_channels,
+)
 
 
 def noisy_band_cube(rng, shape=(6, 5, 200)):
