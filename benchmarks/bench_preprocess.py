@@ -37,7 +37,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    simulation = {"samples": ["C"], "lowres": {"points": 25}, "highres": {"points": 100}, "channels": 1024,
+    simulation = {"samples": ["C"], "lowres": {"points": 30}, "highres": {"points": 100}, "channels": 1024,
                   "spikes": {"enabled": True, "rate": 0.005}}
     lowres, highres, _ = simulate_area(simulation, "C", 1)
     with tempfile.TemporaryDirectory() as folder:
