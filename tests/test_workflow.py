@@ -216,7 +216,7 @@ def test_a_factor_3_run_with_non_square_scans_and_spikes(factor3_run):
     assert read_scan(predicted).cube.shape[:2] == (3 * 18, 3 * 22)
 
 
-def test_the_old_register_factor_setting_is_refused(finished_run, tmp_path):
+def test_the_old_register_factor_setting_is_refused(tmp_path):
     """A factor set by hand can no longer disagree with the data (issue 16: a factor-3 run ended in exit 0)."""
     workdir = copy_repo(tmp_path / "old_factor")
     config = yaml.safe_load((workdir / TEST_CONFIG).read_text())
