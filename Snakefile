@@ -14,6 +14,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/convert.smk"
+include: "workflow/rules/geometry.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/decompose.smk"
 include: "workflow/rules/register.smk"
@@ -28,6 +29,8 @@ include: "workflow/rules/report.smk"
 # Light aggregation and plotting run on the submitting node, not as cluster jobs.
 localrules:
     all,
+    area_geometry,
+    geometry,
     tables,
     registration_table,
     selection_table,

@@ -32,7 +32,8 @@ from scipy.ndimage import gaussian_filter
 from ramansr.io_utils import write_json
 from ramansr.train import AUTO_PRECISION, train_model
 
-SCALE = 4
+# the synthetic pairs' SR factor: the paper's 2 um / 0.5 um geometry (pairs.npz carries it to training)
+FACTOR = 4
 TARGETS_SECONDS = {"srresnet": 60, "rcan": 300}
 ALL_FOUR_TARGET_SECONDS = 600
 
@@ -50,7 +51,7 @@ def smooth_field(rng, size, n_blobs=6):
 
 
 def write_pairs(folder, n_train, n_val, lowres_size, window_size, seed=0, noise=0.01):
-    """Synthetic ``pairs.npz`` and ``split.csv``: LR = 4x4 block mean of an HR field (+ noise), HR = a window of it.
+    """Synthetic ``pairs.npz`` and ``split.csv``: LR = FACTOR x FACTOR block mean of an HR field (+ noise), HR = a window of it.
 
     Returns
     -------
@@ -59,10 +60,10 @@ def write_pairs(folder, n_train, n_val, lowres_size, window_size, seed=0, noise=
     rng = np.random.default_rng(seed)
     lowres, highres, positions = [], [], []
     for _ in range(n_train + n_val):
-        field = smooth_field(rng, SCALE * lowres_size)
-        x, y = rng.uniform(0, SCALE * lowres_size - window_size, 2)
+        field = smooth_field(rng, FACTOR * lowres_size)
+        x, y = rng.uniform(0, FACTOR * lowres_size - window_size, 2)
         column, row = int(round(x)), int(round(y))
-        small = field.reshape(lowres_size, SCALE, lowres_size, SCALE).mean(axis=(1, 3))
+        small = field.reshape(lowres_size, FACTOR, lowres_size, FACTOR).mean(axis=(1, 3))
         small = np.clip(small + rng.normal(0, noise, small.shape), 0, 1)
         lowres.append(small)
         highres.append(field[row:row + window_size, column:column + window_size])
@@ -70,7 +71,7 @@ def write_pairs(folder, n_train, n_val, lowres_size, window_size, seed=0, noise=
     pair_ids = np.array([f"synthetic_a{index}_c0" for index in range(n_train + n_val)])
     folder = Path(folder)
     np.savez(folder / "pairs.npz", lowres=np.array(lowres, np.float32), highres=np.array(highres, np.float32),
-             position=np.array(positions, np.float32), pair_id=pair_ids)
+             position=np.array(positions, np.float32), pair_id=pair_ids, factor=np.array(FACTOR))
     pd.DataFrame({
         "pair_id": pair_ids, "sample": "synthetic", "area": [f"a{index}" for index in range(len(pair_ids))],
         "component": 0, "X": [p[0] for p in positions], "Y": [p[1] for p in positions],

@@ -98,6 +98,8 @@ def test_split_is_seeded():
 def test_build_dataset_files_writes_pairs_and_split(tmp_path):
     rng = np.random.default_rng(5)
     records = [area_files(tmp_path, s, "1", [True, True], rng) for s in "ABCDEF"]
+    geometry = tmp_path / "geometry.json"
+    geometry.write_text('{"factor": 3, "areas": []}')
     build_dataset_files(
         [(r["sample"], r["area"]) for r in records],
         [r["decomposition"] for r in records],
@@ -106,9 +108,29 @@ def test_build_dataset_files_writes_pairs_and_split(tmp_path):
         None,
         tmp_path / "pairs.npz",
         tmp_path / "split.csv",
+        geometry_path=geometry,
     )
     split = pd.read_csv(tmp_path / "split.csv")
     pairs = load_npz(tmp_path / "pairs.npz")
+    assert int(pairs["factor"]) == 3  # the run's factor travels with the pairs
     assert list(split.columns) == ["pair_id", "sample", "area", "component", "X", "Y", "split"]
     assert list(pairs["pair_id"]) == list(split["pair_id"])
     assert set(split["split"]) == {"train", "val", "test"}
+
+
+def test_doubtful_areas_are_left_out_unless_kept(tmp_path, capsys):
+    rng = np.random.default_rng(6)
+    records = [area_files(tmp_path, s, "1", [True, True], rng) for s in "ABCD"]
+    doubtful = json.loads(records[1]["registration"].read_text())
+    doubtful["doubts"] = ["peak correlation 0.40 < 0.7"]
+    records[1]["registration"].write_text(json.dumps(doubtful))
+    geometry = tmp_path / "geometry.json"
+    geometry.write_text('{"factor": 4, "areas": []}')
+    arguments = ([(r["sample"], r["area"]) for r in records], [r["decomposition"] for r in records],
+                 [r["registration"] for r in records], [r["selection"] for r in records], None)
+    build_dataset_files(*arguments, tmp_path / "pairs.npz", tmp_path / "split.csv", (2, 1, 1), geometry_path=geometry)
+    assert "B" not in set(pd.read_csv(tmp_path / "split.csv", dtype=str)["sample"])
+    assert "sample B, area 1: left out, doubtful registration (peak correlation 0.40 < 0.7)" in capsys.readouterr().err
+    build_dataset_files(*arguments, tmp_path / "kept.npz", tmp_path / "kept.csv", (2, 1, 1), geometry_path=geometry,
+                        keep_doubtful=True)
+    assert "B" in set(pd.read_csv(tmp_path / "kept.csv", dtype=str)["sample"])

@@ -78,7 +78,8 @@ def area(tmp_path):
     save_npz(paths["pca"], maps=lr_maps - lr_maps.mean(), spectra=spectra - spectra.mean(),
              explained_variance_ratio=np.array([0.6, 0.3, 0.1]), wavenumbers=wavenumbers)
     components = [{"component": c, "X": x, "Y": y, "peak": 0.9 - 0.3 * c} for c in range(N_COMPONENTS)]
-    paths["registration"].write_text(json.dumps({"components": components, "X": x, "Y": y, "confidence": 0.9}))
+    paths["registration"].write_text(json.dumps({"components": components, "X": x, "Y": y, "confidence": 0.9,
+                                                 "settings": {"factor": 4, "interpolation": "linear"}}))
     decisions = [{"component": c, "lr_snr_db": 20.0, "hr_snr_db": 20.0, "keep": c < N_COMPONENTS - 1}
                  for c in range(N_COMPONENTS)]
     settings = {"min_snr_db": 10.0, "low_band": [0.0, 0.1], "noise_band": [0.3, 0.5]}
@@ -108,6 +109,7 @@ def dataset(tmp_path, area):
         highres=fields[:, y : y + HR_SIZE, x : x + HR_SIZE],
         position=np.tile(np.float32(WINDOW_POSITION), (n_pairs, 1)),
         pair_id=np.array([f"S_{i}_c0" for i in range(n_pairs)]),
+        factor=np.array(4),
     )
     pd.DataFrame({
         "pair_id": [f"S_{i}_c0" for i in range(n_pairs)], "sample": "S", "area": [str(i) for i in range(n_pairs)],

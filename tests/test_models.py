@@ -20,14 +20,21 @@ TINY_KWARGS = {
 }
 
 
+@pytest.mark.parametrize("factor", [2, 3, 4])
 @pytest.mark.parametrize("name", list(models.MODELS))
-def test_every_model_upscales_4x(name):
+def test_every_model_upscales_by_its_factor(name, factor):
     torch.manual_seed(0)
-    model = models.build(name, **TINY_KWARGS[name])
+    model = models.build(name, **TINY_KWARGS[name], scaling_factor=factor)
     lowres = torch.rand(2, 1, 7, 9)  # odd and non-square on purpose
     upscaled = model(lowres)
-    assert upscaled.shape == (2, 1, 28, 36)
+    assert upscaled.shape == (2, 1, 7 * factor, 9 * factor)
     assert torch.isfinite(upscaled).all()
+
+
+def test_no_model_has_a_default_factor():
+    for name in models.MODELS:
+        with pytest.raises(TypeError, match="scaling_factor"):
+            models.build(name, **TINY_KWARGS[name])
 
 
 def test_build_rejects_unknown_names_and_lists_known_ones():
@@ -42,7 +49,7 @@ def test_trainable_names():
     assert not models.is_trainable("linear") and not models.is_trainable("bicubic")
     assert all(models.is_trainable(name) for name in models.TRAINABLE)
     for name in models.MODELS:
-        has_parameters = any(True for _ in models.build(name, **TINY_KWARGS[name]).parameters())
+        has_parameters = any(True for _ in models.build(name, **TINY_KWARGS[name], scaling_factor=4).parameters())
         assert has_parameters == models.is_trainable(name)
 
 
@@ -50,26 +57,26 @@ def test_trainable_names():
 def test_interpolation_baselines_match_f_interpolate(name, mode):
     lowres = torch.rand(3, 1, 5, 6)
     expected = F.interpolate(lowres, scale_factor=4, mode=mode, align_corners=False)
-    torch.testing.assert_close(models.build(name)(lowres), expected)
+    torch.testing.assert_close(models.build(name, scaling_factor=4)(lowres), expected)
 
 
 def test_linear_baseline_keeps_a_ramp_a_ramp():
     # bilinear interpolation reproduces linear functions away from the border
     ramp = torch.arange(8.0).repeat(8, 1)[None, None]
-    upscaled = models.build("linear")(ramp)[0, 0]
+    upscaled = models.build("linear", scaling_factor=4)(ramp)[0, 0]
     steps = upscaled[:, 4:-4].diff(dim=1)
     torch.testing.assert_close(steps, torch.full_like(steps, 0.25))
 
 
 def test_srcnn_has_the_9_5_5_64_32_layout():
-    model = models.build("srcnn")
+    model = models.build("srcnn", scaling_factor=4)
     convolutions = [layer for layer in model.modules() if isinstance(layer, nn.Conv2d)]
     assert [layer.kernel_size for layer in convolutions] == [(9, 9), (5, 5), (5, 5)]
     assert [layer.out_channels for layer in convolutions] == [64, 32, 1]
 
 
 def test_srresnet_defaults_are_the_papers():
-    model = models.build("srresnet")
+    model = models.build("srresnet", scaling_factor=4)
     assert sum(isinstance(layer, ResidualBlock) for layer in model.modules()) == 16
     assert sum(isinstance(layer, nn.PixelShuffle) for layer in model.modules()) == 2
     assert any(isinstance(layer, nn.BatchNorm2d) for layer in model.modules())
@@ -78,7 +85,7 @@ def test_srresnet_defaults_are_the_papers():
 
 
 def test_rcan_defaults_are_the_papers():
-    model = models.build("rcan")
+    model = models.build("rcan", scaling_factor=4)
     assert sum(isinstance(layer, ResidualGroup) for layer in model.modules()) == 10
     assert sum(isinstance(layer, ResidualChannelAttentionBlock) for layer in model.modules()) == 200
     attention = next(layer for layer in model.modules() if isinstance(layer, ChannelAttention))
@@ -95,11 +102,17 @@ def test_channel_attention_only_rescales_channels():
     assert ((ratio > 0) & (ratio < 1)).all()
 
 
-def test_rcan_and_srresnet_accept_other_scaling_factors_only_when_powers_of_two():
-    rcan_x2 = RCAN(n_groups=1, n_blocks=1, n_channels=8, reduction=4, scaling_factor=2)
-    assert rcan_x2(torch.rand(1, 1, 4, 4)).shape == (1, 1, 8, 8)
-    with pytest.raises(ValueError):
-        SRResNet(scaling_factor=3)
+def test_pixel_shuffle_stages_multiply_to_the_factor():
+    from ramansr.models.upsampling import pixel_shuffle_stages
+
+    assert pixel_shuffle_stages(2) == [2] and pixel_shuffle_stages(3) == [3]
+    assert pixel_shuffle_stages(4) == [2, 2] and pixel_shuffle_stages(6) == [3, 2]
+    rcan_x3 = RCAN(n_groups=1, n_blocks=1, n_channels=8, reduction=4, scaling_factor=3)
+    assert sum(isinstance(layer, nn.PixelShuffle) for layer in rcan_x3.modules()) == 1
+    assert rcan_x3(torch.rand(1, 1, 4, 5)).shape == (1, 1, 12, 15)
+    for factor in (1, 5, 7):
+        with pytest.raises(ValueError, match="product of 2s and 3s"):
+            SRResNet(n_channels=4, n_blocks=1, scaling_factor=factor)
 
 
 @pytest.mark.parametrize("size", [100, 64, 37])
@@ -111,8 +124,8 @@ def test_discriminator_scores_windows_of_any_size(size):
 
 def test_srgan_generator_loads_an_srresnet_state_dict():
     torch.manual_seed(0)
-    srresnet = models.build("srresnet", **TINY_KWARGS["srresnet"]).eval()
-    generator = models.build("srgan", **TINY_KWARGS["srgan"]).eval()
+    srresnet = models.build("srresnet", **TINY_KWARGS["srresnet"], scaling_factor=4).eval()
+    generator = models.build("srgan", **TINY_KWARGS["srgan"], scaling_factor=4).eval()
     generator.load_state_dict(srresnet.state_dict())
     lowres = torch.rand(1, 1, 6, 6)
     torch.testing.assert_close(generator(lowres), srresnet(lowres))

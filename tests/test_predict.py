@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from ramansr.io import Scan, read_scan, write_scan
-from ramansr.predict import main, predict_scan, reconstruct_cube
+from ramansr.predict import main, predict_scan, reconstruct_cube, resolve_pipeline
 from ramansr.train import save_checkpoint
 
 ROWS, COLS, CHANNELS = 10, 12, 40
@@ -28,19 +28,23 @@ def lowres_scan(tmp_path):
     return path
 
 
-def checkpoint(tmp_path, model_name, model_kwargs=None, model_state=None):
+PIPELINE = {"window_length": 7, "polyorder": 2, "despike": {"enabled": True, "threshold": 4.0},
+            "clip_percentile": 99.9, "n_components": 3, "seed": 0, "max_iter": 400}
+
+
+def checkpoint(tmp_path, model_name, model_kwargs=None, model_state=None, factor=4, pipeline=PIPELINE):
     """A checkpoint as train_model writes it (an untrained model is enough here)."""
     path = tmp_path / f"{model_name}.pt"
-    save_checkpoint({"model_name": model_name, "model_kwargs": model_kwargs or {}, "model_state": model_state,
-                     "epoch": 0, "settings": {}, "history": []}, path)
+    save_checkpoint({"model_name": model_name, "model_kwargs": {**(model_kwargs or {}), "scaling_factor": factor},
+                     "pipeline": pipeline, "model_state": model_state, "epoch": 0, "settings": {}, "history": []},
+                    path)
     return path
 
 
-def run(lowres_scan, checkpoint_path, tmp_path, n_components=3):
+def run(lowres_scan, checkpoint_path, tmp_path, overrides=None):
     outputs = {name: tmp_path / f"out{suffix}" for name, suffix in
                (("out_maps", "_maps.npz"), ("out_png", ".png"), ("out_mat", ".mat"))}
-    result = predict_scan(lowres_scan, checkpoint_path, **outputs, n_components=n_components, window_length=7,
-                          polyorder=2, device="cpu")
+    result = predict_scan(lowres_scan, checkpoint_path, **outputs, overrides=overrides, device="cpu")
     return result, outputs
 
 
@@ -53,8 +57,7 @@ def test_linear_baseline_predicts_bilinear_upscaled_maps(lowres_scan, tmp_path):
     bilinear = F.interpolate(torch.from_numpy(lowres_maps)[:, None], scale_factor=4, mode="bilinear",
                              align_corners=False)[:, 0].numpy()
     np.testing.assert_allclose(predicted, bilinear, atol=1e-6)
-    assert saved_settings["settings"] == result["settings"] == {
-        "n_components": 3, "window_length": 7, "polyorder": 2, "seed": 0, "max_iter": 400}
+    assert saved_settings["settings"] == result["settings"] == PIPELINE
     assert result["model"] == "linear"
     assert outputs["out_png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -87,7 +90,8 @@ def test_command_line_with_a_tiny_srresnet(lowres_scan, tmp_path, capsys):
 
     torch.manual_seed(0)
     kwargs = {"n_channels": 4, "n_blocks": 1}
-    path = checkpoint(tmp_path, "srresnet", kwargs, build("srresnet", **kwargs).state_dict())
+    path = checkpoint(tmp_path, "srresnet", kwargs, build("srresnet", **kwargs, scaling_factor=4).state_dict(),
+                      pipeline={**PIPELINE, "n_components": 2})
     assert main([str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "cli"), "--n-components", "2",
                  "--device", "cpu"]) == 0
     printed = json.loads(capsys.readouterr().out)
@@ -97,3 +101,28 @@ def test_command_line_with_a_tiny_srresnet(lowres_scan, tmp_path, capsys):
         assert maps["predicted_maps"].min() >= 0.0 and maps["predicted_maps"].max() <= 1.0
     assert (tmp_path / "cli.png").stat().st_size > 0
     assert read_scan(tmp_path / "cli.mat").cube.shape == (4 * ROWS, 4 * COLS, CHANNELS)
+
+
+def test_prediction_uses_the_checkpoints_factor_and_settings(lowres_scan, tmp_path):
+    result, outputs = run(lowres_scan, checkpoint(tmp_path, "bicubic", factor=3,
+                                                  pipeline={**PIPELINE, "n_components": 2}), tmp_path)
+    assert result["factor"] == 3 and result["settings"]["n_components"] == 2
+    highres = read_scan(outputs["out_mat"])
+    assert highres.cube.shape == (3 * ROWS, 3 * COLS, CHANNELS)
+    assert highres.pixel_size_um == pytest.approx((2.0 / 3, 2.0 / 3))
+
+
+def test_an_override_that_contradicts_the_checkpoint_is_an_error(lowres_scan, tmp_path):
+    path = checkpoint(tmp_path, "linear")
+    with pytest.raises(ValueError, match="n_components: 4 given, 3 in the checkpoint"):
+        run(lowres_scan, path, tmp_path, overrides={"n_components": 4})
+    with pytest.raises(ValueError, match="window_length: 11 given, 7 in the checkpoint"):  # the command line too
+        main([str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "cli"), "--window-length", "11"])
+    assert not (tmp_path / "cli.mat").exists()
+    # repeating the stored value is fine
+    assert resolve_pipeline({"model_name": "linear", "pipeline": PIPELINE}, {"n_components": 3}) == PIPELINE
+
+
+def test_a_checkpoint_without_settings_needs_them_all(tmp_path):
+    with pytest.raises(ValueError, match="stores no processing settings; give .*despike"):
+        resolve_pipeline({"model_name": "linear", "pipeline": None}, {"n_components": 3})

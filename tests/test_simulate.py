@@ -95,6 +95,24 @@ def test_truth_position_is_where_template_matching_finds_the_window():
     np.testing.assert_allclose(truth["position"], truth["offset_um"] / 0.5)
 
 
+def test_non_square_scans_at_factor_3():
+    settings = small_settings(lowres={"points": 30, "lines": 20, "step_um": 1.5},
+                              highres={"points": 40, "lines": 24, "step_um": 0.5}, rotation_deg_max=0.0)
+    lowres, highres, truth = simulate.simulate_area(settings, "F", 2)
+    assert lowres.cube.shape[:2] == (20, 30) and highres.cube.shape[:2] == (24, 40)
+    assert highres.pixel_size_um == (0.5, 0.5) and simulate.sr_factor(simulate.resolve_settings(settings)) == 3
+    np.testing.assert_allclose(truth["position"], truth["offset_um"] / 0.5)
+    # the window lies inside the LR field along both axes
+    assert 0 <= truth["offset_um"][0] <= 29 * 1.5 - 39 * 0.5 and 0 <= truth["offset_um"][1] <= 19 * 1.5 - 23 * 0.5
+    lr_map, hr_map = truth["lowres_abundance"][-1], truth["highres_abundance"][-1]
+    grid_y, grid_x = (np.arange(3 * (n - 1) + 1) / 3.0 for n in lr_map.shape)
+    rows, cols = np.meshgrid(grid_y, grid_x, indexing="ij")
+    upscaled = ndimage.map_coordinates(lr_map, [rows, cols], order=1).astype(np.float32)
+    scores = cv2.matchTemplate(upscaled, hr_map.astype(np.float32), cv2.TM_CCOEFF_NORMED)
+    found_y, found_x = np.unravel_index(np.argmax(scores), scores.shape)
+    assert np.hypot(found_x - truth["position"][0], found_y - truth["position"][1]) <= 2.0
+
+
 def test_noise_in_flat_region_matches_configured_snr():
     # zero phase contrast and no drift: a chemically flat specimen, evenly lit
     flat = {"contrast": 0.0, "contrast_gain": 0.0}

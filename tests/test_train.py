@@ -27,21 +27,25 @@ TINY_SRRESNET = {"n_channels": 8, "n_blocks": 2}
 TINY_DISCRIMINATOR = {"n_channels": 4, "n_blocks": 4, "fc_size": 8}
 
 
-def write_synthetic_pairs(folder, n_pairs=10, lowres_size=12, window_size=16, seed=0):
-    """pairs.npz and split.csv of smooth maps: LR is the 4x4 block mean of an HR field, HR a window of it."""
+def write_synthetic_pairs(folder, n_pairs=10, lowres_size=12, window_size=16, seed=0, factor=4, lowres_cols=None,
+                          window_cols=None):
+    """pairs.npz and split.csv of smooth maps: LR is the factor x factor block mean of an HR field, HR a window of it."""
     rng = np.random.default_rng(seed)
+    lowres_cols = lowres_cols or lowres_size
+    window_cols = window_cols or window_size
     lowres, highres, positions = [], [], []
     for _ in range(n_pairs):
-        field = gaussian_filter(rng.random((4 * lowres_size, 4 * lowres_size)), 3)
+        field = gaussian_filter(rng.random((factor * lowres_size, factor * lowres_cols)), 3)
         field = (field - field.min()) / (field.max() - field.min())
-        x, y = rng.uniform(0, 4 * lowres_size - window_size, size=2)
+        x = rng.uniform(0, factor * lowres_cols - window_cols)
+        y = rng.uniform(0, factor * lowres_size - window_size)
         column, row = int(round(x)), int(round(y))
-        lowres.append(field.reshape(lowres_size, 4, lowres_size, 4).mean(axis=(1, 3)))
-        highres.append(field[row:row + window_size, column:column + window_size])
+        lowres.append(field.reshape(lowres_size, factor, lowres_cols, factor).mean(axis=(1, 3)))
+        highres.append(field[row:row + window_size, column:column + window_cols])
         positions.append((x, y))
     pair_ids = np.array([f"s_a{index}_c0" for index in range(n_pairs)])
     np.savez(folder / "pairs.npz", lowres=np.array(lowres, np.float32), highres=np.array(highres, np.float32),
-             position=np.array(positions, np.float32), pair_id=pair_ids)
+             position=np.array(positions, np.float32), pair_id=pair_ids, factor=np.array(factor))
     splits = ["train"] * (n_pairs - 3) + ["val", "val", "test"]
     pd.DataFrame({"pair_id": pair_ids, "sample": "s", "area": [f"a{i}" for i in range(n_pairs)], "component": 0,
                   "X": [p[0] for p in positions], "Y": [p[1] for p in positions], "split": splits}
@@ -82,39 +86,47 @@ def test_settings_fill_defaults_and_reject_typos():
 
 
 def test_window_positions_round_and_stay_inside():
-    positions = window_positions([[3.4, 2.6], [-2.0, 50.0]], lowres_shape=(10, 12), window_shape=(16, 16))
+    positions = window_positions([[3.4, 2.6], [-2.0, 50.0]], lowres_shape=(10, 12), window_shape=(16, 16), factor=4)
     np.testing.assert_array_equal(positions, [[3, 3], [0, 40 - 16]])
+    positions = window_positions([[3.4, 2.6], [-2.0, 50.0]], lowres_shape=(10, 12), window_shape=(16, 16), factor=3)
+    np.testing.assert_array_equal(positions, [[3, 3], [0, 30 - 16]])
 
 
 @pytest.mark.parametrize("flip", [False, True])
 @pytest.mark.parametrize("rotations", [0, 1, 2, 3])
 @pytest.mark.parametrize("window_shape", [(8, 8), (6, 10)])
-def test_augmented_window_still_lies_under_its_position(flip, rotations, window_shape):
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_augmented_window_still_lies_under_its_position(flip, rotations, window_shape, factor):
     rng = np.random.default_rng(0)
     lowres = rng.random((5, 7)).astype(np.float32)
-    upscaled = np.kron(lowres, np.ones((4, 4), np.float32))  # nearest-neighbour 4x: commutes with flips/rotations
+    block = np.ones((factor, factor), np.float32)
+    upscaled = np.kron(lowres, block)  # nearest-neighbour upscaling: commutes with flips/rotations
     x, y = 9, 5
     window = upscaled[y:y + window_shape[0], x:x + window_shape[1]]
-    new_lowres, new_window, (new_x, new_y) = augment_pair(lowres, window, (x, y), flip, rotations)
-    new_upscaled = np.kron(new_lowres, np.ones((4, 4), np.float32))
+    new_lowres, new_window, (new_x, new_y) = augment_pair(lowres, window, (x, y), flip, rotations, factor)
+    new_upscaled = np.kron(new_lowres, block)
     rows, cols = new_window.shape
     np.testing.assert_array_equal(new_upscaled[new_y:new_y + rows, new_x:new_x + cols], new_window)
 
 
 @pytest.mark.parametrize("augment", [False, True])
-def test_crop_mode_keeps_the_window_inside_its_crop(augment):
+@pytest.mark.parametrize("factor", [2, 4])
+def test_crop_mode_keeps_the_window_inside_its_crop(augment, factor):
     rng = np.random.default_rng(1)
-    lowres = rng.random((4, 12, 12)).astype(np.float32)
-    upscaled = np.kron(lowres, np.ones((1, 4, 4), np.float32))
-    positions = np.array([[0, 0], [31, 31], [13.6, 2.2], [21, 30]], np.float32)
-    windows = np.stack([upscaled[i, int(round(y)):int(round(y)) + 16, int(round(x)):int(round(x)) + 16]
+    lowres = rng.random((4, 12, 14)).astype(np.float32)
+    upscaled = np.kron(lowres, np.ones((1, factor, factor), np.float32))
+    rows, cols = 12, 16  # a non-square window
+    positions = np.array([[0, 0], [factor * 14 - cols, factor * 12 - rows], [5.6, 2.2], [9, 7]], np.float32)
+    windows = np.stack([upscaled[i, int(round(y)):int(round(y)) + rows, int(round(x)):int(round(x)) + cols]
                         for i, (x, y) in enumerate(positions)])
-    pairs = PairSet(lowres, windows, positions, [str(i) for i in range(4)])
+    pairs = PairSet(lowres, windows, positions, [str(i) for i in range(4)], factor)
     crops, targets, corners = make_batch(pairs, range(4), mode="crop", margin=2,
                                          rng=rng if augment else None)
-    assert crops.shape == (4, 1, 4 + 1 + 4, 9)  # ceil(16 / 4) + 1 + 2 * margin LR pixels
+    # ceil(window / factor) + 1 + 2 * margin LR pixels per axis, at most the map; augmentation may swap no axes
+    expected = [min(-(-size // factor) + 1 + 4, lr) for size, lr in ((rows, 12), (cols, 14))]
+    assert crops.shape == (4, 1, *expected)
     for crop, target, (x, y) in zip(crops[:, 0], targets[:, 0], corners):
-        np.testing.assert_array_equal(np.kron(crop, np.ones((4, 4)))[y:y + 16, x:x + 16], target)
+        np.testing.assert_array_equal(np.kron(crop, np.ones((factor, factor)))[y:y + rows, x:x + cols], target)
 
 
 def test_extract_windows_matches_slicing():
@@ -294,3 +306,36 @@ def test_loaded_model_super_resolves_like_the_trained_one(dataset, tmp_path):
         expected = model(torch.from_numpy(lowres[:, None]))[:, 0].numpy()
     np.testing.assert_allclose(upscaled, expected, atol=1e-6)
     np.testing.assert_allclose(super_resolve(model, lowres[0]), expected[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_other_factors_train_and_score_end_to_end(tmp_path, factor):
+    # non-square LR maps (10 x 13) and windows (9 x 14): models, crop batches and scores at the pairs' factor
+    from ramansr.metrics import evaluate_model_file
+
+    pairs_path, split_path = write_synthetic_pairs(tmp_path, lowres_size=10, lowres_cols=13, window_size=9,
+                                                   window_cols=14, factor=factor)
+    for name, kwargs in (("srresnet", TINY_SRRESNET), ("linear", {})):
+        out = tmp_path / name
+        summary = train_model(name, pairs_path, split_path, out, tiny_settings(model=kwargs, mode="crop", margin=1,
+                                                                              augment=True, epochs=2))
+        assert summary["factor"] == factor
+        model = load_model(out / "best.pt", "cpu")
+        assert super_resolve(model, np.zeros((10, 13), np.float32)).shape == (10 * factor, 13 * factor)
+        evaluate_model_file(name, out / "best.pt", pairs_path, split_path, tmp_path / f"{name}.csv")
+        scores = pd.read_csv(tmp_path / f"{name}.csv")
+        assert len(scores) and np.isfinite(scores["psnr"]).all()
+    # smooth maps: interpolation at the pairs' factor scores well; at a wrong factor it would not line up
+    assert scores["psnr"].mean() > 25
+
+
+def test_scoring_refuses_a_checkpoint_of_another_factor(tmp_path):
+    from ramansr.metrics import evaluate_model_file
+
+    pairs_path, split_path = write_synthetic_pairs(tmp_path, factor=4)
+    train_model("linear", pairs_path, split_path, tmp_path / "linear", tiny_settings(model={}))
+    other = tmp_path / "other"
+    other.mkdir()
+    pairs3, split3 = write_synthetic_pairs(other, factor=3)
+    with pytest.raises(ValueError, match="trained for SR factor 4, but the pairs of .* are at factor 3"):
+        evaluate_model_file("linear", tmp_path / "linear" / "best.pt", pairs3, split3, tmp_path / "x.csv")

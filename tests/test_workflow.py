@@ -174,3 +174,54 @@ def test_a_bad_samples_sheet_is_named_in_the_error(finished_run, tmp_path):
     result = snakemake(workdir, "--dry-run", check=False)
     assert result.returncode != 0
     assert "highres" in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- a lab's geometry
+
+FACTOR3_CONFIG = ".test/factor3.yaml"
+
+
+@pytest.fixture(scope="module")
+def factor3_run(tmp_path_factory):
+    """The .test config at 1.5 um / 0.5 um steps (factor 3), non-square scans, cosmic rays on."""
+    from conftest import PipelineRun
+
+    run = PipelineRun(copy_repo(tmp_path_factory.mktemp("factor3") / "repo"),
+                      ["--configfile", TEST_CONFIG, FACTOR3_CONFIG])
+    try:
+        yield run.wait()
+    finally:
+        run.stop()
+
+
+def test_a_factor_3_run_with_non_square_scans_and_spikes(factor3_run):
+    import json
+
+    geometry = json.loads((factor3_run / "results/geometry.json").read_text())
+    assert geometry["factor"] == 3 and not any(area["resample"] for area in geometry["areas"])
+    registration = pd.read_csv(factor3_run / "results/tables/registration.csv")
+    assert len(registration) == 4 and (registration["error"] <= 0.5).all(), registration
+    with np.load(factor3_run / "results/dataset/pairs.npz") as pairs:
+        assert int(pairs["factor"]) == 3
+        assert pairs["lowres"].shape[1:] == (18, 22) and pairs["highres"].shape[1:] == (27, 36)
+    test = read_table(factor3_run / "results/tables/test.csv")
+    psnr = test.loc[("measured", "PSNR (dB)", "mean")]
+    assert np.isfinite(psnr[:6]).all() and np.isfinite(test.loc[("measured", "SSIM", "mean")][:6]).all()
+    # at a wrong factor (issue 16: pairs made at 3, scored at 4) interpolation scored 10-13 dB
+    assert psnr["Linear interpolation"] > 18
+    logs = [path.read_text() for path in (factor3_run / "results/logs/preprocess").rglob("*.log")]
+    spikes = [int(m) for log in logs for m in re.findall(r"(\d+) cosmic-ray spikes found", log)]
+    assert len(spikes) == 8 and sum(spikes) > 0
+    predicted = next((factor3_run / "results/predictions").glob("test_area_*/cube.mat"))
+    assert read_scan(predicted).cube.shape[:2] == (3 * 18, 3 * 22)
+
+
+def test_the_old_register_factor_setting_is_refused(tmp_path):
+    """A factor set by hand can no longer disagree with the data (issue 16: a factor-3 run ended in exit 0)."""
+    workdir = copy_repo(tmp_path / "old_factor")
+    config = yaml.safe_load((workdir / TEST_CONFIG).read_text())
+    config["register"]["factor"] = 3
+    (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "factor" in result.stdout + result.stderr

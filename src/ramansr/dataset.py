@@ -8,6 +8,8 @@ Data contract, ``pairs.npz``:
   normalised with, to undo it;
 - ``position`` (n, 2) float32: the area's registered (X, Y);
 - ``pair_id`` (n,) str, ``{sample}_{area}_c{component}``;
+- ``factor`` () int: the run's SR factor (from ``geometry.json``, see
+  :mod:`ramansr.geometry`), which training, scoring and the figures use;
 - ``highres_clean`` (n, H, W) float32, simulated data only: the noise-free HR
   map, normalised with the measured map's range so that both share a scale.
 
@@ -183,13 +185,19 @@ def write_dataset(arrays, table, pairs_path, split_path):
 
 
 def build_dataset_files(
-    areas, decomposition, registration, selection, clean, pairs_path, split_path, weights=(40, 6, 8), group_by_area=True, seed=0
+    areas, decomposition, registration, selection, clean, pairs_path, split_path, weights=(40, 6, 8), group_by_area=True,
+    seed=0, *, geometry_path, keep_doubtful=False
 ):
     """The ``dataset`` stage: collect every area's kept pairs, split, write.
 
     ``areas`` is a list of (sample, area); the path lists are aligned with it;
-    ``clean`` is None for real data.
+    ``clean`` is None for real data; ``geometry_path`` is the run's
+    ``geometry.json`` (the SR factor). Areas whose registration is doubtful
+    (see :func:`ramansr.register.doubts`) are left out, and named on stderr,
+    unless ``keep_doubtful``.
     """
+    from ramansr.geometry import read_factor
+
     records = [
         {
             "sample": sample,
@@ -201,7 +209,22 @@ def build_dataset_files(
         }
         for i, (sample, area) in enumerate(areas)
     ]
+    if not keep_doubtful:
+        records = [record for record in records if not _doubtful(record)]
     arrays, table = collect_pairs(records)
+    arrays["factor"] = np.array(read_factor(geometry_path))
     table["split"] = split_pairs(table, weights, group_by_area, seed)
     check_split(table)
     write_dataset(arrays, table, pairs_path, split_path)
+
+
+def _doubtful(record):
+    """Whether an area's registration is doubtful; says so on stderr (the job's log) when it is."""
+    import sys
+
+    with open(record["registration"]) as handle:
+        reasons = json.load(handle).get("doubts", [])
+    if reasons:
+        print(f"sample {record['sample']}, area {record['area']}: left out, doubtful registration "
+              f"({'; '.join(reasons)}); set register: keep_doubtful to keep it", file=sys.stderr)
+    return bool(reasons)

@@ -135,7 +135,8 @@ def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_pa
         joblib.dump(model, tmp)
 
 
-def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_length, polyorder):
+def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_length, polyorder, *, geometry_path,
+                    lowres_header_path):
     """Component maps of a simulated area's noise-free scans (for scoring only).
 
     The clean cubes go through exactly the measured scans' processing:
@@ -147,16 +148,29 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_leng
     spectra_paths : dict
         ``{"lowres": path, "highres": path}`` of the preprocess stage's small
         files, which hold each scan's channel range.
+    geometry_path, lowres_header_path :
+        The area's geometry file and its LR scan header: the clean cubes are
+        aligned as the measured ones are.
     """
+    import json
+
+    from ramansr.preprocess import align_scan
+
     # Imported here: only simulated runs score against the truth.
     from ramansr.simulate import clean_cube, read_truth
 
     truth = read_truth(truth_path)
     model = joblib.load(model_path)
+    with open(geometry_path) as handle:
+        record = json.load(handle)
+    with open(lowres_header_path) as handle:
+        lowres_wavenumbers = json.load(handle)["wavenumbers"]
     maps = {}
     for scan, spectra_path in spectra_paths.items():
         ranges = load_npz(spectra_path)
-        smoothed = smooth_spectra(clean_cube(truth, scan), window_length, polyorder)
+        cube, _ = align_scan(clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record,
+                             lowres_wavenumbers)
+        smoothed = smooth_spectra(cube, window_length, polyorder)
         scaled = np.clip(scale_with_range(smoothed, ranges["data_min"], ranges["data_max"]), 0.0, None)
         maps[f"{scan}_maps"] = transform_nmf(model, scaled)
     save_npz(out_path, **maps)

@@ -363,8 +363,7 @@ def registration_components(registration, selection, count=2):
     return [c["component"] for c in ranked[:count]]
 
 
-def plot_registration(nmf_path, registration_path, selection_path, spectra_path, out_paths, factor=4,
-                      interpolation="linear", title=""):
+def plot_registration(nmf_path, registration_path, selection_path, spectra_path, out_paths, title=""):
     """Fig. 3: template matching of the HR maps in the upscaled LR maps, for two components.
 
     Each row: the upscaled LR map with the consensus window (red), the HR map
@@ -377,13 +376,13 @@ def plot_registration(nmf_path, registration_path, selection_path, spectra_path,
     spectra_path : path-like
         The area's LR spectra file (for the pixel size).
     out_paths : sequence of path-like
-    factor : int
-    interpolation : str
-        As in the register stage.
     title : str
+
+    The SR factor and the interpolation are the register stage's (its JSON's settings).
     """
     nmf = load_npz(nmf_path)
     registration = json.loads(Path(registration_path).read_text())
+    factor, interpolation = registration["settings"]["factor"], registration["settings"]["interpolation"]
     selection = json.loads(Path(selection_path).read_text())
     upscaled_pixel = pixel_size_from_spectra(spectra_path) / factor
     components = registration_components(registration, selection)
@@ -408,7 +407,7 @@ def plot_registration(nmf_path, registration_path, selection_path, spectra_path,
 
 
 def upscale_examples(checkpoint_paths, lowres_maps):
-    """Every model's 4x output of the given LR maps.
+    """Every model's output (upscaled by the run's SR factor) of the given LR maps.
 
     Parameters
     ----------
@@ -419,7 +418,7 @@ def upscale_examples(checkpoint_paths, lowres_maps):
     Returns
     -------
     dict
-        Model name -> ndarray (n, 4h, 4w).
+        Model name -> ndarray (n, factor h, factor w).
     """
     from ramansr.train import load_model, super_resolve  # torch only where needed
 
@@ -464,13 +463,14 @@ def plot_examples(pairs_path, split_path, checkpoint_paths, spectra_path, split,
     fig, axes = new_figure(len(indices), 2 + len(outputs), panel_size=(2.3, 2.5))
     for row, index in enumerate(indices):
         artist = plot_example_row(axes[row], pairs, index, table.loc[index, "pair_id"],
-                                  {name: upscaled[row] for name, upscaled in outputs.items()}, lr_pixel)
+                                  {name: upscaled[row] for name, upscaled in outputs.items()}, lr_pixel,
+                                  int(pairs["factor"]))
     fig.colorbar(artist, ax=axes.ravel().tolist(), label="normalised intensity", shrink=0.7, aspect=25, pad=0.01)
     fig.suptitle(f"{split.capitalize()} examples: PSNR (dB) and SSIM against the measured HR map")
     save_figure(fig, out_paths)
 
 
-def plot_example_row(axes, pairs, index, pair_id, upscaled, lr_pixel, factor=4):
+def plot_example_row(axes, pairs, index, pair_id, upscaled, lr_pixel, factor):
     """One example: LR with the window, measured HR, each model's window with its scores.
 
     Returns

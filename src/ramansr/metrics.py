@@ -1,7 +1,8 @@
 """Scores of super-resolved maps on the HR window, and the paper's tables.
 
 All maps are normalised to [0, 1] (see :mod:`ramansr.dataset`), so PSNR and
-SSIM are computed with ``data_range=1.0``. A model's 4x output covers the whole
+SSIM are computed with ``data_range=1.0``. A model's output (the LR map
+upscaled by the run's SR factor) covers the whole
 upscaled LR field; it is scored on the HR window cropped at the area's
 registered (X, Y), as in the paper.
 """
@@ -59,7 +60,7 @@ def score_predictions(model_name, upscaled, pairs, table):
     Parameters
     ----------
     model_name : str
-    upscaled : ndarray, shape (n, 4h, 4w)
+    upscaled : ndarray, shape (n, factor h, factor w)
         The model's output for every pair's LR map.
     pairs : mapping
         The contents of ``pairs.npz``.
@@ -197,9 +198,12 @@ def table_markdown(summary, title):
 
 def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out_path):
     """The ``evaluate`` stage: one model's per-image scores as CSV."""
-    from ramansr.train import load_model, super_resolve  # torch only where needed
+    from ramansr.train import checkpoint_factor, load_model, super_resolve  # torch only where needed
 
     pairs = load_npz(pairs_path)
+    if checkpoint_factor(checkpoint_path) != int(pairs["factor"]):
+        raise ValueError(f"{checkpoint_path} was trained for SR factor {checkpoint_factor(checkpoint_path)}, "
+                         f"but the pairs of {pairs_path} are at factor {int(pairs['factor'])}")
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
     upscaled = super_resolve(load_model(checkpoint_path), pairs["lowres"])
     scores = score_predictions(model_name, upscaled, pairs, table)

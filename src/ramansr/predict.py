@@ -1,9 +1,10 @@
 """Super-resolve a new LR-only scan with a trained model.
 
-The scan goes through the training data's processing (Savitzky-Golay
-smoothing, per-channel min-max scaling, NMF, per-map min-max normalisation);
-every component map is super-resolved 4x; the predicted maps times the NMF
-spectra, with both scalings undone, give the HR hyperspectral cube.
+The scan goes through the training data's processing (despiking,
+Savitzky-Golay smoothing, per-channel scaling, NMF, per-map min-max
+normalisation) with the settings stored in the checkpoint; every component map
+is super-resolved by the checkpoint's SR factor; the predicted maps times the
+NMF spectra, with both scalings undone, give the HR hyperspectral cube.
 
 Command line: ``ramansr-predict LOWRES.mat CHECKPOINT.pt [--out-prefix PREFIX]``
 writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat``.
@@ -22,7 +23,10 @@ from ramansr.decompose import fit_nmf
 from ramansr.io import Scan, read_scan, write_scan
 from ramansr.io_utils import atomic_path, save_npz, write_json
 from ramansr.preprocess import preprocess_cube, unscale_channels
-from ramansr.train import SCALE, load_model, super_resolve
+from ramansr.train import checkpoint_factor, load_model, super_resolve
+
+#: The processing settings a checkpoint stores (see ``pipeline_settings`` in workflow/rules/common.smk).
+PIPELINE_KEYS = ("window_length", "polyorder", "despike", "clip_percentile", "n_components", "seed", "max_iter")
 
 
 def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
@@ -48,7 +52,44 @@ def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
     return unscale_channels(scaled_cube, data_min, data_max)
 
 
-def plot_maps(lowres_maps, predicted_maps, path, title=""):
+def resolve_pipeline(checkpoint, overrides=None):
+    """The processing settings to apply: the checkpoint's, which an override may repeat but not contradict.
+
+    Parameters
+    ----------
+    checkpoint : dict
+        A loaded checkpoint of :func:`ramansr.train.train_model`.
+    overrides : dict or None
+        Settings given on the command line (None values: not given).
+
+    Returns
+    -------
+    dict
+        Every key of ``PIPELINE_KEYS``.
+
+    Raises
+    ------
+    ValueError
+        An override that differs from the checkpoint's value (naming both), or,
+        for a checkpoint without stored settings, a setting not given.
+    """
+    overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
+    stored = checkpoint.get("pipeline")
+    if stored is None:
+        missing = [key for key in PIPELINE_KEYS if key not in overrides]
+        if missing:
+            raise ValueError(f"the {checkpoint['model_name']} checkpoint stores no processing settings; "
+                             f"give {', '.join(missing)}")
+        return {key: overrides[key] for key in PIPELINE_KEYS}
+    contradictions = [f"{key}: {overrides[key]!r} given, {stored[key]!r} in the checkpoint"
+                      for key in overrides if key in stored and overrides[key] != stored[key]]
+    if contradictions:
+        raise ValueError("the model was trained with other processing settings, which prediction must repeat: "
+                         + "; ".join(contradictions))
+    return {key: stored[key] for key in PIPELINE_KEYS}
+
+
+def plot_maps(lowres_maps, predicted_maps, path, factor, title=""):
     """PNG of each component: LR map (top row) over its super-resolved map (bottom row)."""
     import matplotlib
 
@@ -58,7 +99,7 @@ def plot_maps(lowres_maps, predicted_maps, path, title=""):
     n_components = len(lowres_maps)
     figure, axes = plt.subplots(2, n_components, figsize=(2.6 * n_components, 5.4), squeeze=False)
     for component in range(n_components):
-        for row, (maps, label) in enumerate(((lowres_maps, "LR"), (predicted_maps, f"{SCALE}x SR"))):
+        for row, (maps, label) in enumerate(((lowres_maps, "LR"), (predicted_maps, f"{factor}x SR"))):
             axis = axes[row, component]
             axis.imshow(maps[component], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
             axis.set_title(f"component {component}: {label}", fontsize=9)
@@ -70,8 +111,7 @@ def plot_maps(lowres_maps, predicted_maps, path, title=""):
     plt.close(figure)
 
 
-def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_components, window_length,
-                 polyorder, seed=0, max_iter=400, device=None):
+def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, overrides=None, device=None):
     """Super-resolve every component map of an LR scan and rebuild the HR cube.
 
     Parameters
@@ -81,7 +121,7 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_
     checkpoint_path : path-like
         ``best.pt`` or ``last.pt`` of :func:`ramansr.train.train_model`.
     out_maps : path-like
-        .npz with ``predicted_maps`` (k, 4r, 4c) normalised to [0, 1],
+        .npz with ``predicted_maps`` (k, f r, f c) normalised to [0, 1] (f the SR factor),
         ``lowres_maps`` (k, r, c) normalised, ``map_low`` and ``map_high`` (k,)
         (the NMF maps' ranges), ``spectra`` (k, channels), ``wavenumbers``,
         ``settings`` (JSON text).
@@ -89,9 +129,10 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_
         LR maps over predicted maps.
     out_mat : path-like
         The reconstructed HR cube, written with :func:`ramansr.io.write_scan`
-        (WITec layout); its pixel size is the LR scan's divided by 4.
-    n_components, window_length, polyorder, seed, max_iter :
-        NMF and Savitzky-Golay settings; use those the model was trained with.
+        (WITec layout); its pixel size is the LR scan's divided by the SR factor.
+    overrides : dict or None
+        Processing settings (keys of ``PIPELINE_KEYS``) given by the user; they
+        must agree with the checkpoint's (see :func:`resolve_pipeline`).
     device : str or torch.device or None
         None picks CUDA when available, else CPU.
 
@@ -101,22 +142,29 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_
         Settings, input and output paths and shapes, model name and timing.
     """
     started = time.perf_counter()
-    settings = {"n_components": int(n_components), "window_length": int(window_length),
-                "polyorder": int(polyorder), "seed": int(seed), "max_iter": int(max_iter)}
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
+    model_name, factor = checkpoint["model_name"], checkpoint_factor(checkpoint)
+    settings = resolve_pipeline(checkpoint, overrides)
     scan = read_scan(lowres_path)
-    scaled_cube, data_min, data_max = preprocess_cube(scan.cube, window_length, polyorder)
-    nmf_maps, spectra, _ = fit_nmf(scaled_cube, n_components, seed=seed, max_iter=max_iter)
+    despike = settings["despike"]
+    scaled_cube, data_min, data_max, spikes = preprocess_cube(
+        scan.cube, settings["window_length"], settings["polyorder"],
+        despike_threshold=despike["threshold"] if despike["enabled"] else None,
+        clip_percentile=settings["clip_percentile"])
+    nmf_maps, spectra, _ = fit_nmf(scaled_cube, settings["n_components"], seed=settings["seed"],
+                                   max_iter=settings["max_iter"])
     lowres_maps, low, high = normalize_maps(nmf_maps)
 
     model = load_model(checkpoint_path, device)
-    model_name = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)["model_name"]
     # clipped to the training targets' range, which also keeps the NMF abundances non-negative
     predicted_maps = np.clip(super_resolve(model, lowres_maps), 0.0, 1.0)
     cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
 
-    pixel_size = None if scan.pixel_size_um is None else tuple(step / SCALE for step in scan.pixel_size_um)
+    pixel_size = None if scan.pixel_size_um is None else tuple(step / factor for step in scan.pixel_size_um)
     result = {
         "settings": settings,
+        "factor": factor,
+        "spikes": spikes,
         "lowres_path": str(lowres_path),
         "checkpoint_path": str(checkpoint_path),
         "model": model_name,
@@ -129,10 +177,10 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, n_
     }
     save_npz(out_maps, predicted_maps=predicted_maps, lowres_maps=lowres_maps, map_low=low, map_high=high,
              spectra=spectra, wavenumbers=scan.wavenumbers, settings=np.array(json.dumps(result)))
-    plot_maps(lowres_maps, predicted_maps, out_png, title=f"{scan.name or Path(lowres_path).stem}: {model_name}")
+    plot_maps(lowres_maps, predicted_maps, out_png, factor, title=f"{scan.name or Path(lowres_path).stem}: {model_name}")
     meta = {"source": str(lowres_path), "super_resolved_with": str(checkpoint_path), "settings": json.dumps(settings)}
     write_scan(Scan(cube=cube, wavenumbers=scan.wavenumbers, pixel_size_um=pixel_size,
-                    name=f"{scan.name or Path(lowres_path).stem}_sr{SCALE}", meta=meta), out_mat)
+                    name=f"{scan.name or Path(lowres_path).stem}_sr{factor}", meta=meta), out_mat)
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -145,7 +193,7 @@ def band_image(scan, band):
     return scan.cube[:, :, channels].sum(axis=2)
 
 
-def check_prediction(predicted_mat, lowres_path, highres_path, position, band=(2800.0, 3000.0)):
+def check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band=(2800.0, 3000.0)):
     """Score a predicted HR cube against the measured HR scan of the same area, at one band.
 
     The band images of the predicted cube (cropped at the registered window)
@@ -170,7 +218,7 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, band=(2
         "band": list(band),
         "position": [float(v) for v in position],
         "model": score(crop_window(predicted, position, window), measured),
-        "linear": score(crop_window(upscale(lowres, SCALE), position, window), measured),
+        "linear": score(crop_window(upscale(lowres, factor), position, window), measured),
     }
 
 
@@ -178,7 +226,8 @@ def check_prediction_file(predicted_mat, lowres_path, highres_path, registration
     """The ``prediction_check`` stage: :func:`check_prediction` at the registered window, as JSON."""
     with open(registration_path) as handle:
         registration = json.load(handle)
-    result = check_prediction(predicted_mat, lowres_path, highres_path, (registration["X"], registration["Y"]), band)
+    result = check_prediction(predicted_mat, lowres_path, highres_path, (registration["X"], registration["Y"]),
+                              registration["settings"]["factor"], band)
     write_json(result, out_path)
 
 
@@ -214,11 +263,12 @@ def main(argv=None):
     parser.add_argument("--out-maps", type=Path, help="overrides PREFIX_maps.npz")
     parser.add_argument("--out-png", type=Path, help="overrides PREFIX.png")
     parser.add_argument("--out-mat", type=Path, help="overrides PREFIX.mat")
-    parser.add_argument("--n-components", type=int, default=4, help="NMF components (default 4)")
-    parser.add_argument("--window-length", type=int, default=11, help="Savitzky-Golay window (default 11)")
-    parser.add_argument("--polyorder", type=int, default=3, help="Savitzky-Golay order (default 3)")
-    parser.add_argument("--seed", type=int, default=0, help="NMF seed (default 0)")
-    parser.add_argument("--max-iter", type=int, default=400, help="NMF iterations (default 400)")
+    # the checkpoint stores the settings it was trained with; these may repeat them, never contradict them
+    parser.add_argument("--n-components", type=int, help="NMF components (default: the checkpoint's)")
+    parser.add_argument("--window-length", type=int, help="Savitzky-Golay window (default: the checkpoint's)")
+    parser.add_argument("--polyorder", type=int, help="Savitzky-Golay order (default: the checkpoint's)")
+    parser.add_argument("--seed", type=int, help="NMF seed (default: the checkpoint's)")
+    parser.add_argument("--max-iter", type=int, help="NMF iterations (default: the checkpoint's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
     args = parser.parse_args(argv)
     prefix = args.out_prefix or args.lowres.with_name(args.lowres.stem + "_sr")
@@ -228,11 +278,8 @@ def main(argv=None):
         args.out_maps or prefix.with_name(prefix.name + "_maps.npz"),
         args.out_png or prefix.with_name(prefix.name + ".png"),
         args.out_mat or prefix.with_name(prefix.name + ".mat"),
-        n_components=args.n_components,
-        window_length=args.window_length,
-        polyorder=args.polyorder,
-        seed=args.seed,
-        max_iter=args.max_iter,
+        overrides={"n_components": args.n_components, "window_length": args.window_length,
+                   "polyorder": args.polyorder, "seed": args.seed, "max_iter": args.max_iter},
         device=args.device,
     )
     print(json.dumps(result, indent=2))

@@ -1,23 +1,90 @@
-"""Spectral smoothing and scaling, the paper's preprocessing.
+"""Despiking, spectral smoothing and scaling: the paper's preprocessing, made safe for a lab's scans.
 
 Data contract: a cube is float32 (rows, cols, channels). Scaling returns a
-cube of the same shape in [0, 1] together with the per-channel minimum and
-maximum needed to undo it.
+cube of the same shape in [0, 1] together with the per-channel low and high
+values needed to undo it.
 
-Which axis is scaled, and why: the paper applies scikit-learn's
-``MinMaxScaler`` to the (pixels, channels) matrix, which scales every
-*channel* to [0, 1] across the pixels of one scan. This removes the per-scan
-collection efficiency (the LR and HR objectives collect differently), gives
-the strong OH band and the weaker CH and fingerprint bands the same weight in
-the NMF fit, and keeps the data non-negative, as NMF requires. Each scan is
-scaled on its own, since the two scans' intensities are not comparable.
+The steps, in order (:func:`preprocess_cube`):
+
+1. Cosmic-ray despiking (:func:`despike`, on by default): Whitaker and
+   Hayes' modified z-scores of a spectral difference, here the symmetric
+   second difference ``2 x[c] - x[c-1] - x[c+1]`` (a one-channel spike's
+   signature, twice as tall as in the first difference and centred on it).
+   Each channel's difference is compared with the same channel's difference in
+   every other pixel of the scan (median and median absolute deviation over
+   the pixels), so the detector adapts to the noise level and the band shapes
+   of that channel; a channel whose z-score exceeds ``threshold`` is a spike,
+   unless the same channel also stands out in a neighbouring pixel (a cosmic
+   ray hits one pixel; a sharp band of a minority phase shows in a patch).
+   A spike and its two neighbours (cosmic rays spread over 1-3 channels) are
+   replaced by linear interpolation between the nearest unflagged channels.
+2. Savitzky-Golay smoothing along the spectra.
+3. Per-channel scaling to [0, 1]: the paper applies scikit-learn's
+   ``MinMaxScaler`` to the (pixels, channels) matrix, which scales every
+   *channel* to [0, 1] across the pixels of one scan. This removes the per-scan
+   collection efficiency (the LR and HR objectives collect differently), gives
+   the strong OH band and the weaker CH and fingerprint bands the same weight
+   in the NMF fit, and keeps the data non-negative, as NMF requires. Each scan
+   is scaled on its own, since the two scans' intensities are not comparable.
+   So that one outlier pixel (a spike the detector missed, a hot pixel) cannot
+   set a channel's range and squeeze every other pixel towards 0, the range is
+   the ``100 - clip_percentile`` to ``clip_percentile`` percentile of the
+   channel over the pixels (99.9 by default: the 0.1 % most extreme pixels of
+   each channel are clipped to 0 or 1); 100 gives the paper's plain min-max.
+
+Before these, an area's two scans are put on one grid and one spectral axis
+(:func:`align_scan`, from the run's ``geometry.json``): the LR channels inside
+the spectral overlap, the HR spectra interpolated onto them, and an HR scan
+whose step ratio is not an integer resampled onto the LR step / factor grid.
 """
 
+import sys
+
 import numpy as np
+from scipy import ndimage
 from scipy.signal import savgol_filter
-from sklearn.preprocessing import MinMaxScaler
 
 from ramansr.io_utils import load_npz, save_npz
+
+#: Scale of the median absolute deviation of a normal distribution (Iglewicz and Hoaglin's modified z-score).
+MAD_TO_SIGMA = 0.6745
+
+
+def despike(cube, threshold=4.0):
+    """Remove cosmic-ray spikes (Whitaker-Hayes modified z-scores of the second difference).
+
+    Parameters
+    ----------
+    cube : ndarray, shape (rows, cols, channels)
+    threshold : float
+        Modified z-score above which a channel is a spike.
+
+    Returns
+    -------
+    despiked : ndarray of float32, same shape
+    spikes : ndarray of bool, same shape
+        The spike channels found (before widening to their neighbours).
+    """
+    cube = np.asarray(cube, dtype=np.float32)
+    pixels = cube.reshape(-1, cube.shape[-1])
+    padded = np.pad(pixels, ((0, 0), (1, 1)), mode="reflect")  # mirrored ends: spikes in the first and last channel
+    difference = 2 * pixels - padded[:, :-2] - padded[:, 2:]
+    median = np.median(difference, axis=0)
+    deviation = np.median(np.abs(difference - median), axis=0)
+    deviation = np.where(deviation > 0, deviation, np.finfo(np.float32).tiny)
+    spikes = (MAD_TO_SIGMA * (difference - median) > threshold * deviation).reshape(cube.shape)
+    # a cosmic ray hits one pixel; a narrow band of a minority phase stands out in a patch of them
+    padded_spikes = np.pad(spikes, ((1, 1), (1, 1), (0, 0)))
+    neighbours = (padded_spikes[:-2, 1:-1] | padded_spikes[2:, 1:-1] | padded_spikes[1:-1, :-2]
+                  | padded_spikes[1:-1, 2:])
+    spikes = (spikes & ~neighbours).reshape(pixels.shape)
+    despiked = pixels.copy()
+    for pixel in np.flatnonzero(spikes.any(axis=1)):
+        # a spike's neighbours carry part of its charge: replace them too
+        replaced = ndimage.binary_dilation(spikes[pixel], iterations=1)
+        kept = np.flatnonzero(~replaced)
+        despiked[pixel, replaced] = np.interp(np.flatnonzero(replaced), kept, pixels[pixel, kept])
+    return despiked.reshape(cube.shape), spikes.reshape(cube.shape)
 
 
 def smooth_spectra(cube, window_length=11, polyorder=3):
@@ -44,12 +111,16 @@ def smooth_spectra(cube, window_length=11, polyorder=3):
     return savgol_filter(cube, window_length, polyorder, axis=-1, mode="interp").astype(np.float32)
 
 
-def scale_channels(cube):
-    """Scale every channel to [0, 1] over the pixels (scikit-learn MinMaxScaler).
+def scale_channels(cube, clip_percentile=100.0):
+    """Scale every channel to [0, 1] over the pixels, clipping the most extreme pixels.
 
     Parameters
     ----------
     cube : ndarray, shape (rows, cols, channels)
+    clip_percentile : float in (50, 100]
+        Each channel's range is its ``100 - clip_percentile`` to
+        ``clip_percentile`` percentile over the pixels; values outside are
+        clipped to 0 and 1. 100 is scikit-learn's ``MinMaxScaler``.
 
     Returns
     -------
@@ -57,10 +128,12 @@ def scale_channels(cube):
     data_min, data_max : ndarray of float64, shape (channels,)
         The per-channel range, for :func:`unscale_channels`.
     """
+    if not 50.0 < clip_percentile <= 100.0:
+        raise ValueError(f"clip_percentile must be in (50, 100], got {clip_percentile}")
     pixels = cube.reshape(-1, cube.shape[-1])
-    scaler = MinMaxScaler(clip=True).fit(pixels)
-    scaled = scaler.transform(pixels).astype(np.float32).reshape(cube.shape)
-    return scaled, scaler.data_min_, scaler.data_max_
+    data_min, data_max = np.percentile(pixels, [100.0 - clip_percentile, clip_percentile], axis=0)
+    scaled = np.clip(scale_with_range(pixels, data_min, data_max), 0.0, 1.0)
+    return scaled.reshape(cube.shape), data_min, data_max
 
 
 def unscale_channels(cube, data_min, data_max):
@@ -76,38 +149,123 @@ def scale_with_range(cube, data_min, data_max):
     return ((cube - np.asarray(data_min)) / span).astype(np.float32)
 
 
-def preprocess_cube(cube, window_length=11, polyorder=3):
-    """Smooth, then scale each channel to [0, 1]: the paper's preprocessing.
+def preprocess_cube(cube, window_length=11, polyorder=3, *, despike_threshold=None, clip_percentile=100.0):
+    """Despike (unless ``despike_threshold`` is None), smooth, then scale each channel to [0, 1].
 
     Returns
     -------
     scaled : ndarray of float32, shape (rows, cols, channels)
     data_min, data_max : ndarray, shape (channels,)
         Range of the *smoothed* data, to undo the scaling.
+    spikes : int
+        Spike channels found and replaced.
     """
-    return scale_channels(smooth_spectra(cube, window_length, polyorder))
+    spikes = 0
+    if despike_threshold is not None:
+        cube, found = despike(cube, despike_threshold)
+        spikes = int(found.sum())
+    return (*scale_channels(smooth_spectra(cube, window_length, polyorder), clip_percentile), spikes)
 
 
-def preprocess_scan_file(arrays_path, cube_path, spectra_path, window_length, polyorder):
+def resample_grid(cube, step, new_step):
+    """Resample a scan bilinearly onto a grid of ``new_step`` over the same field.
+
+    Parameters
+    ----------
+    cube : ndarray, shape (rows, cols, channels)
+    step, new_step : (dy, dx) in um
+
+    Returns
+    -------
+    ndarray of float32, shape (rows', cols', channels): the points of the new
+    grid that lie inside the field, starting at the first point.
+    """
+    positions = []
+    for size, old, new in zip(cube.shape[:2], step, new_step):
+        count = int(np.floor((size - 1) * old / new + 1e-9)) + 1
+        positions.append(np.arange(count) * new / old)
+    rows, cols = np.meshgrid(*positions, indexing="ij")
+    out = np.empty(rows.shape + cube.shape[2:], dtype=np.float32)
+    for channel in range(cube.shape[2]):
+        out[..., channel] = ndimage.map_coordinates(cube[..., channel], [rows, cols], order=1, mode="nearest")
+    return out
+
+
+def align_scan(cube, wavenumbers, scan, record, lowres_wavenumbers):
+    """Put one scan on its area's common grid and spectral axis (see :mod:`ramansr.geometry`).
+
+    Parameters
+    ----------
+    cube : ndarray, (rows, cols, channels)
+    wavenumbers : ndarray, (channels,)
+    scan : {"lowres", "highres"}
+    record : dict
+        The area's geometry (see :mod:`ramansr.geometry`), with its SR factor.
+    lowres_wavenumbers : ndarray
+        The area's LR axis.
+
+    Returns
+    -------
+    cube, wavenumbers
+        The LR scan keeps its channels inside the overlap; the HR scan is
+        interpolated onto them (when its axis differs) and, when its step ratio
+        is not an integer, resampled onto the LR step / factor grid.
+    """
+    first, stop = record["channels"]
+    factor = record["factor"]
+    target = np.asarray(lowres_wavenumbers, dtype=np.float64)[first:stop]
+    if scan == "lowres":
+        return cube[..., first:stop], target
+    if record["resample"]:
+        new_step = np.asarray(record["lowres_step_um"]) / factor
+        print(f"HR step {record['highres_step_um']} um is not LR step / {factor}: resampling onto {new_step} um",
+              file=sys.stderr)
+        cube = resample_grid(cube, record["highres_step_um"], new_step)
+    if len(wavenumbers) != len(target) or not np.allclose(wavenumbers, target):
+        order = np.argsort(wavenumbers)
+        cube = np.stack([np.interp(target, wavenumbers[order], spectrum[order])
+                         for spectrum in cube.reshape(-1, cube.shape[-1])]).reshape(cube.shape[:2] + (len(target),))
+    return np.asarray(cube, dtype=np.float32), target
+
+
+def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan, geometry_path, lowres_header_path):
     """The ``preprocess`` stage for one scan.
 
-    Writes ``cube_path`` (the scaled cube, data_min, data_max, wavenumbers) and
-    the small ``spectra_path`` (the scaling range, and the raw and smoothed
-    spectrum at the centre pixel for the figures).
+    ``settings`` is the config's ``preprocess:`` section; ``geometry_path`` the
+    area's geometry file and ``lowres_header_path`` its LR scan's header. Writes ``cube_path``
+    (the scaled cube, data_min, data_max, wavenumbers) and the small
+    ``spectra_path`` (the scaling range, and the raw and smoothed spectrum at
+    the centre pixel for the figures); the log states the spikes found.
     """
+    import json
+
+    with open(geometry_path) as handle:
+        record = json.load(handle)
+    with open(lowres_header_path) as handle:
+        lowres_wavenumbers = json.load(handle)["wavenumbers"]
     arrays = load_npz(arrays_path)
-    cube = arrays["cube"]
-    smoothed = smooth_spectra(cube, window_length, polyorder)
-    scaled, data_min, data_max = scale_channels(smoothed)
+    cube, wavenumbers = align_scan(arrays["cube"], arrays["wavenumbers"], scan, record, lowres_wavenumbers)
+    spikes = 0
+    if settings["despike"]["enabled"]:
+        cube, found = despike(cube, settings["despike"]["threshold"])
+        spikes = int(found.sum())
+        print(f"{arrays_path}: {spikes} cosmic-ray spikes found and replaced "
+              f"({int(found.any(axis=2).sum())} of {found.shape[0] * found.shape[1]} spectra)", file=sys.stderr)
+    smoothed = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
+    scaled, data_min, data_max = scale_channels(smoothed, settings["clip_percentile"])
     centre = (cube.shape[0] // 2, cube.shape[1] // 2)
-    save_npz(cube_path, cube=scaled, data_min=data_min, data_max=data_max, wavenumbers=arrays["wavenumbers"])
+    pixel_size = np.asarray(record[f"{scan}_step_um"], dtype=np.float64)
+    if scan == "highres" and record["resample"]:
+        pixel_size = np.asarray(record["lowres_step_um"]) / record["factor"]
+    save_npz(cube_path, cube=scaled, data_min=data_min, data_max=data_max, wavenumbers=wavenumbers)
     save_npz(
         spectra_path,
-        wavenumbers=arrays["wavenumbers"],
+        wavenumbers=wavenumbers,
         raw=cube[centre],
         smoothed=smoothed[centre],
         pixel=np.array(centre),
         data_min=data_min,
         data_max=data_max,
-        pixel_size_um=arrays["pixel_size_um"],
+        pixel_size_um=pixel_size,
+        spikes=np.array(spikes),
     )

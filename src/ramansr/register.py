@@ -1,8 +1,8 @@
 """Find the HR scan's window inside the LR scan by template matching.
 
 Data contract: LR and HR component maps are float32 (k, rows, cols). Each LR
-map is upscaled by ``factor`` (so that one upscaled pixel has the HR step at
-the paper's 2 um / 0.5 um geometry) and the HR map is located in it with
+map is upscaled by the run's SR factor (from ``geometry.json``, see
+:mod:`ramansr.geometry`: one upscaled pixel has the HR step) and the HR map is located in it with
 OpenCV's normalised cross-correlation. A position is (X, Y) = (column, row) of
 the window's top-left corner in the upscaled LR map, a float after sub-pixel
 refinement.
@@ -10,6 +10,12 @@ refinement.
 The upscaled grid follows OpenCV's and PyTorch's half-pixel convention (the
 one the SR models' outputs use): upscaled pixel ``j`` sits at LR point
 ``(j + 0.5) / factor - 0.5``.
+
+A registration is *doubtful* (:func:`doubts`) when its best peak correlation is
+under a set level, when the components that pass that level disagree on the
+window by more than a set number of HR pixels, or when the window lies on the
+border of the search range (a peak that may be cut off); such areas are kept
+out of training and scoring unless the config says otherwise.
 """
 
 import json
@@ -23,7 +29,7 @@ from ramansr.io_utils import atomic_path, load_npz, write_json
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
 
-def upscale(image, factor=4, interpolation="linear"):
+def upscale(image, factor, interpolation="linear"):
     """Upscale a 2-D map by an integer factor with OpenCV."""
     rows, cols = image.shape
     return cv2.resize(
@@ -33,7 +39,7 @@ def upscale(image, factor=4, interpolation="linear"):
     )
 
 
-def lr_point_to_upscaled(position, factor=4):
+def lr_point_to_upscaled(position, factor):
     """Convert a position in LR points (x/step) to upscaled-map pixels.
 
     Under the half-pixel convention LR point ``p`` is upscaled pixel
@@ -50,7 +56,7 @@ def _subpixel_offset(before, peak, after):
     return float(np.clip(0.5 * (before - after) / curvature, -0.5, 0.5))
 
 
-def match_window(lr_map, hr_map, factor=4, interpolation="linear"):
+def match_window(lr_map, hr_map, factor, interpolation="linear"):
     """Locate an HR map inside its upscaled LR map.
 
     Parameters
@@ -92,7 +98,7 @@ def match_window(lr_map, hr_map, factor=4, interpolation="linear"):
     return np.array([col + dx, row + dy]), float(peak), correlation
 
 
-def register_area(lr_maps, hr_maps, factor=4, interpolation="linear"):
+def register_area(lr_maps, hr_maps, factor, interpolation="linear"):
     """Register every component and combine them into one position per area.
 
     The consensus is the correlation-weighted median of the per-component
@@ -104,12 +110,14 @@ def register_area(lr_maps, hr_maps, factor=4, interpolation="linear"):
     dict
         ``components``: list of {component, X, Y, peak};
         ``X``, ``Y``: the consensus position; ``confidence``: the highest
-        peak correlation among the components.
+        peak correlation among the components; ``search_range``: the largest
+        X and Y a window can have (the smallest is 0).
     """
     components = []
     for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps)):
-        (x, y), peak, _ = match_window(lr_map, hr_map, factor, interpolation)
+        (x, y), peak, correlation = match_window(lr_map, hr_map, factor, interpolation)
         components.append({"component": index, "X": float(x), "Y": float(y), "peak": peak})
+    search_range = [correlation.shape[1] - 1, correlation.shape[0] - 1]
     weights = np.clip([c["peak"] for c in components], 0.0, None)
     if weights.sum() == 0:
         weights = np.ones(len(components))
@@ -120,7 +128,40 @@ def register_area(lr_maps, hr_maps, factor=4, interpolation="linear"):
         "X": x,
         "Y": y,
         "confidence": float(max(c["peak"] for c in components)),
+        "search_range": search_range,
     }
+
+
+def doubts(registration, min_confidence, max_disagreement_px):
+    """The reasons to doubt one area's registration (an empty list when there are none).
+
+    Parameters
+    ----------
+    registration : dict
+        From :func:`register_area`.
+    min_confidence : float
+        The best component's peak correlation must reach this.
+    max_disagreement_px : float
+        Components whose peak reaches ``min_confidence`` must lie within this
+        many HR pixels of the consensus window.
+
+    Returns
+    -------
+    list of str
+    """
+    reasons = []
+    if registration["confidence"] < min_confidence:
+        reasons.append(f"peak correlation {registration['confidence']:.2f} < {min_confidence:g}")
+    strong = [c for c in registration["components"] if c["peak"] >= min_confidence]
+    if len(strong) > 1:
+        spread = max(np.hypot(c["X"] - registration["X"], c["Y"] - registration["Y"]) for c in strong)
+        if spread > max_disagreement_px:
+            reasons.append(f"components disagree by {spread:.1f} HR px > {max_disagreement_px:g}")
+    x_max, y_max = registration["search_range"]
+    if not (0 < registration["X"] < x_max and 0 < registration["Y"] < y_max):
+        reasons.append(f"window at ({registration['X']:.1f}, {registration['Y']:.1f}) on the border of the search "
+                       f"range [0, {x_max}] x [0, {y_max}]")
+    return reasons
 
 
 def weighted_median(values, weights):
@@ -131,22 +172,38 @@ def weighted_median(values, weights):
     return float(values[np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
-def register_area_file(nmf_path, out_path, factor=4, interpolation="linear"):
-    """The ``register`` stage for one area: JSON with the position and its settings."""
+def register_area_file(nmf_path, geometry_path, out_path, interpolation="linear", min_confidence=0.5,
+                       max_disagreement_px=2.0):
+    """The ``register`` stage for one area: JSON with the position, its doubts and its settings.
+
+    The SR factor is read from ``geometry_path``, the area's geometry file
+    (every area has the run's factor: the ``geometry`` stage checks it). A doubtful
+    registration is reported on stderr (the job's log) and listed under ``doubts``.
+    """
+    import sys
+
+    from ramansr.geometry import read_factor
+
+    factor = read_factor(geometry_path)
     nmf = load_npz(nmf_path)
     result = register_area(nmf["lowres_maps"], nmf["highres_maps"], factor, interpolation)
-    result["settings"] = {"factor": factor, "interpolation": interpolation, "method": "cv2.TM_CCOEFF_NORMED"}
+    result["doubts"] = doubts(result, min_confidence, max_disagreement_px)
+    if result["doubts"]:
+        print(f"{nmf_path}: doubtful registration: {'; '.join(result['doubts'])}", file=sys.stderr)
+    result["settings"] = {"factor": factor, "interpolation": interpolation, "method": "cv2.TM_CCOEFF_NORMED",
+                          "min_confidence": min_confidence, "max_disagreement_px": max_disagreement_px}
     write_json(result, out_path)
 
 
-def registration_errors(registrations, truths, factor=4):
-    """Registered positions against the simulator's truth, in HR pixels.
+def registration_table(registrations, truths=None):
+    """One row per area: the window, its confidence, the doubts, and (simulated data) the error.
 
     Parameters
     ----------
     registrations : dict
-        ``{(sample, area): registration dict}``.
-    truths : dict
+        ``{(sample, area): registration dict}`` of :func:`register_area_file`
+        (the SR factor is read from its settings).
+    truths : dict or None
         ``{(sample, area): (X, Y)}`` true top-left in upscaled pixels with
         upscaled pixel ``j`` at LR point ``j / factor`` (the simulator's
         convention), converted here to the half-pixel convention.
@@ -154,46 +211,50 @@ def registration_errors(registrations, truths, factor=4):
     Returns
     -------
     pandas.DataFrame
-        sample, area, X, Y, X_true, Y_true, error_x, error_y, error (HR px), confidence.
+        sample, area, X, Y, confidence, doubtful (the reasons, "" when none);
+        with truths also X_true, Y_true, error_x, error_y, error (HR px).
     """
     rows = []
     for key, registration in registrations.items():
-        x_true, y_true = lr_point_to_upscaled(np.asarray(truths[key]) / factor, factor)
-        error_x, error_y = registration["X"] - x_true, registration["Y"] - y_true
-        rows.append(
-            {
-                "sample": key[0],
-                "area": key[1],
-                "X": registration["X"],
-                "Y": registration["Y"],
-                "X_true": x_true,
-                "Y_true": y_true,
-                "error_x": error_x,
-                "error_y": error_y,
-                "error": float(np.hypot(error_x, error_y)),
-                "confidence": registration["confidence"],
-            }
-        )
+        row = {"sample": key[0], "area": key[1], "X": registration["X"], "Y": registration["Y"],
+               "confidence": registration["confidence"], "doubtful": "; ".join(registration.get("doubts", []))}
+        if truths is not None:
+            factor = registration["settings"]["factor"]
+            x_true, y_true = lr_point_to_upscaled(np.asarray(truths[key]) / factor, factor)
+            error_x, error_y = registration["X"] - x_true, registration["Y"] - y_true
+            row.update(X_true=x_true, Y_true=y_true, error_x=error_x, error_y=error_y,
+                       error=float(np.hypot(error_x, error_y)))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def registration_table_file(areas, registration_paths, truth_paths, factor, csv_path, md_path):
-    """The registration-accuracy table (simulated data): CSV and Markdown."""
-    from ramansr.simulate import read_truth  # simulated runs only
+def registration_table_file(areas, registration_paths, truth_paths, csv_path, md_path):
+    """The ``registration_table`` stage: every area's window and doubts (and error on simulated data).
 
-    registrations, truths = {}, {}
-    for key, registration_path, truth_path in zip(map(tuple, areas), registration_paths, truth_paths):
+    ``truth_paths`` is empty for real data, which has no truth.
+    """
+    registrations = {}
+    for key, registration_path in zip(map(tuple, areas), registration_paths):
         with open(registration_path) as handle:
             registrations[key] = json.load(handle)
-        truths[key] = tuple(read_truth(truth_path)["position"])
-    table = registration_errors(registrations, truths, factor)
+    truths = None
+    if truth_paths:
+        from ramansr.simulate import read_truth  # simulated runs only
+
+        truths = {key: tuple(read_truth(path)["position"]) for key, path in zip(map(tuple, areas), truth_paths)}
+    table = registration_table(registrations, truths)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    summary = (
-        f"Registration error over {len(table)} areas, in HR pixels: "
-        f"median {table['error'].median():.2f}, max {table['error'].max():.2f}.\n\n"
-    )
-    with atomic_path(md_path) as tmp:
-        with open(tmp, "w") as handle:
-            handle.write("### Registration against the simulator's truth\n\n" + summary)
-            handle.write(table.to_markdown(index=False, floatfmt=".2f") + "\n")
+    doubtful = table.loc[table["doubtful"] != ""]
+    lines = [f"### Registration of the HR window, {len(table)} areas\n"]
+    if truths is not None:
+        lines.append(f"Error against the simulator's truth, in HR pixels: median {table['error'].median():.2f}, "
+                     f"max {table['error'].max():.2f}.\n")
+    if len(doubtful):
+        names = ", ".join(f"{r.sample}/{r.area}" for r in doubtful.itertuples())
+        lines.append(f"**Doubtful registrations ({len(doubtful)}): {names}**; kept out of training and scoring "
+                     "unless `register: keep_doubtful` is true.\n")
+    else:
+        lines.append("No registration is doubtful.\n")
+    with atomic_path(md_path) as tmp, open(tmp, "w") as handle:
+        handle.write("\n".join(lines) + "\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n")

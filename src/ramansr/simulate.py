@@ -45,10 +45,12 @@ The LR field's top-left scan point is the origin; x runs along scan lines
 (columns), y across them (rows); LR point (i, j) lies at (x, y) =
 (j * step, i * step). The HR scan is rotated by ``rotation_deg`` about its
 centre; ``offset_um`` is the top-left corner of the axis-aligned window with
-the same centre, and ``position`` = ``offset_um / (lr_step / 4)`` is that
-corner in pixels of the 4x-upscaled LR map, where upscaled pixel ``j`` is LR
-point ``j / 4`` (the frame in which ``cv2.matchTemplate`` of the HR map finds
-the window).
+the same centre, and ``position`` = ``offset_um / (lr_step / factor)`` is
+that corner in pixels of the LR map upscaled by the SR factor
+(:func:`sr_factor`: ``round(lr_step / hr_step)``), where upscaled pixel ``j``
+is LR point ``j / factor`` (the frame in which ``cv2.matchTemplate`` of the HR
+map finds the window). Scans have ``points`` points per line (columns) and
+``lines`` lines (rows; by default as many as points).
 """
 
 import copy
@@ -109,8 +111,8 @@ _DEFAULTS = {
     "areas": 4,
     "polymer_fraction": {"A": 0.05, "B": 0.10, "C": 0.15, "D": 0.20, "E": 0.25, "F": 0.30},
     "phases": ["surfactant-rich", "water-rich", "polymer-rich"],
-    "lowres": {"points": 100, "step_um": 2.0, "na": 0.5},
-    "highres": {"points": 100, "step_um": 0.5, "na": 0.8},
+    "lowres": {"points": 100, "lines": None, "step_um": 2.0, "na": 0.5},
+    "highres": {"points": 100, "lines": None, "step_um": 0.5, "na": 0.8},
     "channels": 954,
     "wavenumber_range": [100.0, 3800.0],
     "excitation_nm": 488.0,
@@ -416,24 +418,43 @@ def blur(maps, otf):
 # --------------------------------------------------------------------------- geometry
 
 
-def scan_positions(points, step_um, offset_um=(0.0, 0.0), rotation_deg=0.0):
-    """Positions (x, y) in um of the points of a square scan.
+def scan_lines(scan):
+    """Lines per scan of a ``lowres`` / ``highres`` settings block (``lines: null``: as many as points per line)."""
+    return scan["points"] if scan.get("lines") is None else scan["lines"]
+
+
+def scan_field(scan):
+    """(width, height) in um of a scan, first to last point."""
+    return np.array([(scan["points"] - 1) * scan["step_um"], (scan_lines(scan) - 1) * scan["step_um"]])
+
+
+def sr_factor(settings):
+    """The SR factor of simulated scans: :func:`ramansr.geometry.step_ratio` of their steps."""
+    from ramansr.geometry import step_ratio
+
+    lowres, highres = settings["lowres"]["step_um"], settings["highres"]["step_um"]
+    return step_ratio((lowres, lowres), (highres, highres), "simulation: lowres/highres step_um")[0]
+
+
+def scan_positions(points, step_um, offset_um=(0.0, 0.0), rotation_deg=0.0, lines=None):
+    """Positions (x, y) in um of the points of a scan, ``lines`` lines of ``points`` points.
 
     The scan is rotated by ``rotation_deg`` about its centre; ``offset_um`` is
     the top-left corner of the axis-aligned scan with the same centre.
+    ``lines`` None means as many lines as points.
 
     Returns
     -------
-    positions : ndarray of float64, shape (points, points, 2)
+    positions : ndarray of float64, shape (lines, points, 2)
         ``positions[i, j] = (x, y)`` of row ``i``, column ``j``.
     """
-    half = (points - 1) * step_um / 2.0
-    local = np.arange(points) * step_um - half
-    ly, lx = np.meshgrid(local, local, indexing="ij")
+    lines = points if lines is None else lines
+    half_x, half_y = (points - 1) * step_um / 2.0, (lines - 1) * step_um / 2.0
+    ly, lx = np.meshgrid(np.arange(lines) * step_um - half_y, np.arange(points) * step_um - half_x, indexing="ij")
     angle = np.deg2rad(rotation_deg)
     cos, sin = np.cos(angle), np.sin(angle)
-    x = offset_um[0] + half + cos * lx - sin * ly
-    y = offset_um[1] + half + sin * lx + cos * ly
+    x = offset_um[0] + half_x + cos * lx - sin * ly
+    y = offset_um[1] + half_y + sin * lx + cos * ly
     return np.stack([x, y], axis=-1)
 
 
@@ -449,16 +470,15 @@ def draw_window(settings, rng):
     window : dict
         ``nominal_offset_um``, ``offset_um`` (x, y) and ``rotation_deg``.
     """
-    lowres, highres = settings["lowres"], settings["highres"]
-    field = (lowres["points"] - 1) * lowres["step_um"]
-    width = (highres["points"] - 1) * highres["step_um"]
+    field, window = scan_field(settings["lowres"]), scan_field(settings["highres"])
     max_angle = np.deg2rad(settings["rotation_deg_max"])
-    # corners of a window rotated about its centre stick out by this much
-    overhang = width / 2.0 * (abs(np.cos(max_angle)) + abs(np.sin(max_angle)) - 1.0)
-    low, high = overhang, field - width - overhang
-    if high < low:
-        raise ValueError(f"HR window ({width:.1f} um) does not fit in the LR field ({field:.1f} um)")
-    nominal = rng.uniform(low, high, size=2)
+    # corners of a window rotated about its centre stick out by this much (per axis, from the other side's length)
+    overhang = window[::-1] / 2.0 * abs(np.sin(max_angle)) + window / 2.0 * (abs(np.cos(max_angle)) - 1.0)
+    low, high = overhang, field - window - overhang
+    if np.any(high < low):
+        raise ValueError(f"HR window ({window[0]:.1f} x {window[1]:.1f} um) does not fit in the LR field "
+                         f"({field[0]:.1f} x {field[1]:.1f} um)")
+    nominal = rng.uniform(low, high)
     error = rng.normal(0.0, settings["placement_error_um"], size=2)
     rotation = rng.uniform(-1.0, 1.0) * settings["rotation_deg_max"]
     return {
@@ -585,8 +605,8 @@ def sampled_abundances(settings, sample, window, rng):
 
     Returns
     -------
-    lowres, highres : ndarray of float32, shape (phases, points, points)
-    highres_positions : ndarray of float64, shape (points, points, 2)
+    lowres, highres : ndarray of float32, shape (phases, lines, points)
+    highres_positions : ndarray of float64, shape (lines, points, 2)
         (x, y) in um of every HR point in the LR frame.
     params : dict
         From :func:`sample_morphology`.
@@ -594,14 +614,16 @@ def sampled_abundances(settings, sample, window, rng):
     lowres, highres = settings["lowres"], settings["highres"]
     fine = settings["fine_step_um"]
     wavelength_um = settings["excitation_nm"] / 1000.0
-    field = (lowres["points"] - 1) * lowres["step_um"]
+    width, height = scan_field(lowres)
     margin = 4.0 * wavelength_um / lowres["na"] + 2.0 * fine
-    size = int(np.ceil((field + 2.0 * margin) / fine)) + 1
-    specimen, params = specimen_abundance(settings, sample, (size, size), rng)
+    shape = tuple(int(np.ceil((length + 2.0 * margin) / fine)) + 1 for length in (height, width))
+    specimen, params = specimen_abundance(settings, sample, shape, rng)
 
-    hr_positions = scan_positions(highres["points"], highres["step_um"], window["offset_um"], window["rotation_deg"])
+    hr_positions = scan_positions(highres["points"], highres["step_um"], window["offset_um"], window["rotation_deg"],
+                                  scan_lines(highres))
+    lr_positions = scan_positions(lowres["points"], lowres["step_um"], lines=scan_lines(lowres))
     maps = []
-    for scan, positions in ((lowres, scan_positions(lowres["points"], lowres["step_um"])), (highres, hr_positions)):
+    for scan, positions in ((lowres, lr_positions), (highres, hr_positions)):
         blurred = blur(specimen, airy_otf(specimen.shape[1:], fine, wavelength_um, scan["na"]))
         maps.append(np.clip(_sample_at(blurred, positions, -margin, fine), 0.0, None).astype(np.float32))
     return maps[0], maps[1], hr_positions, params
@@ -686,7 +708,7 @@ def simulate_area(settings, sample, area):
         "area": int(area),
         "offset_um": window["offset_um"],
         "nominal_offset_um": window["nominal_offset_um"],
-        "position": window["offset_um"] / (settings["lowres"]["step_um"] / 4.0),
+        "position": window["offset_um"] / (settings["lowres"]["step_um"] / sr_factor(settings)),
         "rotation_deg": window["rotation_deg"],
         "highres_positions_um": hr_positions,
         "lowres_abundance": lr_abundance,

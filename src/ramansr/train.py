@@ -1,7 +1,8 @@
 """Train a super-resolution model on LR/HR pairs, resumably; load it; apply it.
 
 The model sees a whole LR map (or, in crop mode, the LR region under the HR
-window plus a margin) and returns it 4x upscaled; the loss is the MSE on the
+window plus a margin) and returns it upscaled by the run's SR factor (stored in
+``pairs.npz`` by :mod:`ramansr.dataset`, from :mod:`ramansr.geometry`); the loss is the MSE on the
 HR window at the pair's (X, Y) only, as in the paper (Adam, lr 1e-4).
 Validation always feeds the full LR map.
 
@@ -28,7 +29,9 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
 Outputs in ``out_dir``: ``best.pt`` (the weights with the best validation
 PSNR) and ``history.csv``, the pipeline's declared outputs, appear only when
 the whole run has finished, so a run that fails part way leaves nothing a rerun
-would take for a trained model; ``summary.json``. The resume files, never
+would take for a trained model; ``summary.json``. Every checkpoint carries the SR factor (in
+``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
+made with, which :mod:`ramansr.predict` applies to new scans. The resume files, never
 declared to Snakemake so that its cleanup of a failed job keeps them:
 ``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and
 ``best_so_far.pt`` (the best weights up to ``last.pt``'s epoch). A rerun
@@ -55,8 +58,6 @@ from tqdm import tqdm
 from ramansr.io_utils import atomic_path, write_json
 from ramansr.models import build, is_trainable
 from ramansr.models.srgan import Discriminator
-
-SCALE = 4
 
 DEFAULT_SETTINGS = {
     "epochs": 1000,
@@ -153,21 +154,24 @@ class PairSet:
     lowres : ndarray, (n, h, w) float32
     highres : ndarray, (n, H, W) float32
     positions : ndarray, (n, 2) int64
-        (X, Y) rounded to whole pixels and kept inside the 4x-upscaled LR map.
+        (X, Y) rounded to whole pixels and kept inside the upscaled LR map.
     pair_ids : ndarray of str, (n,)
+    factor : int
+        The run's SR factor.
     """
 
-    def __init__(self, lowres, highres, positions, pair_ids):
+    def __init__(self, lowres, highres, positions, pair_ids, factor):
         self.lowres = np.ascontiguousarray(lowres, dtype=np.float32)
         self.highres = np.ascontiguousarray(highres, dtype=np.float32)
         self.pair_ids = np.asarray(pair_ids, dtype=str)
-        self.positions = window_positions(positions, self.lowres.shape[1:], self.highres.shape[1:])
+        self.factor = int(factor)
+        self.positions = window_positions(positions, self.lowres.shape[1:], self.highres.shape[1:], self.factor)
 
     def __len__(self):
         return len(self.pair_ids)
 
 
-def window_positions(positions, lowres_shape, window_shape):
+def window_positions(positions, lowres_shape, window_shape, factor):
     """Round (X, Y) to pixels and clamp so the window lies inside the upscaled LR map.
 
     Parameters
@@ -176,16 +180,18 @@ def window_positions(positions, lowres_shape, window_shape):
         (X, Y) of each window's top-left corner.
     lowres_shape : (h, w)
     window_shape : (H, W)
+    factor : int
+        The SR factor.
 
     Returns
     -------
     ndarray, (n, 2) int64
     """
     positions = np.rint(np.asarray(positions, dtype=np.float64)).astype(np.int64).reshape(-1, 2)
-    x_max = SCALE * lowres_shape[1] - window_shape[1]
-    y_max = SCALE * lowres_shape[0] - window_shape[0]
+    x_max = factor * lowres_shape[1] - window_shape[1]
+    y_max = factor * lowres_shape[0] - window_shape[0]
     if x_max < 0 or y_max < 0:
-        raise ValueError(f"HR window {tuple(window_shape)} does not fit in the 4x-upscaled LR map "
+        raise ValueError(f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map "
                          f"{tuple(lowres_shape)}")
     return np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
 
@@ -207,10 +213,10 @@ def load_pairs(pairs_path, split_path, split):
     with np.load(pairs_path) as pairs:
         selected = np.isin(pairs["pair_id"].astype(str), list(wanted))
         return PairSet(pairs["lowres"][selected], pairs["highres"][selected], pairs["position"][selected],
-                       pairs["pair_id"][selected])
+                       pairs["pair_id"][selected], int(pairs["factor"]))
 
 
-def augment_pair(lowres, highres, position, flip, rotations):
+def augment_pair(lowres, highres, position, flip, rotations, factor):
     """Flip and rotate an LR map and its HR window together.
 
     Parameters
@@ -218,11 +224,13 @@ def augment_pair(lowres, highres, position, flip, rotations):
     lowres : ndarray, (h, w)
     highres : ndarray, (H, W)
     position : (X, Y) int
-        Window corner in the 4x-upscaled LR map.
+        Window corner in the upscaled LR map.
     flip : bool
         Mirror left-right first.
     rotations : int
         Then rotate this many quarter turns counter-clockwise (``np.rot90``).
+    factor : int
+        The SR factor.
 
     Returns
     -------
@@ -233,17 +241,17 @@ def augment_pair(lowres, highres, position, flip, rotations):
     window_rows, window_cols = highres.shape
     if flip:
         lowres, highres = lowres[:, ::-1], highres[:, ::-1]
-        x = SCALE * lowres.shape[1] - x - window_cols
+        x = factor * lowres.shape[1] - x - window_cols
     for _ in range(rotations):
         # a counter-clockwise quarter turn sends (row, col) to (cols - 1 - col, row)
-        upscaled_cols = SCALE * lowres.shape[1]
+        upscaled_cols = factor * lowres.shape[1]
         x, y = y, upscaled_cols - x - window_cols
         lowres, highres = np.rot90(lowres), np.rot90(highres)
         window_rows, window_cols = window_cols, window_rows
     return lowres, highres, (x, y)
 
 
-def crop_bounds(start, window_size, lowres_size, margin):
+def crop_bounds(start, window_size, lowres_size, margin, factor):
     """First LR index and length of the fixed-size LR crop that holds a window plus margin.
 
     The length depends only on the window size, so crops of one batch stack.
@@ -258,10 +266,12 @@ def crop_bounds(start, window_size, lowres_size, margin):
         LR map length along this axis.
     margin : int
         LR pixels of context on each side.
+    factor : int
+        The SR factor.
     """
     # +1: a window not aligned to the LR grid straddles one more LR pixel
-    length = min(math.ceil(window_size / SCALE) + 1 + 2 * margin, lowres_size)
-    first = min(max(start // SCALE - margin, 0), lowres_size - length)
+    length = min(math.ceil(window_size / factor) + 1 + 2 * margin, lowres_size)
+    first = min(max(start // factor - margin, 0), lowres_size - length)
     return first, length
 
 
@@ -284,7 +294,7 @@ def make_batch(pairs, indices, *, mode, margin, rng=None):
         Whole LR maps, or crops in crop mode.
     highres : ndarray, (B, 1, H', W')
     positions : ndarray, (B, 2) int64
-        Window corners in the 4x-upscaled model input.
+        Window corners in the upscaled model input.
     """
     lowres_batch, highres_batch, position_batch = [], [], []
     for index in indices:
@@ -294,13 +304,13 @@ def make_batch(pairs, indices, *, mode, margin, rng=None):
             square = lowres.shape[0] == lowres.shape[1] and highres.shape[0] == highres.shape[1]
             flip = bool(rng.integers(2))
             rotations = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
-            lowres, highres, position = augment_pair(lowres, highres, position, flip, rotations)
+            lowres, highres, position = augment_pair(lowres, highres, position, flip, rotations, pairs.factor)
         x, y = position
         if mode == "crop":
-            row, rows = crop_bounds(y, highres.shape[0], lowres.shape[0], margin)
-            col, cols = crop_bounds(x, highres.shape[1], lowres.shape[1], margin)
+            row, rows = crop_bounds(y, highres.shape[0], lowres.shape[0], margin, pairs.factor)
+            col, cols = crop_bounds(x, highres.shape[1], lowres.shape[1], margin, pairs.factor)
             lowres = lowres[row:row + rows, col:col + cols]
-            x, y = x - SCALE * col, y - SCALE * row
+            x, y = x - pairs.factor * col, y - pairs.factor * row
         lowres_batch.append(lowres)
         highres_batch.append(highres)
         position_batch.append((x, y))
@@ -313,7 +323,7 @@ def extract_windows(upscaled, positions, window_shape):
 
     Parameters
     ----------
-    upscaled : torch.Tensor, (B, C, 4h, 4w)
+    upscaled : torch.Tensor, (B, C, factor h, factor w)
     positions : torch.Tensor, (B, 2) int64
         (X, Y) corners.
     window_shape : (H, W)
@@ -372,13 +382,15 @@ def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
 class _Run:
     """Everything one training run moves between batches, epochs and checkpoints."""
 
-    def __init__(self, model_name, settings, device):
+    def __init__(self, model_name, settings, device, factor, pipeline=None):
         self.model_name = model_name
         self.settings = settings
         self.device = device
+        self.model_kwargs = {**settings["model"], "scaling_factor": int(factor)}
+        self.pipeline = pipeline
         self.precision = configure_precision(model_name, settings["precision"], device)
         torch.manual_seed(settings["seed"])
-        self.model = build(model_name, **settings["model"]).to(device)
+        self.model = build(model_name, **self.model_kwargs).to(device)
         self.optimisers = {"model": torch.optim.Adam(self.model.parameters(), lr=settings["learning_rate"])}
         self.discriminator = None
         self.inputs = None  # fingerprint of the training data, set by train_model
@@ -476,7 +488,8 @@ class _Run:
             rng_states["cuda"] = torch.cuda.get_rng_state_all()
         state = {
             "model_name": self.model_name,
-            "model_kwargs": self.settings["model"],
+            "model_kwargs": self.model_kwargs,
+            "pipeline": self.pipeline,
             "model_state": self.model.state_dict(),
             "optimiser_states": {name: optimiser.state_dict() for name, optimiser in self.optimisers.items()},
             "epoch": self.epoch,
@@ -563,22 +576,24 @@ def _resume_state(out_dir, settings, fingerprint):
     return None
 
 
-def _train_baseline(model_name, val_pairs, out_dir, settings, device):
+def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline):
     """Interpolation needs no training: write name-only checkpoints and return the validation score."""
-    model = build(model_name, **settings["model"]).to(device)
+    model_kwargs = {**settings["model"], "scaling_factor": int(factor)}
+    model = build(model_name, **model_kwargs).to(device)
     validation = {"val_loss": None, "val_psnr": None}
     if len(val_pairs):
         validation = evaluate_windows(model, val_pairs, settings["batch_size"],
                                       lambda array: torch.from_numpy(array).to(device))
-    state = {"model_name": model_name, "model_kwargs": settings["model"], "model_state": None, "epoch": 0,
-             "settings": settings, "history": []}
+    state = {"model_name": model_name, "model_kwargs": model_kwargs, "pipeline": pipeline, "model_state": None,
+             "epoch": 0, "settings": settings, "history": []}
     save_checkpoint(state, out_dir / LAST_CHECKPOINT)
     write_history([], out_dir / HISTORY)
     save_checkpoint(state, out_dir / BEST_CHECKPOINT)
     return validation
 
 
-def train_model(model_name, pairs_path, split_path, out_dir, settings, device=None, *, on_epoch_end=None):
+def train_model(model_name, pairs_path, split_path, out_dir, settings, device=None, *, pipeline=None,
+                on_epoch_end=None):
     """Train ``model_name`` on the train split, validating on the val split; resume if ``last.pt`` exists.
 
     Parameters
@@ -595,6 +610,10 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
         See the module docstring and ``DEFAULT_SETTINGS``.
     device : str or torch.device or None
         None picks CUDA when available, else CPU.
+    pipeline : dict or None
+        The processing settings the pairs were made with (SR factor aside, which
+        comes from ``pairs.npz``), stored in every checkpoint for
+        :mod:`ramansr.predict`: see :func:`ramansr.predict.pipeline_settings`.
     on_epoch_end : callable or None
         Called as ``on_epoch_end(epoch, row)`` after each epoch's checkpointing,
         with the epoch's history row (used by tests to simulate a kill).
@@ -614,11 +633,12 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
         (out_dir / name).unlink(missing_ok=True)
     train_pairs = load_pairs(pairs_path, split_path, "train")
     val_pairs = load_pairs(pairs_path, split_path, "val")
-    summary = {"model_name": model_name, "settings": settings, "device": str(device),
+    factor = train_pairs.factor
+    summary = {"model_name": model_name, "settings": settings, "device": str(device), "factor": factor,
                "n_train": len(train_pairs), "n_val": len(val_pairs)}
 
     if not is_trainable(model_name):
-        validation = _train_baseline(model_name, val_pairs, out_dir, settings, device)
+        validation = _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline)
         summary.update(epochs_completed=0, best_epoch=None, best_val_psnr=validation["val_psnr"],
                        final_train_loss=None, n_parameters=0, precision="fp32",
                        train_seconds=time.perf_counter() - started)
@@ -627,7 +647,7 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     if len(train_pairs) == 0:
         raise ValueError(f"no pairs in the train split of {split_path}")
 
-    run = _Run(model_name, settings, device)
+    run = _Run(model_name, settings, device, factor, pipeline)
     fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
     run.inputs = fingerprint
     resumed = _resume_state(out_dir, settings, fingerprint)
@@ -712,9 +732,19 @@ def load_model(checkpoint_path, device=None):
     return model.to(device).eval()
 
 
+def checkpoint_factor(checkpoint):
+    """The SR factor a checkpoint (a path or a loaded dict) was trained for."""
+    if not isinstance(checkpoint, dict):
+        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    if "scaling_factor" not in checkpoint["model_kwargs"]:
+        raise ValueError(f"the {checkpoint['model_name']} checkpoint records no SR factor: it predates "
+                         "geometry-aware training; retrain it")
+    return int(checkpoint["model_kwargs"]["scaling_factor"])
+
+
 @torch.no_grad()
 def super_resolve(model, lowres_maps, device=None, batch_size=16):
-    """Upscale maps 4x with a model, without gradients, in fp32.
+    """Upscale maps by the model's SR factor, without gradients, in fp32.
 
     Parameters
     ----------
@@ -727,7 +757,7 @@ def super_resolve(model, lowres_maps, device=None, batch_size=16):
 
     Returns
     -------
-    ndarray of float32, (n, 4h, 4w), or (4h, 4w) for a single (h, w) map.
+    ndarray of float32, (n, factor h, factor w), or (factor h, factor w) for a single (h, w) map.
     """
     lowres_maps = np.asarray(lowres_maps, dtype=np.float32)
     single = lowres_maps.ndim == 2

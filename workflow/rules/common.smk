@@ -171,6 +171,35 @@ def per_area(pattern):
     return [pattern.format(sample=s, area=a) for s, a in AREAS]
 
 
+def sheet_steps(scan):
+    """Per-area pixel sizes (um) from the samples sheet's optional {scan}_step_um column; None where not given."""
+    column = f"{scan}_step_um"
+    if SIMULATED or column not in samples.columns:
+        return [None] * len(AREAS)
+    return [None if pd.isna(value) else float(value) for value in samples[column]]
+
+
+def area_step(scan):
+    """A params function: the samples sheet's {scan}_step_um of the job's area, or None."""
+    steps = dict(zip(AREAS, sheet_steps(scan)))
+    return lambda wildcards: steps[(wildcards.sample, wildcards.area)]
+
+
+def pipeline_settings():
+    """The processing settings a model's maps are made with; every checkpoint stores them for prediction."""
+    preprocess = config["preprocess"]
+    decompose = config["decompose"]
+    return {
+        "window_length": preprocess["window_length"],
+        "polyorder": preprocess["polyorder"],
+        "despike": preprocess["despike"],
+        "clip_percentile": preprocess["clip_percentile"],
+        "n_components": decompose["n_components"],
+        "seed": decompose["seed"],
+        "max_iter": decompose["max_iter"],
+    }
+
+
 def model_settings(name):
     """Training settings for one model: the shared ones, overridden by the model's own."""
     return {**config["training"], **(config.get("model_settings", {}).get(name) or {})}
@@ -196,8 +225,8 @@ def final_outputs():
     ]
     outputs += [f"results/predictions/{name}/cube.mat" for name in config["predict"]["scans"]]
     if SIMULATED:
-        outputs += ["results/figures/simulation_overview.png", "results/tables/registration.csv"]
-    return outputs
+        outputs += ["results/figures/simulation_overview.png"]
+    return outputs + ["results/tables/registration.csv"]
 
 
 # The single-area figures show the first area.

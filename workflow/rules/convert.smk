@@ -5,7 +5,8 @@ rule convert:
     input:
         scan_file,
     output:
-        temp("results/arrays/{sample}/{area}/{scan}.npz"),
+        arrays=temp("results/arrays/{sample}/{area}/{scan}.npz"),
+        header="results/arrays/{sample}/{area}/{scan}.json",
     params:
         variable=lambda wc: None if SIMULATED else config.get("mat_variable"),
         image_shape=lambda wc: scan_image_shape(wc.sample, wc.area, wc.scan),

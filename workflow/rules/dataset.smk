@@ -7,6 +7,7 @@ checkpoint dataset:
         registration=per_area("results/registration/{sample}/{area}.json"),
         selection=per_area("results/selection/{sample}/{area}.json"),
         clean=per_area("results/decomposition/{sample}/{area}/clean_maps.npz") if SIMULATED else [],
+        geometry="results/geometry.json",
     output:
         pairs="results/dataset/pairs.npz",
         split="results/dataset/split.csv",
@@ -15,6 +16,7 @@ checkpoint dataset:
         weights=config["dataset"]["split"],
         group_by_area=config["dataset"]["group_by_area"],
         seed=config["dataset"]["seed"],
+        keep_doubtful=config["register"]["keep_doubtful"],
     log:
         "results/logs/dataset.log",
     benchmark:

@@ -32,6 +32,8 @@ rule clean_maps:
         model="results/decomposition/{sample}/{area}/nmf_model.joblib",
         lowres="results/spectra/{sample}/{area}/lowres.npz",
         highres="results/spectra/{sample}/{area}/highres.npz",
+        geometry="results/geometry/{sample}/{area}.json",
+        lowres_header="results/arrays/{sample}/{area}/lowres.json",
     output:
         "results/decomposition/{sample}/{area}/clean_maps.npz",
     params:

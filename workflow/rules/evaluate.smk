@@ -45,13 +45,12 @@ rule tables:
 rule registration_table:
     input:
         registration=per_area("results/registration/{sample}/{area}.json"),
-        truth=per_area("results/simulated/{sample}/{area}/truth.npz"),
+        truth=per_area("results/simulated/{sample}/{area}/truth.npz") if SIMULATED else [],
     output:
         csv=report("results/tables/registration.csv", category="Tables", caption="../report/table_registration.rst"),
         md=report("results/tables/registration.md", category="Tables", caption="../report/table_registration.rst"),
     params:
         areas=AREAS,
-        factor=config["register"]["factor"],
     log:
         "results/logs/registration_table.log",
     benchmark:

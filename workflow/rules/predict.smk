@@ -14,12 +14,6 @@ rule predict:
             caption="../report/prediction.rst",
         ),
         mat="results/predictions/{name}/cube.mat",
-    params:
-        n_components=config["decompose"]["n_components"],
-        window_length=config["preprocess"]["window_length"],
-        polyorder=config["preprocess"]["polyorder"],
-        seed=config["decompose"]["seed"],
-        max_iter=config["decompose"]["max_iter"],
     threads: 8
     resources:
         gpu=1,

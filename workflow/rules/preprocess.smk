@@ -1,15 +1,17 @@
-# Savitzky-Golay smoothing along the spectra, then every channel scaled to [0, 1].
+# Both scans of an area on one grid and spectral axis, cosmic rays removed, Savitzky-Golay
+# smoothing along the spectra, then every channel scaled to [0, 1].
 
 
 rule preprocess:
     input:
-        "results/arrays/{sample}/{area}/{scan}.npz",
+        arrays="results/arrays/{sample}/{area}/{scan}.npz",
+        geometry="results/geometry/{sample}/{area}.json",
+        lowres_header="results/arrays/{sample}/{area}/lowres.json",
     output:
         cube=temp("results/preprocessed/{sample}/{area}/{scan}.npz"),
         spectra="results/spectra/{sample}/{area}/{scan}.npz",
     params:
-        window_length=config["preprocess"]["window_length"],
-        polyorder=config["preprocess"]["polyorder"],
+        settings=config["preprocess"],
     log:
         "results/logs/preprocess/{sample}/{area}/{scan}.log",
     benchmark:

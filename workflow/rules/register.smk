@@ -1,14 +1,17 @@
-# Find the HR window in the 4x-upscaled LR maps (OpenCV template matching).
+# Find the HR window in the LR maps upscaled by the run's SR factor (OpenCV template matching);
+# flag the doubtful ones.
 
 
 rule register:
     input:
-        "results/decomposition/{sample}/{area}/nmf.npz",
+        nmf="results/decomposition/{sample}/{area}/nmf.npz",
+        geometry="results/geometry/{sample}/{area}.json",
     output:
         "results/registration/{sample}/{area}.json",
     params:
-        factor=config["register"]["factor"],
         interpolation=config["register"]["interpolation"],
+        min_confidence=config["register"]["min_confidence"],
+        max_disagreement_px=config["register"]["max_disagreement_px"],
     log:
         "results/logs/register/{sample}/{area}.log",
     benchmark:

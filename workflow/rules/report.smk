@@ -49,8 +49,6 @@ rule figure_registration:
         png=report("results/figures/fig3_registration.png", category="Registration", caption="../report/fig3_registration.rst"),
         pdf="results/figures/fig3_registration.pdf",
     params:
-        factor=config["register"]["factor"],
-        interpolation=config["register"]["interpolation"],
         title=FIRST_AREA_NAME,
     log:
         "results/logs/figures/fig3_registration.log",

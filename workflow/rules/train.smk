@@ -13,6 +13,7 @@ rule train:
         history="results/models/{model}/history.csv",
     params:
         settings=lambda wc: model_settings(wc.model),
+        pipeline=pipeline_settings(),
         out_dir=lambda wc: f"results/models/{wc.model}",
     threads: 8
     resources:

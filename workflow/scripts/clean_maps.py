@@ -12,4 +12,6 @@ clean_maps_file(
     snakemake.output[0],
     snakemake.params.window_length,
     snakemake.params.polyorder,
+    geometry_path=snakemake.input.geometry,
+    lowres_header_path=snakemake.input.lowres_header,
 )

@@ -16,4 +16,6 @@ build_dataset_files(
     weights=snakemake.params.weights,
     group_by_area=snakemake.params.group_by_area,
     seed=snakemake.params.seed,
+    geometry_path=snakemake.input.geometry,
+    keep_doubtful=snakemake.params.keep_doubtful,
 )

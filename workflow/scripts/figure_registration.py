@@ -11,7 +11,5 @@ plot_registration(
     snakemake.input.selection,
     snakemake.input.spectra,
     [snakemake.output.png, snakemake.output.pdf],
-    factor=snakemake.params.factor,
-    interpolation=snakemake.params.interpolation,
     title=snakemake.params.title,
 )

@@ -1,4 +1,4 @@
-"""Smooth and scale one scan."""
+"""Align, despike, smooth and scale one scan."""
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")
@@ -6,9 +6,11 @@ sys.stderr = open(snakemake.log[0], "w")
 from ramansr.preprocess import preprocess_scan_file
 
 preprocess_scan_file(
-    snakemake.input[0],
+    snakemake.input.arrays,
     snakemake.output.cube,
     snakemake.output.spectra,
-    snakemake.params.window_length,
-    snakemake.params.polyorder,
+    snakemake.params.settings,
+    scan=snakemake.wildcards.scan,
+    geometry_path=snakemake.input.geometry,
+    lowres_header_path=snakemake.input.lowres_header,
 )

@@ -5,4 +5,11 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from ramansr.register import register_area_file
 
-register_area_file(snakemake.input[0], snakemake.output[0], snakemake.params.factor, snakemake.params.interpolation)
+register_area_file(
+    snakemake.input.nmf,
+    snakemake.input.geometry,
+    snakemake.output[0],
+    snakemake.params.interpolation,
+    snakemake.params.min_confidence,
+    snakemake.params.max_disagreement_px,
+)

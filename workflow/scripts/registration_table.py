@@ -9,7 +9,6 @@ registration_table_file(
     snakemake.params.areas,
     snakemake.input.registration,
     snakemake.input.truth,
-    snakemake.params.factor,
     snakemake.output.csv,
     snakemake.output.md,
 )

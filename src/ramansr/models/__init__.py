@@ -1,4 +1,7 @@
-"""Super-resolution models, all mapping (N, 1, h, w) maps to (N, 1, 4h, 4w).
+"""Super-resolution models, all mapping (N, 1, h, w) maps to (N, 1, factor h, factor w).
+
+Every model is built for the run's SR factor (``scaling_factor``, from
+:mod:`ramansr.geometry`); none has a default.
 
 Use :func:`build` with a config name; :data:`TRAINABLE` lists the names that
 need training (the interpolation baselines do not).

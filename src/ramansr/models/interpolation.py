@@ -15,7 +15,7 @@ class Interpolation(nn.Module):
         Factor by which both spatial dimensions grow.
     """
 
-    def __init__(self, mode="bicubic", scaling_factor=4):
+    def __init__(self, mode="bicubic", *, scaling_factor):
         super().__init__()
         if mode not in {"bilinear", "bicubic"}:
             raise ValueError(f"mode must be 'bilinear' or 'bicubic', got {mode!r}")

@@ -1,8 +1,8 @@
 """RCAN (Zhang et al., 2018): residual-in-residual with channel attention."""
 
-import math
-
 from torch import nn
+
+from ramansr.models.upsampling import pixel_shuffle_stages
 
 
 class ChannelAttention(nn.Module):
@@ -103,15 +103,15 @@ class RCAN(nn.Module):
         Bottleneck ratio of the channel attention.
     kernel_size : int
         Kernel size of every 3x3-style convolution.
-    scaling_factor : {2, 4, 8}
-        Upscaling of each spatial dimension (one x2 PixelShuffle stage per factor 2).
+    scaling_factor : int
+        Upscaling of each spatial dimension: the run's SR factor, reached with x2
+        and x3 PixelShuffle stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
     """
 
-    def __init__(self, in_channels=1, n_groups=10, n_blocks=20, n_channels=64, reduction=16, kernel_size=3,
-                 scaling_factor=4):
+    def __init__(self, in_channels=1, n_groups=10, n_blocks=20, n_channels=64, reduction=16, kernel_size=3, *,
+                 scaling_factor):
         super().__init__()
-        if scaling_factor not in {2, 4, 8}:
-            raise ValueError(f"scaling_factor must be 2, 4 or 8, got {scaling_factor}")
+        stages = pixel_shuffle_stages(scaling_factor)
         padding = kernel_size // 2
         self.head = nn.Conv2d(in_channels, n_channels, kernel_size, padding=padding)
         self.body = nn.Sequential(
@@ -119,8 +119,9 @@ class RCAN(nn.Module):
             nn.Conv2d(n_channels, n_channels, kernel_size, padding=padding),
         )
         upsampler = []
-        for _ in range(int(math.log2(scaling_factor))):
-            upsampler += [nn.Conv2d(n_channels, 4 * n_channels, kernel_size, padding=padding), nn.PixelShuffle(2)]
+        for stage in stages:
+            upsampler += [nn.Conv2d(n_channels, stage**2 * n_channels, kernel_size, padding=padding),
+                          nn.PixelShuffle(stage)]
         self.upsampler = nn.Sequential(*upsampler)
         self.tail = nn.Conv2d(n_channels, in_channels, kernel_size, padding=padding)
 

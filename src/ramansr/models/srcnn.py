@@ -10,7 +10,7 @@ class SRCNN(nn.Module):
     The network sees the map after bicubic upscaling and learns to sharpen it:
     patch extraction, non-linear mapping, reconstruction. The bicubic step is
     part of ``forward`` so that every model shares the (N, 1, h, w) ->
-    (N, 1, 4h, 4w) interface.
+    (N, 1, factor h, factor w) interface.
 
     Parameters
     ----------
@@ -24,7 +24,7 @@ class SRCNN(nn.Module):
         Factor by which both spatial dimensions grow.
     """
 
-    def __init__(self, in_channels=1, n_channels=(64, 32), kernel_sizes=(9, 5, 5), scaling_factor=4):
+    def __init__(self, in_channels=1, n_channels=(64, 32), kernel_sizes=(9, 5, 5), *, scaling_factor):
         super().__init__()
         self.scaling_factor = int(scaling_factor)
         first_channels, second_channels = n_channels

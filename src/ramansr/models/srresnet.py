@@ -1,8 +1,8 @@
 """SRResNet (Ledig et al., 2017): residual blocks at LR, then sub-pixel upscaling."""
 
-import math
-
 from torch import nn
+
+from ramansr.models.upsampling import pixel_shuffle_stages
 
 
 class ConvolutionalBlock(nn.Module):
@@ -103,21 +103,20 @@ class SRResNet(nn.Module):
         Width of the network between the first and last convolutions.
     n_blocks : int
         Number of residual blocks.
-    scaling_factor : {2, 4, 8}
-        Upscaling of each spatial dimension (one x2 sub-pixel stage per factor 2).
+    scaling_factor : int
+        Upscaling of each spatial dimension: the run's SR factor, reached with x2
+        and x3 sub-pixel stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
     """
 
-    def __init__(self, in_channels=1, large_kernel_size=9, small_kernel_size=3, n_channels=64, n_blocks=16,
-                 scaling_factor=4):
+    def __init__(self, in_channels=1, large_kernel_size=9, small_kernel_size=3, n_channels=64, n_blocks=16, *,
+                 scaling_factor):
         super().__init__()
-        if scaling_factor not in {2, 4, 8}:
-            raise ValueError(f"scaling_factor must be 2, 4 or 8, got {scaling_factor}")
+        stages = pixel_shuffle_stages(scaling_factor)
         self.conv_block1 = ConvolutionalBlock(in_channels, n_channels, large_kernel_size, activation="prelu")
         self.residual_blocks = nn.Sequential(*[ResidualBlock(small_kernel_size, n_channels) for _ in range(n_blocks)])
         self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, small_kernel_size, batch_norm=True)
-        n_subpixel_blocks = int(math.log2(scaling_factor))
         self.subpixel_blocks = nn.Sequential(
-            *[SubPixelConvolutionalBlock(small_kernel_size, n_channels, 2) for _ in range(n_subpixel_blocks)])
+            *[SubPixelConvolutionalBlock(small_kernel_size, n_channels, stage) for stage in stages])
         self.conv_block3 = ConvolutionalBlock(n_channels, in_channels, large_kernel_size)
 
     def forward(self, lowres):
@@ -136,5 +135,5 @@ class SRResNet(nn.Module):
         features = self.conv_block1(lowres)  # (N, n_channels, h, w)
         # long skip: the residual blocks learn a correction to the shallow features
         features = features + self.conv_block2(self.residual_blocks(features))
-        features = self.subpixel_blocks(features)  # (N, n_channels, 4h, 4w)
-        return self.conv_block3(features)  # (N, C, 4h, 4w)
+        features = self.subpixel_blocks(features)  # (N, n_channels, factor h, factor w)
+        return self.conv_block3(features)  # (N, C, factor h, factor w)

@@ -1,0 +1,281 @@
+"""The run's geometry: one SR factor from the scans' pixel sizes, and the checks that refuse impossible pairs.
+
+The SR factor is data, not a setting: ``round(LR step / HR step)``, the same
+for every area of a run. The ``geometry`` stage writes it, with every area's
+steps, fields and spectral overlap, to ``results/geometry.json``; every later
+stage takes the factor from there (``pairs.npz`` and the checkpoints carry it
+on), so no module keeps its own.
+
+Data contracts
+--------------
+A scan *header* (written by ``convert`` beside each scan's arrays, JSON) is
+``{"shape": [rows, cols, channels], "pixel_size_um": [dy, dx] or null,
+"wavenumbers": [...]}``.
+
+An area's geometry file (``results/geometry/{sample}/{area}.json``) is
+``{sample, area, factor, lowres_step_um: [dy, dx], highres_step_um: [dy, dx],
+ratio: [ry, rx], resample: bool, lowres_field_um, highres_field_um: [height,
+width], channels: [first, stop] (the LR channels inside the spectral
+overlap)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
+A field is ``(points - 1) * step`` along each axis, centre to centre.
+"""
+
+import json
+import sys
+
+import numpy as np
+
+from ramansr.io_utils import write_json
+
+#: A step ratio within this relative distance of an integer is taken as that integer.
+RATIO_TOLERANCE = 0.02
+
+#: Factors the models can be built for (PixelShuffle stages of 2 and 3).
+SUPPORTED_FACTORS = (2, 3, 4, 6, 8)
+
+
+class GeometryError(ValueError):
+    """An area whose scans cannot be paired (the message names the area and the numbers)."""
+
+
+def scan_header(scan):
+    """The header of a :class:`ramansr.io.Scan`: shape, pixel size and spectral axis (JSON-ready)."""
+    return {
+        "shape": [int(n) for n in scan.cube.shape],
+        "pixel_size_um": None if scan.pixel_size_um is None else [float(v) for v in scan.pixel_size_um],
+        "wavenumbers": [float(v) for v in scan.wavenumbers],
+    }
+
+
+def save_scan_header(scan, path):
+    """Write :func:`scan_header` of a scan as JSON (the ``convert`` stage's second output)."""
+    write_json(scan_header(scan), path)
+
+
+def step_ratio(lowres_step, highres_step, where):
+    """The SR factor of one area and whether its HR scan must be resampled.
+
+    Parameters
+    ----------
+    lowres_step, highres_step : (dy, dx) in um
+    where : str
+        The area's name, for the messages.
+
+    Returns
+    -------
+    factor : int
+        ``round(LR step / HR step)``, equal along both axes.
+    ratio : ndarray, (2,)
+        The exact ratios (dy, dx).
+    resample : bool
+        True when a ratio is not within ``RATIO_TOLERANCE`` of ``factor``: the HR
+        scan is then resampled onto the LR step / factor grid.
+
+    Raises
+    ------
+    GeometryError
+        Steps not positive, axes with different factors, or a factor below 2
+        (an "HR" scan with the LR pixel size) or one the models cannot build.
+    """
+    lowres_step = np.asarray(lowres_step, dtype=float)
+    highres_step = np.asarray(highres_step, dtype=float)
+    if not (np.all(lowres_step > 0) and np.all(highres_step > 0)):
+        raise GeometryError(f"{where}: pixel sizes must be positive, got LR {lowres_step.tolist()} um and "
+                            f"HR {highres_step.tolist()} um")
+    ratio = lowres_step / highres_step
+    factors = np.rint(ratio).astype(int)
+    steps = f"LR step {_um(lowres_step)}, HR step {_um(highres_step)} (ratio {_num(ratio)})"
+    if factors[0] != factors[1]:
+        raise GeometryError(f"{where}: the two axes give different SR factors: {steps}")
+    factor = int(factors[0])
+    if factor < 2:
+        raise GeometryError(f"{where}: the HR scan is not finer than the LR scan: {steps}; "
+                            "an SR factor of at least 2 is needed")
+    if factor not in SUPPORTED_FACTORS:
+        raise GeometryError(f"{where}: SR factor {factor} from {steps} is not one of {list(SUPPORTED_FACTORS)}")
+    resample = bool(np.any(np.abs(ratio - factor) > RATIO_TOLERANCE * factor))
+    return factor, ratio, resample
+
+
+def field_um(shape, step):
+    """(height, width) in um of a scan of ``shape`` (rows, cols, ...) with ``step`` (dy, dx)."""
+    return [float((shape[0] - 1) * step[0]), float((shape[1] - 1) * step[1])]
+
+
+def check_field(lowres_field, highres_field, where):
+    """Refuse an HR field that cannot lie inside the LR field."""
+    if highres_field[0] > lowres_field[0] or highres_field[1] > lowres_field[1]:
+        raise GeometryError(f"{where}: the HR field {_field(highres_field)} does not fit inside the LR field "
+                            f"{_field(lowres_field)}")
+
+
+def spectral_overlap(lowres_axis, highres_axis, min_fraction, where):
+    """The LR channels inside the range both scans cover.
+
+    Parameters
+    ----------
+    lowres_axis, highres_axis : array-like
+        Wavenumbers (rel. 1/cm), each monotonic.
+    min_fraction : float
+        The overlap must cover at least this fraction of the LR range.
+    where : str
+
+    Returns
+    -------
+    (first, stop) : the slice of LR channels to keep.
+
+    Raises
+    ------
+    GeometryError
+        No overlap, or one under ``min_fraction``; the message gives both ranges.
+    """
+    lowres_axis, highres_axis = np.asarray(lowres_axis, float), np.asarray(highres_axis, float)
+    low = max(lowres_axis.min(), highres_axis.min())
+    high = min(lowres_axis.max(), highres_axis.max())
+    inside = np.flatnonzero((lowres_axis >= low) & (lowres_axis <= high))
+    span = lowres_axis.max() - lowres_axis.min()
+    fraction = (high - low) / span if span > 0 else 0.0
+    if len(inside) < 2 or fraction < min_fraction:
+        raise GeometryError(
+            f"{where}: the spectral axes overlap too little: LR {_range(lowres_axis)}, HR {_range(highres_axis)} "
+            f"rel. 1/cm; overlap {max(fraction, 0.0):.0%} of the LR range, at least {min_fraction:.0%} needed "
+            "(preprocess: min_spectral_overlap)")
+    return [int(inside[0]), int(inside[-1]) + 1]
+
+
+def area_geometry(lowres_header, highres_header, where, lowres_step=None, highres_step=None, min_overlap=0.5, *,
+                  sample=None, area=None):
+    """Steps, factor, fields and spectral overlap of one area (its record in ``geometry.json``).
+
+    ``lowres_step`` / ``highres_step`` (um, a number or (dy, dx)) stand in for a
+    file without a pixel size and must agree with a file that has one.
+    """
+    steps = {}
+    for label, header, given in (("LR", lowres_header, lowres_step), ("HR", highres_header, highres_step)):
+        from_file = header["pixel_size_um"]
+        from_file = None if from_file is None or not np.all(np.isfinite(from_file)) else np.asarray(from_file)
+        given = None if given is None else np.broadcast_to(np.asarray(given, float), (2,))
+        if from_file is None and given is None:
+            raise GeometryError(f"{where}: the {label} scan has no pixel size; give it in the samples sheet "
+                                f"({'lowres' if label == 'LR' else 'highres'}_step_um)")
+        if from_file is not None and given is not None and not np.allclose(from_file, given, rtol=1e-3):
+            raise GeometryError(f"{where}: the {label} scan's pixel size {_um(from_file)} differs from the sheet's "
+                                f"{_um(given)}")
+        steps[label] = from_file if from_file is not None else given
+    factor, ratio, resample = step_ratio(steps["LR"], steps["HR"], where)
+    lowres_field = field_um(lowres_header["shape"], steps["LR"])
+    highres_field = field_um(highres_header["shape"], steps["HR"])
+    check_field(lowres_field, highres_field, where)
+    channels = spectral_overlap(lowres_header["wavenumbers"], highres_header["wavenumbers"], min_overlap, where)
+    return {"sample": str(sample), "area": str(area),
+            "lowres_step_um": steps["LR"].tolist(), "highres_step_um": steps["HR"].tolist(), "factor": factor,
+            "ratio": ratio.tolist(), "resample": resample, "lowres_field_um": lowres_field,
+            "highres_field_um": highres_field, "channels": channels}
+
+
+def run_geometry(areas, lowres_headers, highres_headers, lowres_steps=None, highres_steps=None, min_overlap=0.5):
+    """Every area's geometry and the run's one SR factor.
+
+    Parameters
+    ----------
+    areas : list of (sample, area)
+    lowres_headers, highres_headers : list of dict
+        Scan headers (see the module docstring), aligned with ``areas``.
+    lowres_steps, highres_steps : list or None
+        Per-area steps in um from the samples sheet (None entries: none given).
+    min_overlap : float
+        See :func:`spectral_overlap`.
+
+    Returns
+    -------
+    dict
+        The contents of ``geometry.json``.
+
+    Raises
+    ------
+    GeometryError
+        Naming every area that cannot be paired, or, when the areas' factors
+        differ, listing every area with its factor.
+    """
+    n = len(areas)
+    lowres_steps = lowres_steps or [None] * n
+    highres_steps = highres_steps or [None] * n
+    records, problems = [], []
+    for i, (sample, area) in enumerate(areas):
+        try:
+            records.append(area_geometry(lowres_headers[i], highres_headers[i], area_name(sample, area),
+                                         lowres_steps[i], highres_steps[i], min_overlap, sample=sample, area=area))
+        except GeometryError as error:
+            problems.append(str(error))
+    if problems:
+        raise GeometryError("scan pairs that cannot be used:\n  " + "\n  ".join(problems))
+    return combine_areas(records)
+
+
+def combine_areas(records):
+    """The run's geometry from its areas' records: one SR factor, or an error listing every area's."""
+    factors = sorted({record["factor"] for record in records})
+    if len(factors) > 1:
+        listing = "\n  ".join(f"{area_name(r['sample'], r['area'])}: factor {r['factor']} "
+                              f"(LR step {_um(r['lowres_step_um'])}, HR step {_um(r['highres_step_um'])})"
+                              for r in records)
+        raise GeometryError(f"the areas' SR factors differ ({factors}); one run needs one factor:\n  {listing}")
+    return {"factor": factors[0], "areas": records}
+
+
+def area_name(sample, area):
+    """How messages name an area."""
+    return f"sample {sample}, area {area}"
+
+
+def read_factor(geometry_path):
+    """The SR factor from ``geometry.json`` (or from one area's geometry file, which equals it)."""
+    with open(geometry_path) as handle:
+        return int(json.load(handle)["factor"])
+
+
+def area_geometry_file(lowres_header_path, highres_header_path, out_path, sample, area, lowres_step=None,
+                       highres_step=None, min_overlap=0.5):
+    """The ``area_geometry`` stage: one area's steps, factor, fields and spectral overlap, as JSON.
+
+    Per area, so that a changed scan reruns only its own area's chain; the
+    ``geometry`` stage then checks that every area has the run's factor.
+    """
+    headers = []
+    for path in (lowres_header_path, highres_header_path):
+        with open(path) as handle:
+            headers.append(json.load(handle))
+    record = area_geometry(*headers, area_name(sample, area), lowres_step, highres_step, min_overlap,
+                           sample=sample, area=area)
+    if record["resample"]:
+        print(f"{area_name(sample, area)}: step ratio {_num(record['ratio'])} is not within {RATIO_TOLERANCE:.0%} "
+              f"of {record['factor']}: the HR scan is resampled onto the LR step / {record['factor']} grid",
+              file=sys.stderr)
+    write_json(record, out_path)
+
+
+def geometry_file(area_paths, out_path):
+    """The ``geometry`` stage: every area's geometry file combined into ``geometry.json`` with the run's factor."""
+    records = []
+    for path in area_paths:
+        with open(path) as handle:
+            records.append(json.load(handle))
+    geometry = combine_areas(records)
+    print(f"SR factor of the run: {geometry['factor']}", file=sys.stderr)
+    write_json(geometry, out_path)
+
+
+def _um(values):
+    return " x ".join(f"{v:g}" for v in np.atleast_1d(values)) + " um"
+
+
+def _num(values):
+    return " x ".join(f"{v:.3g}" for v in np.atleast_1d(values))
+
+
+def _field(field):
+    return f"{field[0]:g} x {field[1]:g} um (height x width)"
+
+
+def _range(axis):
+    return f"{np.min(axis):.1f}-{np.max(axis):.1f}"
