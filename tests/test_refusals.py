@@ -32,9 +32,9 @@ def cube(rows, cols, channels, seed=0):
 
 def test_a_blank_hr_map_registers_with_confidence_zero_not_one():
     lowres = smooth_map((10, 10))
-    assert match_window(lowres, np.ones((16, 16), np.float32))[1] == 0.0
-    assert match_window(np.zeros((10, 10), np.float32), smooth_map((16, 16)))[1] == 0.0
-    result = register_area(np.stack([lowres, lowres]), np.ones((2, 16, 16), np.float32))
+    assert match_window(lowres, np.ones((16, 16), np.float32), factor=4)[1] == 0.0
+    assert match_window(np.zeros((10, 10), np.float32), smooth_map((16, 16)), factor=4)[1] == 0.0
+    result = register_area(np.stack([lowres, lowres]), np.ones((2, 16, 16), np.float32), factor=4)
     assert result["confidence"] == 0.0
 
 
