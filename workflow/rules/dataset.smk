@@ -15,6 +15,7 @@ checkpoint dataset:
         weights=config["dataset"]["split"],
         group_by_area=config["dataset"]["group_by_area"],
         seed=config["dataset"]["seed"],
+        factor=config["register"]["factor"],
     log:
         "results/logs/dataset.log",
     benchmark:

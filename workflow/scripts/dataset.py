@@ -16,4 +16,5 @@ build_dataset_files(
     weights=snakemake.params.weights,
     group_by_area=snakemake.params.group_by_area,
     seed=snakemake.params.seed,
+    factor=snakemake.params.factor,
 )
