@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ramansr.dataset import INTENSITY_CONVENTION, apply_range, calibrate_to_lowres, normalize_maps
+from ramansr.dataset import (
+    INTENSITY_CONVENTION,
+    apply_range,
+    calibrate_to_lowres,
+    normalize_maps,
+)
 from ramansr.decompose import fit_nmf
 from ramansr.io import Scan, read_scan, write_scan
 from ramansr.io_utils import atomic_path, save_npz, write_json
