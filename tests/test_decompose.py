@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ramansr.decompose import fit_nmf, fit_pca, transform_nmf
 
@@ -51,3 +52,26 @@ def test_pca_explains_most_variance_in_its_first_component():
     maps, spectra, explained = fit_pca(cube, 3)
     assert maps.shape == (3, 20, 24) and spectra.shape == (3, 60)
     assert explained[0] > 0.9 and np.all(np.diff(explained) <= 0)
+
+
+def test_the_hr_cube_goes_on_the_lr_channel_scale():
+    """An HR scan of a window whose chemistry differs from the field, collected 3x brighter: its own
+    per-channel MinMax would reweight the channels; on the LR scale it is the LR scaling of its counts / 3."""
+    from ramansr.decompose import collection_ratio, highres_in_lowres_units
+    from ramansr.preprocess import scale_channels, scale_with_range
+
+    rng = np.random.default_rng(7)
+    field, _ = two_phase_cube(rng, noise=0.0)
+    field = field + 0.2
+    window = field[:8, :10] * np.linspace(0.5, 1.5, field.shape[-1])  # other chemistry: channels reweighted
+    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field)))
+    highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window)))
+    cube, ratio = highres_in_lowres_units(lowres, highres)
+    assert ratio == pytest.approx(collection_ratio(field, 3.0 * window))
+    expected = np.clip(scale_with_range(3.0 * window / ratio, lowres["data_min"], lowres["data_max"]), 0, None)
+    np.testing.assert_allclose(cube, expected, rtol=1e-5, atol=1e-5)
+    # same chemistry and a plain 3x brighter copy: the ratio is 3 and the cubes agree
+    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field)))
+    cube, ratio = highres_in_lowres_units(lowres, copy)
+    assert ratio == pytest.approx(3.0, rel=1e-5)
+    np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges

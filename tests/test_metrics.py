@@ -10,6 +10,7 @@ from ramansr.metrics import (
     paper_layout,
     score,
     score_predictions,
+    score_scales,
     summary_table,
     table_markdown,
     write_tables,
@@ -28,9 +29,19 @@ def test_score_values():
     reference = rng.random((32, 32))
     assert score(reference, reference)["ssim"] == pytest.approx(1.0)
     noisy = reference + 0.01 * rng.standard_normal(reference.shape)
-    # PSNR with data_range 1: -10 log10(MSE); clipping to [0, 1] barely changes it
-    expected = -10 * np.log10(np.mean((np.clip(noisy, 0, 1) - reference) ** 2))
+    # PSNR with data_range 1: -10 log10(MSE), no clipping (the common scale may leave [0, 1])
+    expected = -10 * np.log10(np.mean((noisy - reference) ** 2))
     assert score(noisy, reference)["psnr"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_wrong_contrast_scores_well_per_map_but_not_on_the_common_scale():
+    rng = np.random.default_rng(3)
+    reference = 0.2 + 0.3 * rng.random((32, 32))
+    # the right structure with a lifted background and half the contrast, as a per-map-normalised model gives
+    lifted = 0.5 + 0.5 * (reference - 0.2)
+    scores = score_scales(lifted, reference)
+    assert scores["minmax"]["psnr"] > 100 and scores["minmax"]["ssim"] == pytest.approx(1.0)
+    assert scores["common"]["psnr"] < 15 and scores["common"]["ssim"] < 0.9
 
 
 def test_bootstrap_interval_contains_the_mean():
@@ -71,13 +82,15 @@ def test_a_perfect_prediction_scores_infinite_psnr_on_the_window():
     upscaled[:, 9:17, 5:13] = pairs["highres"]
     scores = score_predictions("linear", upscaled, pairs, table)
     measured = scores[scores["reference"] == "measured"]
-    assert len(scores) == 8 and np.isinf(measured["psnr"]).all() and (measured["ssim"] > 0.999).all()
-    assert (scores[scores["reference"] == "clean"]["psnr"] < 100).all()
+    assert len(scores) == 16 and set(scores["scale"]) == {"common", "minmax"}
+    assert np.isinf(measured["psnr"]).all() and (measured["ssim"] > 0.999).all()
+    clean = scores[scores["reference"] == "clean"]
+    assert (clean.loc[clean["scale"] == "common", "psnr"] < 100).all()
 
 
 def test_summary_table_layout_follows_the_paper_order():
     rows = [
-        {"model": m, "split": "test", "reference": "measured", "psnr": 20.0 + i + j, "ssim": 0.8}
+        {"model": m, "split": "test", "reference": "measured", "scale": "common", "psnr": 20.0 + i + j, "ssim": 0.8}
         for i, m in enumerate(["srresnet", "linear", "rcan"])
         for j in range(3)
     ]
@@ -85,9 +98,9 @@ def test_summary_table_layout_follows_the_paper_order():
     assert list(dict.fromkeys(summary["model"])) == ["linear", "rcan", "srresnet"]
     linear = summary[(summary["model"] == "linear") & (summary["metric"] == "PSNR (dB)")].iloc[0]
     assert linear["mean"] == pytest.approx(22.0) and linear["n"] == 3
-    wide = paper_layout(summary.assign(reference="measured"))
+    wide = paper_layout(summary.assign(reference="measured", scale="common"))
     assert list(wide.columns) == [MODEL_LABELS[m] for m in ("linear", "rcan", "srresnet")]
-    assert wide.loc[("measured", "PSNR (dB)", "mean"), "SRResNet"] == pytest.approx(21.0)
+    assert wide.loc[("measured", "common", "PSNR (dB)", "mean"), "SRResNet"] == pytest.approx(21.0)
     markdown = table_markdown(summary, "Test")
     assert "| PSNR (dB) | 22.00" in markdown and "Linear interpolation" in markdown
 
@@ -101,12 +114,14 @@ def test_write_tables(tmp_path):
         score_predictions(model, upscaled, pairs, table).to_csv(tmp_path / f"{model}.csv", index=False)
     outputs = {k: tmp_path / f"{k}.out" for k in ("train", "test", "train_md", "test_md", "per_image")}
     write_tables([tmp_path / "linear.csv", tmp_path / "srresnet.csv"], tmp_path / "pairs.npz", tmp_path / "split.csv", outputs)
-    test = pd.read_csv(outputs["test"], index_col=[0, 1, 2])
+    test = pd.read_csv(outputs["test"], index_col=[0, 1, 2, 3])
     assert list(test.columns) == ["Linear interpolation", "SRResNet", "Measured HR (ceiling)"]
-    assert np.isnan(test.loc[("measured", "PSNR (dB)", "mean"), "Measured HR (ceiling)"])
+    assert np.isnan(test.loc[("measured", "common", "PSNR (dB)", "mean"), "Measured HR (ceiling)"])
     assert set(test.index.get_level_values("reference")) == {"measured", "clean"}
+    assert set(test.index.get_level_values("scale")) == {"common", "minmax"}
     assert np.isfinite(test.drop(columns="Measured HR (ceiling)").to_numpy()).all()
     per_image = pd.read_csv(outputs["per_image"])
     assert "measured_hr" in set(per_image["model"])  # the ceiling, from the clean truth
     markdown = outputs["test_md"].read_text()
     assert "paper's Table II" in markdown and "28.93" in markdown
+    assert "on the LR map's scale" in markdown and "min-max normalised on its own" in markdown

@@ -300,3 +300,46 @@ def test_overview_figure(tmp_path):
     image = cv2.imread(str(tmp_path / "overview.png"))
     assert image.shape[1] > 2 * image.shape[0]
     assert image.std() > 20  # images and curves, not a blank canvas
+
+
+def test_heterogeneity_is_inert_when_off():
+    """Off (the default), its other settings change nothing: the homogeneous data keep their bytes."""
+    base = simulate.simulate_area(small_settings(), "B", 1)
+    other = simulate.simulate_area(small_settings(heterogeneity={"enabled": False, "inclusions": 7, "gradient": 0.1}),
+                                   "B", 1)
+    np.testing.assert_array_equal(base[0].cube, other[0].cube)
+    np.testing.assert_array_equal(base[1].cube, other[1].cube)
+
+
+def test_heterogeneous_windows_differ_from_their_field():
+    """Structure larger than the window: at the paper's geometry the HR window's abundance range
+    departs from the LR field's (on the homogeneous specimens every window spans the field's range);
+    the abundances stay fractions."""
+    def range_departure(heterogeneity, sample, area):
+        settings = simulate.resolve_settings({"heterogeneity": heterogeneity})
+        specimen_seq, window_seq, _, _ = simulate.area_seed_sequence(settings["seed"], sample, area).spawn(4)
+        window = simulate.draw_window(settings, np.random.default_rng(window_seq))
+        lowres, highres, _, _ = simulate.sampled_abundances(settings, sample, window,
+                                                           np.random.default_rng(specimen_seq))
+        assert np.all(highres >= 0) and np.allclose(highres.sum(axis=0), 1.0, atol=0.02)
+        low = np.abs(highres.min(axis=(1, 2)) - lowres.min(axis=(1, 2)))
+        high = np.abs(highres.max(axis=(1, 2)) - lowres.max(axis=(1, 2)))
+        return (low + high).max()
+
+    areas = (("A", 1), ("C", 1), ("F", 1))
+    assert max(range_departure({"enabled": False}, *area) for area in areas) < 0.05
+    assert min(range_departure({"enabled": True}, *area) for area in areas) > 0.1
+
+
+def test_heterogeneity_keeps_fractions_and_pulls_towards_one_phase():
+    rng = np.random.default_rng(0)
+    abundance = rng.dirichlet(np.ones(3), size=(40, 40)).transpose(2, 0, 1)
+    settings = {"inclusions": 1, "inclusion_radius_um": [4.0, 4.0], "inclusion_edge_um": 0.5,
+                "inclusion_weight": 0.9, "gradient": 0.0}
+    mixed = simulate.add_heterogeneity(abundance, settings, 0.25, np.random.default_rng(1))
+    np.testing.assert_allclose(mixed.sum(axis=0), 1.0)
+    changed = np.abs(mixed - abundance).max(axis=0) > 0.3
+    # a disc of radius 4 um = 16 px: about pi 16^2 pixels (less where it leaves the grid)
+    assert 150 < changed.sum() < np.pi * 17**2
+    phase = np.argmax(mixed[:, changed].mean(axis=1))
+    assert np.median(mixed[phase, changed]) > 0.85

@@ -10,6 +10,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from ramansr import models
+from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.train import (
     DEFAULT_SETTINGS,
     PairSet,
@@ -45,7 +46,8 @@ def write_synthetic_pairs(folder, n_pairs=10, lowres_size=12, window_size=16, se
         positions.append((x, y))
     pair_ids = np.array([f"s_a{index}_c0" for index in range(n_pairs)])
     np.savez(folder / "pairs.npz", lowres=np.array(lowres, np.float32), highres=np.array(highres, np.float32),
-             position=np.array(positions, np.float32), pair_id=pair_ids, factor=np.array(factor))
+             position=np.array(positions, np.float32), pair_id=pair_ids, factor=np.array(factor),
+             intensity_convention=INTENSITY_CONVENTION)
     splits = ["train"] * (n_pairs - 3) + ["val", "val", "test"]
     pd.DataFrame({"pair_id": pair_ids, "sample": "s", "area": [f"a{i}" for i in range(n_pairs)], "component": 0,
                   "X": [p[0] for p in positions], "Y": [p[1] for p in positions], "split": splits}
@@ -289,6 +291,7 @@ def test_baselines_write_a_name_only_checkpoint(dataset, tmp_path, name, mode):
     summary = train_model(name, pairs_path, split_path, tmp_path / name, {"epochs": 50})
     checkpoint = torch.load(tmp_path / name / "best.pt", weights_only=True)
     assert checkpoint["model_name"] == name and checkpoint["model_state"] is None
+    assert checkpoint["intensity_convention"] == INTENSITY_CONVENTION
     model = load_model(tmp_path / name / "last.pt", "cpu")
     assert isinstance(model, models.Interpolation) and model.mode == mode
     assert summary["epochs_completed"] == 0 and 10 < summary["best_val_psnr"] < 60
@@ -299,6 +302,7 @@ def test_loaded_model_super_resolves_like_the_trained_one(dataset, tmp_path):
     train_model("srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=2))
     model = load_model(tmp_path / "run" / "best.pt", "cpu")
     assert not model.training
+    assert torch.load(tmp_path / "run" / "best.pt", weights_only=True)["intensity_convention"] == INTENSITY_CONVENTION
     lowres = np.load(pairs_path)["lowres"][:5]
     upscaled = super_resolve(model, lowres, batch_size=2)
     assert upscaled.shape == (5, 48, 48) and upscaled.dtype == np.float32

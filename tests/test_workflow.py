@@ -38,21 +38,22 @@ def run_copy(finished_run, tmp_path):
 
 
 def read_table(path):
-    return pd.read_csv(path, index_col=[0, 1, 2])
+    return pd.read_csv(path, index_col=[0, 1, 2, 3])
 
 
 def test_tables_have_a_column_per_model_and_plausible_scores(finished_run):
     for split in ("train", "test"):
         table = read_table(finished_run / f"results/tables/{split}.csv")
         assert list(table.columns[:6]) == ["Linear interpolation", "Bicubic", "SRCNN", "RCAN", "SRGAN", "SRResNet"]
-        psnr = table.loc[("measured", "PSNR (dB)", "mean")]
-        ssim = table.loc[("measured", "SSIM", "mean")]
+        psnr = table.loc[("measured", "common", "PSNR (dB)", "mean")]
+        ssim = table.loc[("measured", "common", "SSIM", "mean")]
         assert np.isfinite(psnr[:6]).all() and np.isfinite(ssim[:6]).all()
         # interpolation of a 4x coarser map: far from perfect, far from random
         assert 10 < psnr["Linear interpolation"] < 45
         assert 0.2 < ssim["Linear interpolation"] < 1
-        ceiling = table.loc[("clean", "PSNR (dB)", "mean"), "Measured HR (ceiling)"]
+        ceiling = table.loc[("clean", "common", "PSNR (dB)", "mean"), "Measured HR (ceiling)"]
         assert ceiling > psnr["Linear interpolation"]
+        assert np.isfinite(table.loc[("measured", "minmax", "PSNR (dB)", "mean")][:6]).all()
     per_image = pd.read_csv(finished_run / "results/tables/per_image.csv")
     assert set(per_image["model"]) == set(MODELS) | {"measured_hr"}
     markdown = (finished_run / "results/tables/test.md").read_text()
@@ -72,12 +73,15 @@ def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_ru
     test_areas = set(map(tuple, split.loc[split["split"] == "test", ["sample", "area"]].values))
     table = pd.read_csv(finished_run / "results/tables/prediction.csv", dtype={"area": str})
     assert set(zip(table["sample"], table["area"])) == test_areas
-    assert np.isfinite(table[["srresnet_psnr", "linear_psnr"]].to_numpy()).all()
+    assert np.isfinite(table[["srresnet_psnr", "linear_psnr", "srresnet_psnr_common", "linear_psnr_common"]]
+                       .to_numpy()).all()
     sample, area = sorted(test_areas)[0]
     cube = read_scan(finished_run / f"results/predictions/test_area_{sample}_{area}/cube.mat")
     lowres = read_scan(finished_run / f"results/simulated/{sample}/{area}/lowres.mat")
     assert cube.cube.shape == (4 * lowres.cube.shape[0], 4 * lowres.cube.shape[1], lowres.cube.shape[2])
     np.testing.assert_allclose(cube.pixel_size_um, np.asarray(lowres.pixel_size_um) / 4)
+    # in the LR scan's units: the same mean spectrum
+    assert cube.cube.mean() == pytest.approx(lowres.cube.mean(), rel=0.15)
 
 
 def test_the_report_embeds_every_figure_and_table(run_copy):

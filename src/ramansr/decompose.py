@@ -15,7 +15,7 @@ from sklearn.decomposition import NMF, PCA
 from sklearn.exceptions import ConvergenceWarning
 
 from ramansr.io_utils import atomic_path, load_npz, save_npz
-from ramansr.preprocess import scale_with_range, smooth_spectra
+from ramansr.preprocess import scale_with_range, smooth_spectra, unscale_channels
 
 
 def _pixels(cube):
@@ -113,11 +113,55 @@ def check_area_scans(lowres_cube, highres_cube, n_components, pca_components, na
                              f"({lowres_cube.shape[2]} channels, {lowres_cube.shape[0] * lowres_cube.shape[1]} points)")
 
 
+def collection_ratio(lowres_counts, highres_counts):
+    """Rough HR/LR collection-efficiency ratio: the ratio of the scans' median total counts per spectrum.
+
+    Only a first guess, made before the window is found: where the window's
+    chemistry differs from the field's it is off by tens of per cent, which
+    the per-map calibration on the registered overlap
+    (:func:`ramansr.dataset.calibrate_to_lowres`) then corrects.
+    """
+    lowres_total = np.median(np.asarray(lowres_counts).sum(axis=-1))
+    highres_total = np.median(np.asarray(highres_counts).sum(axis=-1))
+    return float(highres_total / lowres_total) if lowres_total > 0 and highres_total > 0 else 1.0
+
+
+def highres_in_lowres_units(lowres, highres):
+    """The HR cube rescaled to the LR scan's channel scaling, for the LR-fitted NMF model.
+
+    Each scan's per-channel MinMax (the paper's) scales the HR window's
+    channels by the window's own range; where the window's chemistry differs
+    from the field's, that reweights the channels and the LR model's maps of
+    it mix components. Undoing it, dividing by :func:`collection_ratio` and
+    scaling with the LR scan's channel range keeps one scale; negative
+    values (noise below the LR minimum) are clipped, as NMF needs.
+
+    Parameters
+    ----------
+    lowres, highres : mapping
+        Preprocessed scans: ``cube`` (rows, cols, channels), ``data_min``,
+        ``data_max`` (channels,).
+
+    Returns
+    -------
+    cube : ndarray of float32, the HR cube's shape
+    ratio : float
+        The collection ratio used.
+    """
+    lowres_counts = unscale_channels(lowres["cube"], lowres["data_min"], lowres["data_max"])
+    highres_counts = unscale_channels(highres["cube"], highres["data_min"], highres["data_max"])
+    ratio = collection_ratio(lowres_counts, highres_counts)
+    cube = np.clip(scale_with_range(highres_counts / ratio, lowres["data_min"], lowres["data_max"]), 0.0, None)
+    return cube, ratio
+
+
 def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed,
                          max_iter, names=None):
     """The ``decompose`` stage for one area: NMF fitted on LR, applied to HR; PCA of LR.
 
-    Writes ``nmf_path`` (lowres_maps, highres_maps, spectra, wavenumbers),
+    The HR cube goes in on the LR scan's channel scale
+    (:func:`highres_in_lowres_units`). Writes ``nmf_path`` (lowres_maps,
+    highres_maps, spectra, wavenumbers, collection_ratio),
     ``pca_path`` (maps, spectra, explained_variance_ratio) and the fitted NMF
     model (joblib) for later transforms of other cubes of this area. ``names``
     (LR, HR) are how errors name the scans (default: the input paths); see
@@ -127,9 +171,11 @@ def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_pa
     check_area_scans(lowres["cube"], highres["cube"], n_components, pca_components,
                      names or (str(lowres_path), str(highres_path)))
     lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter)
-    hr_maps = transform_nmf(model, highres["cube"])
+    highres_cube, ratio = highres_in_lowres_units(lowres, highres)
+    hr_maps = transform_nmf(model, highres_cube)
     pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)
-    save_npz(nmf_path, lowres_maps=lr_maps, highres_maps=hr_maps, spectra=spectra, wavenumbers=lowres["wavenumbers"])
+    save_npz(nmf_path, lowres_maps=lr_maps, highres_maps=hr_maps, spectra=spectra, wavenumbers=lowres["wavenumbers"],
+             collection_ratio=np.float32(ratio))
     save_npz(pca_path, maps=pca_maps, spectra=pca_spectra, explained_variance_ratio=explained, wavenumbers=lowres["wavenumbers"])
     with atomic_path(model_path) as tmp:
         joblib.dump(model, tmp)
@@ -137,17 +183,21 @@ def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_pa
 
 def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_length, polyorder, *, geometry_path,
                     lowres_header_path):
-    """Component maps of a simulated area's noise-free scans (for scoring only).
+    """Component maps of a simulated area's noise-free scans in LR units (for scoring only).
 
-    The clean cubes go through exactly the measured scans' processing:
-    the same smoothing, the measured scans' channel ranges, and the NMF model
-    fitted on the measured LR scan, so clean and measured maps share a scale.
+    The clean LR cube goes through exactly the measured LR scan's processing
+    (the same smoothing, its channel range, the NMF model fitted on it); the
+    clean HR cube too, after division by the true collection-efficiency
+    ratio of the two objectives: the HR truth as the LR objective would have
+    collected it, in the LR maps' units. That is the reference for scores on
+    the common LR scale, and it does not depend on how the pipeline
+    calibrated the measured HR maps.
 
     Parameters
     ----------
     spectra_paths : dict
-        ``{"lowres": path, "highres": path}`` of the preprocess stage's small
-        files, which hold each scan's channel range.
+        ``{"lowres": path, ...}`` of the preprocess stage's small files; the
+        LR one holds the LR scan's channel range.
     geometry_path, lowres_header_path :
         The area's geometry file and its LR scan header: the clean cubes are
         aligned as the measured ones are.
@@ -165,12 +215,13 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_leng
         record = json.load(handle)
     with open(lowres_header_path) as handle:
         lowres_wavenumbers = json.load(handle)["wavenumbers"]
+    ranges = load_npz(spectra_paths["lowres"])
+    efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
     maps = {}
-    for scan, spectra_path in spectra_paths.items():
-        ranges = load_npz(spectra_path)
+    for scan, divisor in (("lowres", 1.0), ("highres", efficiency_ratio)):
         cube, _ = align_scan(clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record,
                              lowres_wavenumbers)
-        smoothed = smooth_spectra(cube, window_length, polyorder)
+        smoothed = smooth_spectra(cube / divisor, window_length, polyorder)
         scaled = np.clip(scale_with_range(smoothed, ranges["data_min"], ranges["data_max"]), 0.0, None)
         maps[f"{scan}_maps"] = transform_nmf(model, scaled)
     save_npz(out_path, **maps)

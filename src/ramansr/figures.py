@@ -465,29 +465,35 @@ def plot_examples(pairs_path, split_path, checkpoint_paths, spectra_path, split,
         artist = plot_example_row(axes[row], pairs, index, table.loc[index, "pair_id"],
                                   {name: upscaled[row] for name, upscaled in outputs.items()}, lr_pixel,
                                   int(pairs["factor"]))
-    fig.colorbar(artist, ax=axes.ravel().tolist(), label="normalised intensity", shrink=0.7, aspect=25, pad=0.01)
-    fig.suptitle(f"{split.capitalize()} examples: PSNR (dB) and SSIM against the measured HR map")
+        fig.colorbar(artist, ax=axes[row].tolist(), label="LR-normalised intensity", shrink=0.9, aspect=12, pad=0.01)
+    fig.suptitle(f"{split.capitalize()} examples: PSNR (dB) and SSIM against the measured HR map, on the LR map's scale")
     save_figure(fig, out_paths)
 
 
 def plot_example_row(axes, pairs, index, pair_id, upscaled, lr_pixel, factor):
     """One example: LR with the window, measured HR, each model's window with its scores.
 
+    Every panel of the row shares one colour scale, the LR map's (the pairs'
+    common scale, widened to the HR target's range), so a wrong contrast or a
+    lifted background shows.
+
     Returns
     -------
     matplotlib.image.AxesImage
-        The HR map's image, for a colour bar (every panel shares the [0, 1] scale).
+        The HR map's image, for the row's colour bar.
     """
     lowres, highres, (x, y) = pairs["lowres"][index], pairs["highres"][index], pairs["position"][index]
     height, width = highres.shape
-    show_map(axes[0], lowres, f"LR {pair_id}", lr_pixel, vmin=0, vmax=1)
+    limits = {"vmin": min(float(lowres.min()), float(highres.min())),
+              "vmax": max(float(lowres.max()), float(highres.max()))}
+    show_map(axes[0], lowres, f"LR {pair_id}", lr_pixel, **limits)
     draw_window(axes[0], x / factor - 0.5, y / factor - 0.5, width / factor, height / factor)
-    hr_artist = show_map(axes[1], highres, "HR (measured)", lr_pixel / factor, vmin=0, vmax=1)
+    hr_artist = show_map(axes[1], highres, "HR (measured)", lr_pixel / factor, **limits)
     for ax, (name, output) in zip(axes[2:], upscaled.items()):
         window = crop_window(output, (x, y), highres.shape)
         scores = score(window, highres)
-        show_map(ax, np.clip(window, 0, 1), f"{model_label(name)}\n{scores['psnr']:.2f} dB, "
-                          f"{scores['ssim']:.3f}", lr_pixel / factor, vmin=0, vmax=1)
+        show_map(ax, window, f"{model_label(name)}\n{scores['psnr']:.2f} dB, "
+                             f"{scores['ssim']:.3f}", lr_pixel / factor, **limits)
     return hr_artist
 
 

@@ -1,10 +1,18 @@
 """Scores of super-resolved maps on the HR window, and the paper's tables.
 
-All maps are normalised to [0, 1] (see :mod:`ramansr.dataset`), so PSNR and
-SSIM are computed with ``data_range=1.0``. A model's output (the LR map
-upscaled by the run's SR factor) covers the whole
-upscaled LR field; it is scored on the HR window cropped at the area's
-registered (X, Y), as in the paper.
+A model's output (the LR map upscaled by the run's SR factor) covers the
+whole upscaled LR field; it is scored on the HR window cropped at the area's
+registered (X, Y), as in the paper, on two scales (the ``scale`` column), both with ``data_range=1.0``:
+
+- ``common``: the prediction and the reference as they are, on the LR map's
+  scale (see :mod:`ramansr.dataset`): a wrong contrast or a lifted
+  background costs;
+- ``minmax``: each window and each reference min-max normalised on its own,
+  the paper's map images: comparable with the paper's tables, blind to any
+  affine intensity error.
+
+References (the ``reference`` column): the measured HR map, and on simulated
+data the noise-free truth (in LR units, independent of the calibration).
 """
 
 import numpy as np
@@ -15,6 +23,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from ramansr.io_utils import atomic_path, load_npz
 
 DATA_RANGE = 1.0
+SCALES = ("common", "minmax")
 
 # The paper's column order (Tables I and II), with the display names.
 MODEL_LABELS = {
@@ -45,13 +54,40 @@ def crop_window(upscaled, position, shape):
 
 
 def score(prediction, reference):
-    """PSNR (dB) and SSIM of one predicted window against its reference, data_range 1."""
-    prediction = np.clip(prediction, 0.0, 1.0).astype(np.float64)
+    """PSNR (dB) and SSIM of one predicted window against its reference, data_range 1.
+
+    No clipping: on the common scale an HR window may reach beyond the LR
+    map's [0, 1].
+    """
+    prediction = np.asarray(prediction, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
     return {
         "psnr": float(peak_signal_noise_ratio(reference, prediction, data_range=DATA_RANGE)),
         "ssim": float(structural_similarity(reference, prediction, data_range=DATA_RANGE)),
     }
+
+
+def minmax(image):
+    """An image min-max normalised to [0, 1] on its own (a constant image gives zeros)."""
+    image = np.asarray(image, dtype=np.float64)
+    span = np.ptp(image)
+    return (image - image.min()) / span if span > 0 else np.zeros_like(image)
+
+
+def score_scales(prediction, reference):
+    """:func:`score` on each of ``SCALES``: as given (common), and each image min-max normalised on its own.
+
+    Returns
+    -------
+    dict
+        scale -> {psnr, ssim}
+    """
+    return {"common": score(prediction, reference), "minmax": score(minmax(prediction), minmax(reference))}
+
+
+def _score_rows(base, prediction, reference):
+    """One row per scale: ``base`` plus scale, psnr and ssim."""
+    return [{**base, "scale": scale, **values} for scale, values in score_scales(prediction, reference).items()]
 
 
 def score_predictions(model_name, upscaled, pairs, table):
@@ -70,9 +106,9 @@ def score_predictions(model_name, upscaled, pairs, table):
     Returns
     -------
     pandas.DataFrame
-        One row per pair and reference (``measured``, and ``clean`` when the
-        data are simulated): model, pair_id, sample, area, component, split,
-        reference, psnr, ssim.
+        One row per pair, reference (``measured``, and ``clean`` when the
+        data are simulated) and scale (``SCALES``): model, pair_id, sample,
+        area, component, split, reference, scale, psnr, ssim.
     """
     references = {"measured": pairs["highres"]}
     if "highres_clean" in pairs:
@@ -81,18 +117,16 @@ def score_predictions(model_name, upscaled, pairs, table):
     for i, record in enumerate(table.itertuples(index=False)):
         for reference_name, reference in references.items():
             window = crop_window(upscaled[i], pairs["position"][i], reference[i].shape)
-            rows.append(
-                {
-                    "model": model_name,
-                    "pair_id": record.pair_id,
-                    "sample": record.sample,
-                    "area": record.area,
-                    "component": record.component,
-                    "split": record.split,
-                    "reference": reference_name,
-                    **score(window, reference[i]),
-                }
-            )
+            base = {
+                "model": model_name,
+                "pair_id": record.pair_id,
+                "sample": record.sample,
+                "area": record.area,
+                "component": record.component,
+                "split": record.split,
+                "reference": reference_name,
+            }
+            rows.extend(_score_rows(base, window, reference[i]))
     return pd.DataFrame(rows)
 
 
@@ -100,18 +134,16 @@ def ceiling_scores(pairs, table):
     """The measured HR map scored against the clean one: the best any model can reach."""
     rows = []
     for i, record in enumerate(table.itertuples(index=False)):
-        rows.append(
-            {
-                "model": "measured_hr",
-                "pair_id": record.pair_id,
-                "sample": record.sample,
-                "area": record.area,
-                "component": record.component,
-                "split": record.split,
-                "reference": "clean",
-                **score(pairs["highres"][i], pairs["highres_clean"][i]),
-            }
-        )
+        base = {
+            "model": "measured_hr",
+            "pair_id": record.pair_id,
+            "sample": record.sample,
+            "area": record.area,
+            "component": record.component,
+            "split": record.split,
+            "reference": "clean",
+        }
+        rows.extend(_score_rows(base, pairs["highres"][i], pairs["highres_clean"][i]))
     return pd.DataFrame(rows)
 
 
@@ -138,15 +170,15 @@ def mean_with_interval(values, confidence=0.95, n_resamples=2000, seed=0):
     return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def summary_table(scores, split, reference="measured", confidence=0.95):
-    """The paper's table layout for one split: rows PSNR and SSIM, a column per model.
+def summary_table(scores, split, reference="measured", scale="common", confidence=0.95):
+    """The paper's table layout for one split, reference and scale: rows PSNR and SSIM, a column per model.
 
     Returns
     -------
     pandas.DataFrame
         Long form: metric, model, label, mean, ci_low, ci_high, n.
     """
-    subset = scores[(scores["split"] == split) & (scores["reference"] == reference)]
+    subset = scores[(scores["split"] == split) & (scores["reference"] == reference) & (scores["scale"] == scale)]
     rows = []
     present = [m for m in MODEL_LABELS if m in set(subset["model"])]
     extra = sorted(set(subset["model"]) - set(MODEL_LABELS))
@@ -169,14 +201,16 @@ def summary_table(scores, split, reference="measured", confidence=0.95):
 
 
 def paper_layout(summary):
-    """Rows (reference, metric, statistic), one column per model in the paper's order.
+    """Rows (reference, scale, metric, statistic), one column per model in the paper's order.
 
     ``statistic`` is mean, ci_low, ci_high or n.
     """
     long = summary.melt(
-        id_vars=["reference", "metric", "label"], value_vars=["mean", "ci_low", "ci_high", "n"], var_name="statistic"
+        id_vars=["reference", "scale", "metric", "label"], value_vars=["mean", "ci_low", "ci_high", "n"],
+        var_name="statistic",
     )
-    wide = long.pivot_table(index=["reference", "metric", "statistic"], columns="label", values="value", sort=False)
+    wide = long.pivot_table(index=["reference", "scale", "metric", "statistic"], columns="label", values="value",
+                            sort=False)
     return wide[list(dict.fromkeys(summary["label"]))]
 
 
@@ -214,9 +248,11 @@ def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out
 def write_tables(metric_paths, pairs_path, split_path, outputs):
     """The ``tables`` stage: the paper's train and test tables, and every per-image score.
 
-    ``outputs`` maps train, test, train_md, test_md, per_image to paths. On
-    simulated data the tables add the scores against the clean truth and the
-    ceiling (the measured HR map against the clean one).
+    ``outputs`` maps train, test, train_md, test_md, per_image to paths.
+    One table per reference and scale (common first: it sees intensity
+    errors; minmax is the paper's). On simulated data the tables add the
+    scores against the clean truth and the ceiling (the measured HR map
+    against the clean one).
     """
     scores = pd.concat([pd.read_csv(p, dtype={"sample": str, "area": str}) for p in metric_paths], ignore_index=True)
     pairs = load_npz(pairs_path)
@@ -228,10 +264,11 @@ def write_tables(metric_paths, pairs_path, split_path, outputs):
     for split in ("train", "test"):
         parts, markdown = [], []
         for reference in sorted(set(scores["reference"]), key=["measured", "clean"].index):
-            summary = summary_table(scores, split, reference)
-            parts.append(summary.assign(split=split, reference=reference))
-            title = f"{split.capitalize()} set, scored against the {reference} HR map"
-            markdown.append(table_markdown(summary, title))
+            for scale in SCALES:
+                summary = summary_table(scores, split, reference, scale)
+                parts.append(summary.assign(split=split, reference=reference, scale=scale))
+                markdown.append(table_markdown(summary, f"{split.capitalize()} set, scored against the {reference} "
+                                                        f"HR map, {SCALE_TITLES[scale]}"))
         markdown.append(PAPER_TABLES[split])
         with atomic_path(outputs[split]) as tmp:
             paper_layout(pd.concat(parts, ignore_index=True)).to_csv(tmp)
@@ -239,6 +276,11 @@ def write_tables(metric_paths, pairs_path, split_path, outputs):
             with open(tmp, "w") as handle:
                 handle.write("\n".join(markdown))
 
+
+SCALE_TITLES = {
+    "common": "on the LR map's scale (sees intensity errors)",
+    "minmax": "each map min-max normalised on its own (the paper's scores)",
+}
 
 PAPER_TABLES = {
     "train": """### For reference: the paper's Table I (train), measured on the paper's own (proprietary) data

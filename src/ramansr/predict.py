@@ -4,7 +4,11 @@ The scan goes through the training data's processing (despiking,
 Savitzky-Golay smoothing, per-channel scaling, NMF, per-map min-max
 normalisation) with the settings stored in the checkpoint; every component map
 is super-resolved by the checkpoint's SR factor; the predicted maps times the
-NMF spectra, with both scalings undone, give the HR hyperspectral cube.
+NMF spectra, with both scalings undone, give the HR hyperspectral cube. The
+model was trained to map an LR map to its HR map on the LR map's own scale
+(``INTENSITY_CONVENTION`` of :mod:`ramansr.dataset`, recorded in the
+checkpoint), so the maps and the cube come out on the LR scan's scale: the
+counts the LR objective would have collected at HR sampling.
 
 Command line: ``ramansr-predict LOWRES.mat CHECKPOINT.pt [--out-prefix PREFIX]``
 writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat``.
@@ -18,7 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ramansr.dataset import normalize_maps
+from ramansr.dataset import (
+    INTENSITY_CONVENTION,
+    apply_range,
+    calibrate_to_lowres,
+    normalize_maps,
+)
 from ramansr.decompose import fit_nmf
 from ramansr.io import Scan, read_scan, write_scan
 from ramansr.io_utils import atomic_path, save_npz, write_json
@@ -35,9 +44,10 @@ def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
     Parameters
     ----------
     normalized_maps : ndarray, (k, rows, cols)
-        Maps normalised to [0, 1] per map.
+        Maps normalised with (``low``, ``high``) per map.
     low, high : ndarray, (k,)
-        The per-map range the normalisation removed.
+        The per-map range the normalisation removed. Abundances below zero,
+        which NMF cannot give, are clipped to zero.
     spectra : ndarray, (k, channels)
         NMF component spectra (of the channel-scaled cube).
     data_min, data_max : ndarray, (channels,)
@@ -47,7 +57,7 @@ def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
     -------
     ndarray of float32, (rows, cols, channels)
     """
-    maps = normalized_maps * (high - low)[:, None, None] + low[:, None, None]
+    maps = np.clip(normalized_maps * (high - low)[:, None, None] + low[:, None, None], 0.0, None)
     scaled_cube = np.einsum("krc,kl->rcl", maps, spectra, optimize=True)
     return unscale_channels(scaled_cube, data_min, data_max)
 
@@ -111,6 +121,26 @@ def plot_maps(lowres_maps, predicted_maps, path, factor, title=""):
     plt.close(figure)
 
 
+def checkpoint_convention(checkpoint_path):
+    """The checkpoint's model name, after checking it was trained on today's intensity convention.
+
+    Raises
+    ------
+    ValueError
+        For a checkpoint trained on another convention (one without the
+        field predates it: each map min-max normalised on its own, whose
+        outputs have no known intensity scale).
+    """
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
+    convention = checkpoint.get("intensity_convention")
+    if convention != INTENSITY_CONVENTION:
+        raise ValueError(
+            f"{checkpoint_path}: trained on intensity convention {convention!r} (None: each map min-max normalised "
+            f"on its own, an older pair set), not {INTENSITY_CONVENTION!r}; its outputs' intensity scale is unknown. "
+            "Retrain it on a pair set written by this version (snakemake --forcerun dataset)")
+    return checkpoint["model_name"]
+
+
 def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, overrides=None, device=None):
     """Super-resolve every component map of an LR scan and rebuild the HR cube.
 
@@ -121,15 +151,15 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
     checkpoint_path : path-like
         ``best.pt`` or ``last.pt`` of :func:`ramansr.train.train_model`.
     out_maps : path-like
-        .npz with ``predicted_maps`` (k, f r, f c) normalised to [0, 1] (f the SR factor),
-        ``lowres_maps`` (k, r, c) normalised, ``map_low`` and ``map_high`` (k,)
-        (the NMF maps' ranges), ``spectra`` (k, channels), ``wavenumbers``,
+        .npz with ``predicted_maps`` (k, f r, f c) (f the SR factor) and
+        ``lowres_maps`` (k, r, c), both normalised with the LR maps' ``map_low``
+        and ``map_high`` (k,), ``spectra`` (k, channels), ``wavenumbers``,
         ``settings`` (JSON text).
     out_png : path-like
         LR maps over predicted maps.
     out_mat : path-like
         The reconstructed HR cube, written with :func:`ramansr.io.write_scan`
-        (WITec layout); its pixel size is the LR scan's divided by the SR factor.
+        (WITec layout), in the LR scan's units; its pixel size is the LR scan's divided by the SR factor.
     overrides : dict or None
         Processing settings (keys of ``PIPELINE_KEYS``) given by the user; they
         must agree with the checkpoint's (see :func:`resolve_pipeline`).
@@ -155,9 +185,10 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
                                    max_iter=settings["max_iter"])
     lowres_maps, low, high = normalize_maps(nmf_maps)
 
+    model_name = checkpoint_convention(checkpoint_path)
     model = load_model(checkpoint_path, device)
-    # clipped to the training targets' range, which also keeps the NMF abundances non-negative
-    predicted_maps = np.clip(super_resolve(model, lowres_maps), 0.0, 1.0)
+    # on the LR map's scale: an HR window may reach beyond the LR map's range, so no clipping to [0, 1]
+    predicted_maps = super_resolve(model, lowres_maps)
     cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
 
     pixel_size = None if scan.pixel_size_um is None else tuple(step / factor for step in scan.pixel_size_um)
@@ -178,7 +209,8 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
     save_npz(out_maps, predicted_maps=predicted_maps, lowres_maps=lowres_maps, map_low=low, map_high=high,
              spectra=spectra, wavenumbers=scan.wavenumbers, settings=np.array(json.dumps(result)))
     plot_maps(lowres_maps, predicted_maps, out_png, factor, title=f"{scan.name or Path(lowres_path).stem}: {model_name}")
-    meta = {"source": str(lowres_path), "super_resolved_with": str(checkpoint_path), "settings": json.dumps(settings)}
+    meta = {"source": str(lowres_path), "super_resolved_with": str(checkpoint_path), "settings": json.dumps(settings),
+            "intensity": "LR scan's units", "intensity_convention": INTENSITY_CONVENTION}
     write_scan(Scan(cube=cube, wavenumbers=scan.wavenumbers, pixel_size_um=pixel_size,
                     name=f"{scan.name or Path(lowres_path).stem}_sr{factor}", meta=meta), out_mat)
     result["seconds"] = time.perf_counter() - started
@@ -196,30 +228,48 @@ def band_image(scan, band):
 def check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band=(2800.0, 3000.0)):
     """Score a predicted HR cube against the measured HR scan of the same area, at one band.
 
-    The band images of the predicted cube (cropped at the registered window)
-    and of the measured HR scan are each min-max normalised, since the two
-    objectives collect different intensities; PSNR and SSIM use data_range 1.
-    Linear interpolation of the LR scan's band image is scored alongside as
-    the baseline.
+    Two scales, each for the predicted cube (cropped at the registered
+    window) and for linear interpolation of the LR scan's band image, the
+    baseline:
+
+    - ``minmax`` (paper-comparable): every band image min-max normalised on
+      its own, blind to intensity errors;
+    - ``common``: the measured HR band image brought to the LR scan's units
+      (:func:`ramansr.dataset.calibrate_to_lowres` against the LR band image:
+      the objectives collect different intensities), then all images
+      normalised with the LR band image's (low, high), so a wrong contrast or
+      a lifted background costs.
+
+    PSNR and SSIM use data_range 1.
 
     Returns
     -------
     dict
-        ``model`` and ``linear``: {psnr, ssim} each; the band and position.
+        ``model`` and ``linear``: {psnr, ssim, psnr_common, ssim_common}
+        each; the band and position.
     """
     from ramansr.metrics import crop_window, score
     from ramansr.register import upscale
 
-    measured = normalize_maps(band_image(read_scan(highres_path), band)[None])[0][0]
-    predicted = normalize_maps(band_image(read_scan(predicted_mat), band)[None])[0][0]
-    lowres = normalize_maps(band_image(read_scan(lowres_path), band)[None])[0][0]
+    measured = band_image(read_scan(highres_path), band)
+    predicted = band_image(read_scan(predicted_mat), band)
+    lowres = band_image(read_scan(lowres_path), band)
     window = measured.shape
-    return {
-        "band": list(band),
-        "position": [float(v) for v in position],
-        "model": score(crop_window(predicted, position, window), measured),
-        "linear": score(crop_window(upscale(lowres, factor), position, window), measured),
-    }
+    candidates = {"model": crop_window(predicted, position, window),
+                  "linear": crop_window(upscale(lowres, factor), position, window)}
+    gain, offset = calibrate_to_lowres(lowres, measured, position, factor)
+    _, low, high = normalize_maps(lowres[None])
+
+    def common(image):
+        return apply_range(image[None], low, high)[0]
+
+    measured_minmax = normalize_maps(measured[None])[0][0]
+    result = {"band": list(band), "position": [float(v) for v in position], "calibration": [gain, offset]}
+    for name, image in candidates.items():
+        own = score(normalize_maps(image[None])[0][0], measured_minmax)
+        shared = score(common(image), common(gain * measured + offset))
+        result[name] = {**own, "psnr_common": shared["psnr"], "ssim_common": shared["ssim"]}
+    return result
 
 
 def check_prediction_file(predicted_mat, lowres_path, highres_path, registration_path, out_path, band=(2800.0, 3000.0)):
@@ -239,9 +289,11 @@ def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
     for (sample, area), path in zip(areas, check_paths):
         with open(path) as handle:
             check = json.load(handle)
-        rows.append({"sample": sample, "area": area, "band": f"{check['band'][0]:.0f}-{check['band'][1]:.0f}",
-                     f"{model_name}_psnr": check["model"]["psnr"], f"{model_name}_ssim": check["model"]["ssim"],
-                     "linear_psnr": check["linear"]["psnr"], "linear_ssim": check["linear"]["ssim"]})
+        row = {"sample": sample, "area": area, "band": f"{check['band'][0]:.0f}-{check['band'][1]:.0f}"}
+        for name, label in (("model", model_name), ("linear", "linear")):
+            for key in ("psnr", "ssim", "psnr_common", "ssim_common"):
+                row[f"{label}_{key}"] = check[name][key]
+        rows.append(row)
     table = pd.DataFrame(rows)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
@@ -249,7 +301,10 @@ def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
         with open(tmp, "w") as handle:
             handle.write(f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n")
             handle.write("Band image of the predicted cube at the registered window against the measured HR "
-                         "scan's, each min-max normalised; linear interpolation of the LR band image alongside.\n\n")
+                         "scan's; linear interpolation of the LR band image alongside. `psnr`, `ssim`: each image "
+                         "min-max normalised on its own (paper-comparable, blind to intensity errors); "
+                         "`*_common`: the measured image calibrated to the LR scan's units and every image "
+                         "normalised with the LR band image's range (sees a wrong contrast or background).\n\n")
             handle.write(table.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 

@@ -16,7 +16,11 @@ Physics, in the order it is applied
    2-4 um deep, so an inclined interface in the focal slab appears laterally
    diffuse. ``xi`` and the phase contrast grow linearly with
    the polymer fraction (more polymer: deeper quench, coarser domains, phases
-   further apart in composition).
+   further apart in composition). Optionally (``heterogeneity``) structure
+   larger than the HR window is superposed: inclusions (cells, regions) tens
+   of um across and a smooth gradient across the field, each pulling the
+   abundance towards one phase, so that an HR window's abundance range
+   differs from its LR field's, as on real tissue.
 2. Spectra: each phase is a mixture of three pure components (surfactant,
    water, polymer) whose spectra are sums of Voigt bands (Lorentzian line
    shape convolved with the spectrometer's Gaussian slit function).
@@ -124,6 +128,14 @@ _DEFAULTS = {
     "placement_error_um": 2.0,
     "spikes": {"enabled": False, "rate": 0.005},
     "baseline": {"enabled": False, "strength": 0.5},
+    "heterogeneity": {
+        "enabled": False,
+        "inclusions": 3,
+        "inclusion_radius_um": [10.0, 30.0],
+        "inclusion_edge_um": 2.0,
+        "inclusion_weight": 0.9,
+        "gradient": 0.7,
+    },
     "morphology": {
         "correlation_length_um": 1.5,
         "coarsening_um": 25.0,
@@ -394,7 +406,71 @@ def specimen_abundance(settings, sample, shape, rng):
         remaining = remaining * (1.0 - inside)
         taken += fraction
     maps.append(remaining)
-    return np.stack(maps), params
+    abundance = np.stack(maps)
+    if settings["heterogeneity"]["enabled"]:
+        abundance = add_heterogeneity(abundance, settings["heterogeneity"], step, rng)
+    return abundance, params
+
+
+def large_scale_weights(shape, step_um, heterogeneity, rng):
+    """Weight maps of the structures larger than an HR window, and the phase each one pulls towards.
+
+    Inclusions (cells, large regions) are discs of radius drawn uniformly from
+    ``inclusion_radius_um`` with a tanh edge ``inclusion_edge_um`` wide and a
+    plateau of ``inclusion_weight``; the gradient is a linear ramp from 0 to
+    ``gradient`` across the grid along a random direction.
+
+    Returns
+    -------
+    list of ndarray
+        One weight map (rows, cols) in [0, 1] per structure.
+    """
+    rows, cols = shape
+    yy, xx = np.mgrid[0:rows, 0:cols] * step_um
+    structures = []
+    low, high = heterogeneity["inclusion_radius_um"]
+    for _ in range(int(heterogeneity["inclusions"])):
+        centre = rng.uniform(0.0, 1.0, size=2) * (cols * step_um, rows * step_um)
+        radius = rng.uniform(low, high)
+        distance = radius - np.hypot(xx - centre[0], yy - centre[1])
+        edge = max(heterogeneity["inclusion_edge_um"], 1e-3)
+        structures.append(heterogeneity["inclusion_weight"] * 0.5 * (1.0 + np.tanh(distance / edge)))
+    if heterogeneity["gradient"] > 0:
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        along = np.cos(angle) * xx + np.sin(angle) * yy
+        ramp = (along - along.min()) / max(np.ptp(along), 1e-12)
+        structures.append(heterogeneity["gradient"] * ramp)
+    return structures
+
+
+def add_heterogeneity(abundance, heterogeneity, step_um, rng):
+    """Superpose structure larger than an HR window on the phase maps.
+
+    Each structure of :func:`large_scale_weights` mixes the abundance towards
+    one phase, drawn at random: ``a <- (1 - w) a + w e_phase``. The maps stay
+    non-negative and sum to one, so the specimen keeps its fine phase domains
+    but an HR window on a cell or at one end of a gradient holds a different
+    abundance range than the LR field around it.
+
+    Parameters
+    ----------
+    abundance : ndarray, shape (phases, rows, cols)
+    heterogeneity : dict
+        The ``heterogeneity`` settings.
+    step_um : float
+        Fine-grid pixel.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of float64, same shape
+    """
+    abundance = np.array(abundance, dtype=np.float64)
+    for weights in large_scale_weights(abundance.shape[1:], step_um, heterogeneity, rng):
+        phase = int(rng.integers(len(abundance)))
+        abundance *= 1.0 - weights
+        abundance[phase] += weights
+    return abundance
 
 
 def airy_otf(shape, step_um, wavelength_um, na):

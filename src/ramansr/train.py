@@ -31,7 +31,8 @@ PSNR) and ``history.csv``, the pipeline's declared outputs, appear only when
 the whole run has finished, so a run that fails part way leaves nothing a rerun
 would take for a trained model; ``summary.json``. Every checkpoint carries the SR factor (in
 ``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
-made with, which :mod:`ramansr.predict` applies to new scans. The resume files, never
+made with, which :mod:`ramansr.predict` applies to new scans, and the pair set's
+``intensity_convention`` (see :mod:`ramansr.dataset`), the intensity scale the model maps between. The resume files, never
 declared to Snakemake so that its cleanup of a failed job keeps them:
 ``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and
 ``best_so_far.pt`` (the best weights up to ``last.pt``'s epoch). A rerun
@@ -349,7 +350,8 @@ def psnr_from_mse(mse, data_range=1.0):
 def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
     """Mean MSE and mean PSNR over the HR windows, feeding full LR maps.
 
-    PSNR uses the output clipped to [0, 1] and data range 1, as :mod:`ramansr.metrics` does.
+    PSNR uses data range 1 and no clipping (targets on the LR map's scale may leave [0, 1]),
+    as :mod:`ramansr.metrics` does.
 
     Parameters
     ----------
@@ -367,15 +369,14 @@ def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
         ``val_loss`` and ``val_psnr``.
     """
     model.eval()
-    squared_errors, clipped_errors = [], []
+    squared_errors = []
     for start in range(0, len(pairs), batch_size):
         indices = range(start, min(start + batch_size, len(pairs)))
         lowres, highres, positions = (to_device(array) for array in make_batch(pairs, indices, mode="full", margin=0))
         with autocast():
             windows = extract_windows(model(lowres), positions, highres.shape[-2:]).float()
         squared_errors.append(((windows - highres) ** 2).mean(dim=(1, 2, 3)))
-        clipped_errors.append(((windows.clamp(0.0, 1.0) - highres) ** 2).mean(dim=(1, 2, 3)))
-    psnrs = [psnr_from_mse(value) for value in torch.cat(clipped_errors).tolist()]
+    psnrs = [psnr_from_mse(value) for value in torch.cat(squared_errors).tolist()]
     return {"val_loss": torch.cat(squared_errors).mean().item(), "val_psnr": float(np.mean(psnrs))}
 
 
@@ -394,6 +395,7 @@ class _Run:
         self.optimisers = {"model": torch.optim.Adam(self.model.parameters(), lr=settings["learning_rate"])}
         self.discriminator = None
         self.inputs = None  # fingerprint of the training data, set by train_model
+        self.intensity_convention = None  # of the training data, set by train_model
         if model_name == "srgan":
             self.discriminator = Discriminator(**settings["discriminator"]).to(device)
             self.optimisers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(),
@@ -499,6 +501,7 @@ class _Run:
             "rng_states": rng_states,
             "settings": self.settings,
             "inputs": self.inputs,
+            "intensity_convention": self.intensity_convention,
         }
         if self.discriminator is not None:
             state["discriminator_state"] = self.discriminator.state_dict()
@@ -576,7 +579,13 @@ def _resume_state(out_dir, settings, fingerprint):
     return None
 
 
-def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline):
+def intensity_convention(pairs_path):
+    """The ``intensity_convention`` a pair set was written with (None for pair sets older than it)."""
+    with np.load(pairs_path) as pairs:
+        return str(pairs["intensity_convention"]) if "intensity_convention" in pairs.files else None
+
+
+def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, convention):
     """Interpolation needs no training: write name-only checkpoints and return the validation score."""
     model_kwargs = {**settings["model"], "scaling_factor": int(factor)}
     model = build(model_name, **model_kwargs).to(device)
@@ -585,7 +594,7 @@ def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pi
         validation = evaluate_windows(model, val_pairs, settings["batch_size"],
                                       lambda array: torch.from_numpy(array).to(device))
     state = {"model_name": model_name, "model_kwargs": model_kwargs, "pipeline": pipeline, "model_state": None,
-             "epoch": 0, "settings": settings, "history": []}
+             "epoch": 0, "settings": settings, "history": [], "intensity_convention": convention}
     save_checkpoint(state, out_dir / LAST_CHECKPOINT)
     write_history([], out_dir / HISTORY)
     save_checkpoint(state, out_dir / BEST_CHECKPOINT)
@@ -638,7 +647,8 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
                "n_train": len(train_pairs), "n_val": len(val_pairs)}
 
     if not is_trainable(model_name):
-        validation = _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline)
+        validation = _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline,
+                                     intensity_convention(pairs_path))
         summary.update(epochs_completed=0, best_epoch=None, best_val_psnr=validation["val_psnr"],
                        final_train_loss=None, n_parameters=0, precision="fp32",
                        train_seconds=time.perf_counter() - started)
@@ -650,6 +660,7 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     run = _Run(model_name, settings, device, factor, pipeline)
     fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
     run.inputs = fingerprint
+    run.intensity_convention = intensity_convention(pairs_path)
     resumed = _resume_state(out_dir, settings, fingerprint)
     if resumed is not None:
         run.restore(resumed)
