@@ -33,7 +33,7 @@ def write_config(workdir, **changes):
 def test_a_sheet_of_mat_files_and_table_exports_gives_the_same_registration(finished_run, tmp_path):
     """LR scans as the simulator's .mat, HR scans as Table exports (with header for A, without for F)."""
     workdir = copy_repo(tmp_path / "formats")
-    rows = ["sample\tarea\tlowres\thighres\thighres_shape"]
+    rows = ["sample\tarea\tlowres\thighres\thighres_shape\thighres_step_um"]
     for sample, area in AREAS:
         folder = workdir / "data" / sample / area
         folder.mkdir(parents=True)
@@ -42,7 +42,9 @@ def test_a_sheet_of_mat_files_and_table_exports_gives_the_same_registration(fini
         with_header = sample == "A"
         write_table(highres, folder / "highres.txt", header=with_header)
         shape = "" if with_header else "{} x {}".format(*highres.cube.shape[:2])
-        rows.append(f"{sample}\t{area}\tdata/{sample}/{area}/lowres.mat\tdata/{sample}/{area}/highres.txt\t{shape}")
+        # a Table export records no pixel size: the sheet gives it
+        step = highres.pixel_size_um[0]
+        rows.append(f"{sample}\t{area}\tdata/{sample}/{area}/lowres.mat\tdata/{sample}/{area}/highres.txt\t{shape}\t{step}")
     (workdir / "samples.tsv").write_text("\n".join(rows) + "\n")
     write_config(workdir, source="samples", samples="samples.tsv")
     snakemake(workdir, "--cores", "2", "results/dataset/split.csv")
