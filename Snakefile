@@ -46,7 +46,7 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
         report_outputs(),
-    default_target: True

@@ -9,18 +9,21 @@ rule decompose:
         nmf="results/decomposition/{sample}/{area}/nmf.npz",
         pca="results/decomposition/{sample}/{area}/pca.npz",
         model="results/decomposition/{sample}/{area}/nmf_model.joblib",
-    params:
-        n_components=config["decompose"]["n_components"],
-        pca_components=config["decompose"]["pca_components"],
-        seed=config["decompose"]["seed"],
-        max_iter=config["decompose"]["max_iter"],
-        names=lambda wc: [f"{scan_file(wc, scan)} (sample {wc.sample}, area {wc.area})" for scan in SCANS],
     log:
         "results/logs/decompose/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/decompose/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        n_components=config["decompose"]["n_components"],
+        pca_components=config["decompose"]["pca_components"],
+        seed=config["decompose"]["seed"],
+        max_iter=config["decompose"]["max_iter"],
+        names=lambda wc: [
+            f"{scan_file(wc, scan)} (sample {wc.sample}, area {wc.area})"
+            for scan in SCANS
+        ],
     script:
         "../scripts/decompose.py"
 
@@ -36,14 +39,14 @@ rule clean_maps:
         lowres_header="results/arrays/{sample}/{area}/lowres.json",
     output:
         "results/decomposition/{sample}/{area}/clean_maps.npz",
-    params:
-        window_length=config["preprocess"]["window_length"],
-        polyorder=config["preprocess"]["polyorder"],
     log:
         "results/logs/clean_maps/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/clean_maps/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        window_length=config["preprocess"]["window_length"],
+        polyorder=config["preprocess"]["polyorder"],
     script:
         "../scripts/clean_maps.py"

@@ -8,15 +8,15 @@ rule evaluate:
         split="results/dataset/split.csv",
     output:
         "results/metrics/{model}.csv",
-    threads: 8
-    resources:
-        gpu=1,
     log:
         "results/logs/evaluate/{model}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 8
+    resources:
+        gpu=1,
     script:
         "../scripts/evaluate.py"
 
@@ -27,11 +27,31 @@ rule tables:
         pairs="results/dataset/pairs.npz",
         split="results/dataset/split.csv",
     output:
-        train=report("results/tables/train.csv", category="Tables", caption="../report/table_train.rst"),
-        test=report("results/tables/test.csv", category="Tables", caption="../report/table_test.rst"),
-        train_md=report("results/tables/train.md", category="Tables", caption="../report/table_train.rst"),
-        test_md=report("results/tables/test.md", category="Tables", caption="../report/table_test.rst"),
-        per_image=report("results/tables/per_image.csv", category="Tables", caption="../report/table_per_image.rst"),
+        train=report(
+            "results/tables/train.csv",
+            category="Tables",
+            caption="../report/table_train.rst",
+        ),
+        test=report(
+            "results/tables/test.csv",
+            category="Tables",
+            caption="../report/table_test.rst",
+        ),
+        train_md=report(
+            "results/tables/train.md",
+            category="Tables",
+            caption="../report/table_train.rst",
+        ),
+        test_md=report(
+            "results/tables/test.md",
+            category="Tables",
+            caption="../report/table_test.rst",
+        ),
+        per_image=report(
+            "results/tables/per_image.csv",
+            category="Tables",
+            caption="../report/table_per_image.rst",
+        ),
     log:
         "results/logs/tables.log",
     benchmark:
@@ -45,17 +65,29 @@ rule tables:
 rule registration_table:
     input:
         registration=per_area("results/registration/{sample}/{area}.json"),
-        truth=per_area("results/simulated/{sample}/{area}/truth.npz") if SIMULATED else [],
+        truth=(
+            per_area("results/simulated/{sample}/{area}/truth.npz")
+            if SIMULATED
+            else []
+        ),
     output:
-        csv=report("results/tables/registration.csv", category="Tables", caption="../report/table_registration.rst"),
-        md=report("results/tables/registration.md", category="Tables", caption="../report/table_registration.rst"),
-    params:
-        areas=AREAS,
+        csv=report(
+            "results/tables/registration.csv",
+            category="Tables",
+            caption="../report/table_registration.rst",
+        ),
+        md=report(
+            "results/tables/registration.md",
+            category="Tables",
+            caption="../report/table_registration.rst",
+        ),
     log:
         "results/logs/registration_table.log",
     benchmark:
         "results/benchmarks/registration_table.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        areas=AREAS,
     script:
         "../scripts/registration_table.py"

@@ -10,16 +10,16 @@ rule area_geometry:
         highres="results/arrays/{sample}/{area}/highres.json",
     output:
         "results/geometry/{sample}/{area}.json",
-    params:
-        lowres_step=area_step("lowres"),
-        highres_step=area_step("highres"),
-        min_overlap=config["preprocess"]["min_spectral_overlap"],
     log:
         "results/logs/geometry/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/geometry/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        lowres_step=area_step("lowres"),
+        highres_step=area_step("highres"),
+        min_overlap=config["preprocess"]["min_spectral_overlap"],
     script:
         "../scripts/area_geometry.py"
 

@@ -14,15 +14,15 @@ rule predict:
             caption="../report/prediction.rst",
         ),
         mat="results/predictions/{name}/cube.mat",
-    threads: 8
-    resources:
-        gpu=1,
     log:
         "results/logs/predict/{name}.log",
     benchmark:
         "results/benchmarks/predict/{name}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 8
+    resources:
+        gpu=1,
     script:
         "../scripts/predict.py"
 
@@ -35,14 +35,14 @@ rule prediction_check:
         registration="results/registration/{sample}/{area}.json",
     output:
         "results/predictions/test_area_{sample}_{area}/check.json",
-    params:
-        band=config["predict"]["band"],
     log:
         "results/logs/prediction_check/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/prediction_check/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        band=config["predict"]["band"],
     script:
         "../scripts/prediction_check.py"
 
@@ -57,14 +57,14 @@ rule prediction_table:
             caption="../report/table_prediction.rst",
         ),
         md="results/tables/prediction.md",
-    params:
-        areas=lambda wc: test_areas(),
-        model=config["predict"]["model"],
     log:
         "results/logs/prediction_table.log",
     benchmark:
         "results/benchmarks/prediction_table.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        areas=lambda wc: test_areas(),
+        model=config["predict"]["model"],
     script:
         "../scripts/prediction_table.py"

@@ -10,13 +10,13 @@ rule preprocess:
     output:
         cube=temp("results/preprocessed/{sample}/{area}/{scan}.npz"),
         spectra="results/spectra/{sample}/{area}/{scan}.npz",
-    params:
-        settings=config["preprocess"],
     log:
         "results/logs/preprocess/{sample}/{area}/{scan}.log",
     benchmark:
         "results/benchmarks/preprocess/{sample}/{area}/{scan}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        settings=config["preprocess"],
     script:
         "../scripts/preprocess.py"

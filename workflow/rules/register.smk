@@ -8,15 +8,15 @@ rule register:
         geometry="results/geometry/{sample}/{area}.json",
     output:
         "results/registration/{sample}/{area}.json",
-    params:
-        interpolation=config["register"]["interpolation"],
-        min_confidence=config["register"]["min_confidence"],
-        max_disagreement_px=config["register"]["max_disagreement_px"],
     log:
         "results/logs/register/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/register/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        interpolation=config["register"]["interpolation"],
+        min_confidence=config["register"]["min_confidence"],
+        max_disagreement_px=config["register"]["max_disagreement_px"],
     script:
         "../scripts/register.py"

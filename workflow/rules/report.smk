@@ -1,20 +1,25 @@
 # The paper's figures, the supplementary ones and the training curves, each as PNG
 # (registered in the report) and PDF. All of them are light: run them locally.
 
+
 rule figure_workflow:
     output:
-        png=report("results/figures/fig1_workflow.png", category="Overview", caption="../report/fig1_workflow.rst"),
+        png=report(
+            "results/figures/fig1_workflow.png",
+            category="Overview",
+            caption="../report/fig1_workflow.rst",
+        ),
         pdf="results/figures/fig1_workflow.pdf",
-    params:
-        # relative, so that a moved or copied project does not redraw it
-        snakefile=os.path.relpath(workflow.main_snakefile),
-        configfiles=[os.path.relpath(path) for path in workflow.overwrite_configfiles],
     log:
         "results/logs/figures/fig1_workflow.log",
     benchmark:
         "results/benchmarks/figures/fig1_workflow.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        # relative, so that a moved or copied project does not redraw it
+        snakefile=os.path.relpath(workflow.main_snakefile),
+        configfiles=[os.path.relpath(path) for path in workflow.overwrite_configfiles],
     script:
         "../scripts/figure_workflow.py"
 
@@ -25,16 +30,20 @@ rule figure_decomposition:
         pca=first_area("results/decomposition/{sample}/{area}/pca.npz"),
         spectra=first_area("results/spectra/{sample}/{area}/lowres.npz"),
     output:
-        png=report("results/figures/fig2_decomposition.png", category="Decomposition", caption="../report/fig2_decomposition.rst"),
+        png=report(
+            "results/figures/fig2_decomposition.png",
+            category="Decomposition",
+            caption="../report/fig2_decomposition.rst",
+        ),
         pdf="results/figures/fig2_decomposition.pdf",
-    params:
-        title=FIRST_AREA_NAME,
     log:
         "results/logs/figures/fig2_decomposition.log",
     benchmark:
         "results/benchmarks/figures/fig2_decomposition.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        title=FIRST_AREA_NAME,
     script:
         "../scripts/figure_decomposition.py"
 
@@ -46,16 +55,20 @@ rule figure_registration:
         selection=first_area("results/selection/{sample}/{area}.json"),
         spectra=first_area("results/spectra/{sample}/{area}/lowres.npz"),
     output:
-        png=report("results/figures/fig3_registration.png", category="Registration", caption="../report/fig3_registration.rst"),
+        png=report(
+            "results/figures/fig3_registration.png",
+            category="Registration",
+            caption="../report/fig3_registration.rst",
+        ),
         pdf="results/figures/fig3_registration.pdf",
-    params:
-        title=FIRST_AREA_NAME,
     log:
         "results/logs/figures/fig3_registration.log",
     benchmark:
         "results/benchmarks/figures/fig3_registration.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        title=FIRST_AREA_NAME,
     script:
         "../scripts/figure_registration.py"
 
@@ -67,18 +80,22 @@ rule figure_examples:
         checkpoints=expand("results/models/{model}/best.pt", model=config["models"]),
         spectra=first_area("results/spectra/{sample}/{area}/lowres.npz"),
     output:
-        png=report("results/figures/examples_{split}.png", category="Super-resolution", caption="../report/examples.rst"),
+        png=report(
+            "results/figures/examples_{split}.png",
+            category="Super-resolution",
+            caption="../report/examples.rst",
+        ),
         pdf="results/figures/examples_{split}.pdf",
-    wildcard_constraints:
-        split="train|test",
-    params:
-        models=list(config["models"]),
     log:
         "results/logs/figures/examples_{split}.log",
     benchmark:
         "results/benchmarks/figures/examples_{split}.tsv"
+    wildcard_constraints:
+        split="train|test",
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        models=list(config["models"]),
     script:
         "../scripts/figure_examples.py"
 
@@ -88,16 +105,20 @@ rule figure_smoothing:
         lowres=first_area("results/spectra/{sample}/{area}/lowres.npz"),
         highres=first_area("results/spectra/{sample}/{area}/highres.npz"),
     output:
-        png=report("results/figures/figS1_smoothing.png", category="Data", caption="../report/figS1_smoothing.rst"),
+        png=report(
+            "results/figures/figS1_smoothing.png",
+            category="Data",
+            caption="../report/figS1_smoothing.rst",
+        ),
         pdf="results/figures/figS1_smoothing.pdf",
-    params:
-        title=FIRST_AREA_NAME,
     log:
         "results/logs/figures/figS1_smoothing.log",
     benchmark:
         "results/benchmarks/figures/figS1_smoothing.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        title=FIRST_AREA_NAME,
     script:
         "../scripts/figure_smoothing.py"
 
@@ -107,7 +128,11 @@ rule figure_fourier:
         nmf=per_area("results/decomposition/{sample}/{area}/nmf.npz"),
         selection=per_area("results/selection/{sample}/{area}.json"),
     output:
-        png=report("results/figures/fourier_{scan}.png", category="Decomposition", caption="../report/fourier.rst"),
+        png=report(
+            "results/figures/fourier_{scan}.png",
+            category="Decomposition",
+            caption="../report/fourier.rst",
+        ),
         pdf="results/figures/fourier_{scan}.pdf",
     log:
         "results/logs/figures/fourier_{scan}.log",
@@ -123,15 +148,19 @@ rule figure_training_curves:
     input:
         histories=expand("results/models/{model}/history.csv", model=config["models"]),
     output:
-        png=report("results/figures/training_curves.png", category="Super-resolution", caption="../report/training_curves.rst"),
+        png=report(
+            "results/figures/training_curves.png",
+            category="Super-resolution",
+            caption="../report/training_curves.rst",
+        ),
         pdf="results/figures/training_curves.pdf",
-    params:
-        models=list(config["models"]),
     log:
         "results/logs/figures/training_curves.log",
     benchmark:
         "results/benchmarks/figures/training_curves.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        models=list(config["models"]),
     script:
         "../scripts/figure_training_curves.py"

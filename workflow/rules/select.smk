@@ -6,16 +6,16 @@ rule select:
         "results/decomposition/{sample}/{area}/nmf.npz",
     output:
         "results/selection/{sample}/{area}.json",
-    params:
-        min_snr_db=config["select"]["min_snr_db"],
-        low_band=config["select"]["low_band"],
-        noise_band=config["select"]["noise_band"],
     log:
         "results/logs/select/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/select/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        min_snr_db=config["select"]["min_snr_db"],
+        low_band=config["select"]["low_band"],
+        noise_band=config["select"]["noise_band"],
     script:
         "../scripts/select.py"
 
@@ -25,15 +25,23 @@ rule selection_table:
         selection=per_area("results/selection/{sample}/{area}.json"),
         registration=per_area("results/registration/{sample}/{area}.json"),
     output:
-        csv=report("results/tables/selection.csv", category="Tables", caption="../report/table_selection.rst"),
-        md=report("results/tables/selection.md", category="Tables", caption="../report/table_selection.rst"),
-    params:
-        areas=AREAS,
+        csv=report(
+            "results/tables/selection.csv",
+            category="Tables",
+            caption="../report/table_selection.rst",
+        ),
+        md=report(
+            "results/tables/selection.md",
+            category="Tables",
+            caption="../report/table_selection.rst",
+        ),
     log:
         "results/logs/selection_table.log",
     benchmark:
         "results/benchmarks/selection_table.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        areas=AREAS,
     script:
         "../scripts/selection_table.py"

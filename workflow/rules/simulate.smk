@@ -6,14 +6,14 @@ rule simulate:
         lowres="results/simulated/{sample}/{area}/lowres.mat",
         highres="results/simulated/{sample}/{area}/highres.mat",
         truth="results/simulated/{sample}/{area}/truth.npz",
-    params:
-        settings=config["simulation"],
     log:
         "results/logs/simulate/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/simulate/{sample}/{area}.tsv"
     conda:
         "../../envs/ramansr.yaml"
+    params:
+        settings=config["simulation"],
     script:
         "../scripts/simulate.py"
 
@@ -24,7 +24,11 @@ rule simulation_overview:
         highres=first_area("results/simulated/{sample}/{area}/highres.mat"),
         truth=first_area("results/simulated/{sample}/{area}/truth.npz"),
     output:
-        report("results/figures/simulation_overview.png", category="Data", caption="../report/simulation_overview.rst"),
+        report(
+            "results/figures/simulation_overview.png",
+            category="Data",
+            caption="../report/simulation_overview.rst",
+        ),
     log:
         "results/logs/simulation_overview.log",
     benchmark:

@@ -11,18 +11,18 @@ rule train:
     output:
         best="results/models/{model}/best.pt",
         history="results/models/{model}/history.csv",
-    params:
-        settings=lambda wc: model_settings(wc.model),
-        pipeline=pipeline_settings(),
-        out_dir=lambda wc: f"results/models/{wc.model}",
-    threads: 8
-    resources:
-        gpu=1,
     log:
         "results/logs/train/{model}.log",
     benchmark:
         "results/benchmarks/train/{model}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 8
+    resources:
+        gpu=1,
+    params:
+        settings=lambda wc: model_settings(wc.model),
+        pipeline=pipeline_settings(),
+        out_dir=lambda wc: f"results/models/{wc.model}",
     script:
         "../scripts/train.py"
