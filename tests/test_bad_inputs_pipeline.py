@@ -77,7 +77,7 @@ CASES = {
     "unknown model": ({"models": ["linear", "esrgan"]}, None, ["'esrgan' is not one of"]),
     "model listed twice": ({"models": ["linear", "linear"]}, None, ["has non-unique elements"]),
     "predicting with a model that is not run": (
-        {"models": ["linear", "srcnn"]}, None, ["predict: model: srresnet is not one of models: ['linear', 'srcnn']"]),
+        {"models": ["linear", "srcnn"]}, None, ["predict: model: bicubic is not one of models: ['linear', 'srcnn']"]),
     "more components than channels": (
         {"decompose": {"n_components": 200}}, None,
         ["decompose: n_components: 200 is more than the 160 channels", "simulation: channels"]),
