@@ -85,11 +85,18 @@ def export_struct(cube, wavenumbers, pixel_size_um):
     axisscale = np.empty((2, 2), dtype=object)
     axisscale[:] = [[np.zeros((0, 0)), ""], [wavenumbers[np.newaxis], "rel. 1/cm"]]
     imageaxisscale = np.empty((2, 2), dtype=object)
-    imageaxisscale[:] = [[np.arange(cols)[np.newaxis] * pixel_size_um, "µm"],
-                         [np.arange(rows)[np.newaxis] * pixel_size_um, "µm"]]
-    return {"name": "bench", "type": "image", "imagesize": np.array([[cols, rows]], dtype=np.uint16),
-            "data": cube.reshape(rows * cols, channels), "axisscale": axisscale,
-            "imageaxisscale": imageaxisscale}
+    imageaxisscale[:] = [
+        [np.arange(cols)[np.newaxis] * pixel_size_um, "µm"],
+        [np.arange(rows)[np.newaxis] * pixel_size_um, "µm"],
+    ]
+    return {
+        "name": "bench",
+        "type": "image",
+        "imagesize": np.array([[cols, rows]], dtype=np.uint16),
+        "data": cube.reshape(rows * cols, channels),
+        "axisscale": axisscale,
+        "imageaxisscale": imageaxisscale,
+    }
 
 
 def resized_wip(path, cube):
@@ -107,7 +114,8 @@ def resized_wip(path, cube):
         first.find(name).data = np.ones(rows, dtype=bool)
     # witio reads the data as (SizeGraph, SizeY, SizeX) in Fortran order: channel fastest, then line, then point
     first.find("GraphData").find("Data").data = np.frombuffer(
-        np.ascontiguousarray(cube.transpose(1, 0, 2), dtype="<f4").tobytes(), dtype="u1")
+        np.ascontiguousarray(cube.transpose(1, 0, 2), dtype="<f4").tobytes(), dtype="u1"
+    )
     second.find("SizeX").data = second.find("SizeY").data = np.array([1], dtype=np.int32)
     path.write_bytes(tag.write_bytes(magic, root))
 
@@ -134,8 +142,9 @@ def tracemalloc_peak(function):
 
 
 def rss_growth(kind, path, variable=""):
-    output = subprocess.run([sys.executable, "-c", _RSS_PROBE, kind, str(path), variable],
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, kind, str(path), variable], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(output.splitlines()[-1])  # rosettasciio logs to stdout before it
 
 
@@ -150,7 +159,10 @@ def measure(label, path, bare, bare_kind, variable, stored_bytes, repeats):
         our_times.append(seconds(ours))
     bare_s, ours_s = statistics.median(bare_times), statistics.median(our_times)
     return {
-        "case": label, "bare_ms": 1e3 * bare_s, "read_scan_ms": 1e3 * ours_s, "time_ratio": ours_s / bare_s,
+        "case": label,
+        "bare_ms": 1e3 * bare_s,
+        "read_scan_ms": 1e3 * ours_s,
+        "time_ratio": ours_s / bare_s,
         "bare_mem_ratio": tracemalloc_peak(bare) / stored_bytes,
         "mem_ratio": tracemalloc_peak(ours) / stored_bytes,
         "bare_rss_ratio": rss_growth(bare_kind, path, variable) / stored_bytes,
@@ -182,10 +194,24 @@ def instrument_rows(folder, rng, repeats):
     return [
         measure("witec project .wip", project, witio_bare, "witio", "", cube.nbytes, repeats),
         measure("witec Table .txt", table, pandas_bare, "pandas", "", cube.nbytes * 2, max(3, repeats // 3)),
-        measure("renishaw .wdf (real)", WDF, lambda: renishaw_reader(str(WDF)), "rsciio.renishaw", "",
-                49 * 45 * 394 * 4, repeats),
-        measure("horiba .xml (real)", HORIBA, lambda: horiba_reader(str(HORIBA)), "rsciio.jobinyvon", "",
-                2 * 3 * 34 * 8, repeats),
+        measure(
+            "renishaw .wdf (real)",
+            WDF,
+            lambda: renishaw_reader(str(WDF)),
+            "rsciio.renishaw",
+            "",
+            49 * 45 * 394 * 4,
+            repeats,
+        ),
+        measure(
+            "horiba .xml (real)",
+            HORIBA,
+            lambda: horiba_reader(str(HORIBA)),
+            "rsciio.jobinyvon",
+            "",
+            2 * 3 * 34 * 8,
+            repeats,
+        ),
     ]
 
 
@@ -209,18 +235,30 @@ def main():
                 return file["bench/data"][()]
 
         rows = [
-            measure("witec mat5 float64", export, lambda: scipy.io.loadmat(export), "loadmat", "",
-                    cube.nbytes, repeats),
+            measure(
+                "witec mat5 float64", export, lambda: scipy.io.loadmat(export), "loadmat", "", cube.nbytes, repeats
+            ),
             measure("witec v7.3 float32", v73, h5_bare, "h5py", "bench/data", cube.nbytes // 2, repeats),
-            measure("plain mat5 float64 cube", plain, lambda: scipy.io.loadmat(plain), "loadmat", "",
-                    cube.nbytes, repeats),
+            measure(
+                "plain mat5 float64 cube", plain, lambda: scipy.io.loadmat(plain), "loadmat", "", cube.nbytes, repeats
+            ),
         ]
         rows += instrument_rows(Path(folder), rng, repeats)
-    print(f"read_scan vs bare load, MATLAB {ROWS}x{COLS}x{CHANNELS}, .wip/.txt {ROWS}x{COLS}x{MAP_CHANNELS}, "
-          f"median of {repeats}; "
-          "memory (tracemalloc peak, RSS peak growth) over the stored array")
-    header = ("case", "bare_ms", "read_scan_ms", "time_ratio", "bare_mem_ratio", "mem_ratio",
-              "bare_rss_ratio", "rss_ratio")
+    print(
+        f"read_scan vs bare load, MATLAB {ROWS}x{COLS}x{CHANNELS}, .wip/.txt {ROWS}x{COLS}x{MAP_CHANNELS}, "
+        f"median of {repeats}; "
+        "memory (tracemalloc peak, RSS peak growth) over the stored array"
+    )
+    header = (
+        "case",
+        "bare_ms",
+        "read_scan_ms",
+        "time_ratio",
+        "bare_mem_ratio",
+        "mem_ratio",
+        "bare_rss_ratio",
+        "rss_ratio",
+    )
     print(f"{header[0]:<26}" + "".join(f"{name:>15}" for name in header[1:]))
     for row in rows:
         print(f"{row['case']:<26}" + "".join(f"{row[name]:>15.2f}" for name in header[1:]))

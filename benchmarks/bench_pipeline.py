@@ -30,8 +30,16 @@ def rule_table(benchmark_dir):
         rule = path.relative_to(benchmark_dir).parts[0].removesuffix(".tsv")
         record = pd.read_csv(path, sep="\t").iloc[-1]
         rows.append({"rule": rule, "s": record["s"], "cpu_time": record["cpu_time"], "max_rss": record["max_rss"]})
-    table = pd.DataFrame(rows).groupby("rule").agg(
-        jobs=("s", "size"), wall_s=("s", "sum"), longest_s=("s", "max"), cpu_s=("cpu_time", "sum"), peak_rss_mb=("max_rss", "max")
+    table = (
+        pd.DataFrame(rows)
+        .groupby("rule")
+        .agg(
+            jobs=("s", "size"),
+            wall_s=("s", "sum"),
+            longest_s=("s", "max"),
+            cpu_s=("cpu_time", "sum"),
+            peak_rss_mb=("max_rss", "max"),
+        )
     )
     return table.sort_values("wall_s", ascending=False)
 

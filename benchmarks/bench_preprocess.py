@@ -37,8 +37,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    simulation = {"samples": ["C"], "lowres": {"points": 30}, "highres": {"points": 100}, "channels": 1024,
-                  "spikes": {"enabled": True, "rate": 0.005}}
+    simulation = {
+        "samples": ["C"],
+        "lowres": {"points": 30},
+        "highres": {"points": 100},
+        "channels": 1024,
+        "spikes": {"enabled": True, "rate": 0.005},
+    }
     lowres, highres, _ = simulate_area(simulation, "C", 1)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -49,9 +54,18 @@ def main(argv=None):
         rows = []
         for label, enabled in (("preprocess, despike off", False), ("preprocess, despike on", True)):
             settings = {**SETTINGS, "despike": {"enabled": enabled, "threshold": 4.0}}
-            seconds = median_seconds(lambda settings=settings: preprocess_scan_file(
-                folder / "highres.npz", folder / "cube.npz", folder / "spectra.npz", settings, scan="highres",
-                geometry_path=folder / "geometry.json", lowres_header_path=folder / "lowres.json"), args.repeats)
+            seconds = median_seconds(
+                lambda settings=settings: preprocess_scan_file(
+                    folder / "highres.npz",
+                    folder / "cube.npz",
+                    folder / "spectra.npz",
+                    settings,
+                    scan="highres",
+                    geometry_path=folder / "geometry.json",
+                    lowres_header_path=folder / "lowres.json",
+                ),
+                args.repeats,
+            )
             rows.append((label, seconds))
         rows.append(("despike alone", median_seconds(lambda: despike(highres.cube, 4.0), args.repeats)))
     base = rows[0][1]
@@ -60,7 +74,9 @@ def main(argv=None):
     for label, seconds in rows:
         print(f"{label:<26}{seconds:>10.3f}{seconds / base:>15.2f}x")
     overhead = rows[1][1] / base - 1
-    print(f"despike adds {overhead:.0%} to the preprocess stage (target <= 25 %): {'ok' if overhead <= 0.25 else 'OVER'}")
+    print(
+        f"despike adds {overhead:.0%} to the preprocess stage (target <= 25 %): {'ok' if overhead <= 0.25 else 'OVER'}"
+    )
     print(json.dumps({"shape": list(highres.cube.shape), "seconds": dict(rows), "overhead": overhead}))
 
 

@@ -54,20 +54,25 @@ def main():
             results = pool.map(simulate_one, jobs, chunksize=1)
         wall = time.perf_counter() - start
 
-    print(f"geometry: {args.points}x{args.points} LR + HR points, {args.channels} channels, "
-          f"{args.workers} workers")
+    print(f"geometry: {args.points}x{args.points} LR + HR points, {args.channels} channels, {args.workers} workers")
     print(f"{'sample':>6} {'area':>4} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
     for sample, area, seconds, cpu_seconds, peak in results:
         print(f"{sample:>6} {area:>4} {seconds:8.2f} {cpu_seconds:8.2f} {peak:13.0f}")
     mean_wall = sum(r[2] for r in results) / len(results)
     mean_cpu = sum(r[3] for r in results) / len(results)
-    print(f"mean per area: wall {mean_wall:.2f} s, CPU {mean_cpu:.2f} s; "
-          f"max peak RSS {max(r[4] for r in results):.0f} MiB")
-    print(f"CPU-bound estimate of the full set: {mean_cpu * total_areas / args.workers:.0f} s "
-          f"with {args.workers} idle cores")
-    print(f"batch wall {wall:.1f} s for {args.areas} areas (incl. process start-up); "
-          f"full set of {total_areas} areas ~ {wall * total_areas / args.areas:.0f} s "
-          f"with {args.workers} workers (target <= 120 s)")
+    print(
+        f"mean per area: wall {mean_wall:.2f} s, CPU {mean_cpu:.2f} s; "
+        f"max peak RSS {max(r[4] for r in results):.0f} MiB"
+    )
+    print(
+        f"CPU-bound estimate of the full set: {mean_cpu * total_areas / args.workers:.0f} s "
+        f"with {args.workers} idle cores"
+    )
+    print(
+        f"batch wall {wall:.1f} s for {args.areas} areas (incl. process start-up); "
+        f"full set of {total_areas} areas ~ {wall * total_areas / args.areas:.0f} s "
+        f"with {args.workers} workers (target <= 120 s)"
+    )
 
 
 if __name__ == "__main__":

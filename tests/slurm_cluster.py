@@ -53,8 +53,7 @@ def ensure_slurm_installed(timeout: float = 600) -> str | None:
     for attempt in ([install], [["apt-get", "update"], install]):
         try:
             ok = all(
-                subprocess.run(cmd, env=env, capture_output=True, timeout=timeout).returncode == 0
-                for cmd in attempt
+                subprocess.run(cmd, env=env, capture_output=True, timeout=timeout).returncode == 0 for cmd in attempt
             )
         except subprocess.TimeoutExpired:
             ok = False
@@ -102,9 +101,7 @@ class SlurmCluster:
         self.conf = self.root / "slurm.conf"
         self.munge_socket = self.root / "munge" / "munge.socket"
         self.env = dict(os.environ, SLURM_CONF=str(self.conf))
-        self.env["PATH"] = os.pathsep.join(
-            [str(self.root / "bin"), self.env.get("PATH", ""), "/usr/sbin:/sbin"]
-        )
+        self.env["PATH"] = os.pathsep.join([str(self.root / "bin"), self.env.get("PATH", ""), "/usr/sbin:/sbin"])
 
     # -- configuration -------------------------------------------------
     def _write_config(self) -> None:
@@ -178,10 +175,7 @@ class SlurmCluster:
                         f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} "
                         f"RealMemory={self.mem_mb} Gres=gpu:{self.gpus} State=UNKNOWN"
                     ),
-                    (
-                        f"PartitionName={self.partition} Nodes={self.host} Default=YES "
-                        "MaxTime=INFINITE State=UP"
-                    ),
+                    (f"PartitionName={self.partition} Nodes={self.host} Default=YES MaxTime=INFINITE State=UP"),
                     "",
                 ]
             )
@@ -189,12 +183,15 @@ class SlurmCluster:
 
     # -- lifecycle -----------------------------------------------------
     def _spawn(self, name: str, args: list[str]) -> None:
-        log = open(self.root / "log" / f"{name}.out", "wb")
-        self.procs[name] = subprocess.Popen(
-            [_sbin(name), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
+        # The daemon keeps its own copy of the descriptor; ours closes after the spawn.
+        with open(self.root / "log" / f"{name}.out", "wb") as log:
+            self.procs[name] = subprocess.Popen(
+                [_sbin(name), *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
 
     def _wait(self, what: str, check, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -217,9 +214,7 @@ class SlurmCluster:
         pids = []
         for proc in Path("/proc").glob("[0-9]*"):
             try:
-                if _is_stepd(int(proc.name)) and any(
-                    os.readlink(fd) == log for fd in (proc / "fd").iterdir()
-                ):
+                if _is_stepd(int(proc.name)) and any(os.readlink(fd) == log for fd in (proc / "fd").iterdir()):
                     pids.append(int(proc.name))
             except OSError:
                 continue
@@ -231,13 +226,14 @@ class SlurmCluster:
         while time.monotonic() < deadline and not check():
             time.sleep(0.2)
 
-    def start(self, timeout: float = 60) -> "SlurmCluster":
+    def start(self, timeout: float = 60) -> SlurmCluster:
         self._write_config()
         m = self.root / "munge"
         self._spawn(
             "munged",
             [
-                "--foreground", "--force",
+                "--foreground",
+                "--force",
                 f"--socket={self.munge_socket}",
                 f"--key-file={m / 'munge.key'}",
                 f"--pid-file={m / 'munged.pid'}",
@@ -247,8 +243,11 @@ class SlurmCluster:
         )
         self._wait("munge socket", self.munge_socket.exists, timeout)
         self._spawn("slurmctld", ["-D", "-c"])
-        self._wait("slurmctld", lambda: self._run("scontrol", "ping").returncode == 0
-                   and "UP" in self._run("scontrol", "ping").stdout, timeout)
+        self._wait(
+            "slurmctld",
+            lambda: self._run("scontrol", "ping").returncode == 0 and "UP" in self._run("scontrol", "ping").stdout,
+            timeout,
+        )
         self._spawn("slurmd", ["-D", "-N", self.host])
         self._wait("idle node", lambda: self._run("sinfo", "-h", "-o", "%T").stdout.strip() == "idle", timeout)
         return self
@@ -278,7 +277,7 @@ class SlurmCluster:
                     p.wait()
         self.procs.clear()
 
-    def __enter__(self) -> "SlurmCluster":
+    def __enter__(self) -> SlurmCluster:
         try:
             return self.start()
         except BaseException:

@@ -45,6 +45,7 @@ def cut(source, fraction):
         path = folder / f"cut{Path(source).suffix if isinstance(source, Path) else '.bin'}"
         path.write_bytes(content[: max(1, int(len(content) * fraction))])
         return path
+
     return build
 
 
@@ -53,6 +54,7 @@ def mat(scan_maker, v73=False, format="witec"):
         path = folder / "scan.mat"
         write_scan(scan_maker(), path, format=format, v73=v73)
         return path
+
     return build
 
 
@@ -61,6 +63,7 @@ def table(scan_maker, header=True):
         path = folder / "scan.txt"
         write_table(scan_maker(), path, header=header)
         return path
+
     return build
 
 
@@ -69,6 +72,7 @@ def raw(content, name="scan.dat"):
         path = folder / name
         path.write_bytes(content)
         return path
+
     return build
 
 
@@ -77,6 +81,7 @@ def edited_text(source, edit):
         path = folder / "edited.txt"
         path.write_text(edit(Path(source).read_text()))
         return path
+
     return build
 
 
@@ -85,11 +90,13 @@ def edit_row(line_number, change):
         lines = text.split("\n")
         lines[line_number - 1] = change(lines[line_number - 1])
         return "\n".join(lines)
+
     return edit
 
 
 def edited_wip(change):
     """The real project with its tag tree changed (witio's own writer)."""
+
     def build(folder):
         from witio import tag
 
@@ -98,6 +105,7 @@ def edited_wip(change):
         path = folder / "edited.wip"
         path.write_bytes(tag.write_bytes(magic, root))
         return path
+
     return build
 
 
@@ -129,6 +137,7 @@ def patched(source, offset, value, fmt="<Q"):
         path = folder / f"patched{Path(source).suffix if isinstance(source, Path) else '.mat'}"
         path.write_bytes(bytes(content))
         return path
+
     return build
 
 
@@ -139,12 +148,14 @@ def wip_root_end_offset():
 
 def v73_dataset(declare):
     """A v7.3 file whose 'cube' dataset is created by ``declare(file)`` (hostile declared sizes)."""
+
     def build(folder):
         path = folder / "huge.mat"
         _write_v73(path, {"wavenumbers": np.linspace(500, 1500, 8)[np.newaxis]})
         with h5py.File(path, "r+") as file:
             declare(file).attrs["MATLAB_class"] = np.bytes_("single")
         return path
+
     return build
 
 
@@ -200,8 +211,10 @@ CASES = [
     ("nul-bytes", raw(bytes(4096), "zeros.wdf"), {}, ScanFormatError, "unknown format"),
     # MATLAB level 5 and v7.3
     *[(f"mat5-cut-{f}", cut(mat(small_scan), f), {}, ScanFormatError, "truncated") for f in (0.05, 0.3, 0.7, 0.95)],
-    *[(f"v73-cut-{f}", cut(mat(small_scan, v73=True), f), {}, ScanFormatError, "truncated|corrupt")
-      for f in (0.05, 0.3, 0.7, 0.95)],
+    *[
+        (f"v73-cut-{f}", cut(mat(small_scan, v73=True), f), {}, ScanFormatError, "truncated|corrupt")
+        for f in (0.05, 0.3, 0.7, 0.95)
+    ],
     ("mat5-nan", nan_mat, {}, ScanFormatError, "1 NaN or inf"),
     ("mat5-complex", complex_mat, {}, ScanFormatError, "complex data"),
     ("mat5-zero", mat(with_cube(ZERO)), {}, ScanFormatError, "every value is 0: a blank scan"),
@@ -210,15 +223,27 @@ CASES = [
     ("v73-one-pixel", mat(with_cube(ONE_PIXEL), v73=True), {}, ScanFormatError, r"single spectrum \(1 x 1"),
     ("v73-transposed", transposed_v73, {}, ScanFormatError, "data size does not match imagesize"),
     ("v73-over-limit", mat(small_scan, v73=True), {"max_bytes": 100}, ScanFormatError, "more than the limit"),
-    ("v73-declares-191-GiB", v73_dataset(lambda f: f.create_dataset("cube", shape=(2**16, 2**16, 12), dtype="<f4",
-                                                                     chunks=(64, 64, 12))),
-     {}, ScanFormatError, "more than the limit"),
-    ("v73-declares-6-GB-unstored", v73_dataset(lambda f: f.create_dataset("cube", shape=(1000, 1000, 1500),
-                                                                           dtype="<f4", chunks=(100, 100, 15))),
-     {}, ScanFormatError, "the file stores 0"),
-    ("v73-contiguous-unallocated", v73_dataset(lambda f: f.create_dataset("cube", shape=(200, 200, 8),
-                                                                           dtype="<f4")),
-     {}, ScanFormatError, "beyond the file"),
+    (
+        "v73-declares-191-GiB",
+        v73_dataset(lambda f: f.create_dataset("cube", shape=(2**16, 2**16, 12), dtype="<f4", chunks=(64, 64, 12))),
+        {},
+        ScanFormatError,
+        "more than the limit",
+    ),
+    (
+        "v73-declares-6-GB-unstored",
+        v73_dataset(lambda f: f.create_dataset("cube", shape=(1000, 1000, 1500), dtype="<f4", chunks=(100, 100, 15))),
+        {},
+        ScanFormatError,
+        "the file stores 0",
+    ),
+    (
+        "v73-contiguous-unallocated",
+        v73_dataset(lambda f: f.create_dataset("cube", shape=(200, 200, 8), dtype="<f4")),
+        {},
+        ScanFormatError,
+        "beyond the file",
+    ),
     ("mat5-huge-element", mat5_huge_element, {}, ScanFormatError, "truncated"),
     # WITec project
     *[(f"wip-cut-{f}", cut(WIP, f), ONE_LINE, ScanFormatError, "truncated") for f in (0.00002, 0.001, 0.3, 0.99)],
@@ -228,32 +253,73 @@ CASES = [
     ("wip-unknown-map", lambda folder: WIP, {"variable": "Map"}, ScanFormatError, "LineY_000_Spec.Data 1"),
     # WITec Table export
     *[(f"table-cut-{f}", cut(TABLE, f), {}, ScanFormatError, "truncated|ragged") for f in (0.001, 0.3, 0.7, 0.9995)],
-    ("table-ragged", edited_text(TABLE, edit_row(40, lambda line: line + "\t1.0")), {}, ScanFormatError,
-     "line 40 has 27 columns, expected 26"),
-    ("table-short-row", edited_text(TABLE, edit_row(41, lambda line: line.rsplit("\t", 1)[0])), {},
-     ScanFormatError, "line 41 has 25 columns"),
-    ("table-non-numeric", edited_text(TABLE, edit_row(100, lambda line: line.replace("\t", "\tabc", 1))), {},
-     ScanFormatError, "line 100, column 2: 'abc.* is not a number"),
-    ("table-nan", edited_text(TABLE, edit_row(50, lambda line: line.rsplit("\t", 1)[0] + "\tNaN")), {},
-     ScanFormatError, "1 NaN or inf"),
-    ("table-inf", edited_text(TABLE, edit_row(51, lambda line: line.rsplit("\t", 1)[0] + "\tinf")), {},
-     ScanFormatError, "1 NaN or inf"),
-    ("table-shifted-axis", edited_text(TABLE, edit_row(60, lambda line: " 9.0E+01" + line[line.index("\t"):])),
-     {}, ScanFormatError, "not strictly monotonic"),
-    ("table-duplicate-point", edited_text(TABLE, lambda text: text.replace("F(4/4)", "F(3/4)", 1)), {},
-     ScanFormatError, "do not cover a"),
+    (
+        "table-ragged",
+        edited_text(TABLE, edit_row(40, lambda line: line + "\t1.0")),
+        {},
+        ScanFormatError,
+        "line 40 has 27 columns, expected 26",
+    ),
+    (
+        "table-short-row",
+        edited_text(TABLE, edit_row(41, lambda line: line.rsplit("\t", 1)[0])),
+        {},
+        ScanFormatError,
+        "line 41 has 25 columns",
+    ),
+    (
+        "table-non-numeric",
+        edited_text(TABLE, edit_row(100, lambda line: line.replace("\t", "\tabc", 1))),
+        {},
+        ScanFormatError,
+        "line 100, column 2: 'abc.* is not a number",
+    ),
+    (
+        "table-nan",
+        edited_text(TABLE, edit_row(50, lambda line: line.rsplit("\t", 1)[0] + "\tNaN")),
+        {},
+        ScanFormatError,
+        "1 NaN or inf",
+    ),
+    (
+        "table-inf",
+        edited_text(TABLE, edit_row(51, lambda line: line.rsplit("\t", 1)[0] + "\tinf")),
+        {},
+        ScanFormatError,
+        "1 NaN or inf",
+    ),
+    (
+        "table-shifted-axis",
+        edited_text(TABLE, edit_row(60, lambda line: " 9.0E+01" + line[line.index("\t") :])),
+        {},
+        ScanFormatError,
+        "not strictly monotonic",
+    ),
+    (
+        "table-duplicate-point",
+        edited_text(TABLE, lambda text: text.replace("F(4/4)", "F(3/4)", 1)),
+        {},
+        ScanFormatError,
+        "do not cover a",
+    ),
     ("table-no-header-no-shape", table(small_scan, header=False), {}, ScanFormatError, "image_shape"),
     ("table-zero", table(with_cube(ZERO)), {}, ScanFormatError, "blank scan"),
     ("table-one-channel", table(with_cube(ONE_CHANNEL)), {}, ScanFormatError, "1 channel"),
     ("table-one-pixel", table(with_cube(ONE_PIXEL)), {}, ScanFormatError, "single spectrum"),
     # Renishaw and Horiba through rosettasciio
-    *[(f"wdf-cut-{f}", cut(WDF, f), {}, ScanFormatError, "truncated or corrupt renishaw")
-      for f in (0.001, 0.3, 0.7, 0.999)],
-    ("wdf-garbage-after-magic", raw(b"WDF1" + bytes(range(256)) * 4, "g.wdf"), {}, ScanFormatError,
-     "truncated or corrupt renishaw"),
+    *[
+        (f"wdf-cut-{f}", cut(WDF, f), {}, ScanFormatError, "truncated or corrupt renishaw")
+        for f in (0.001, 0.3, 0.7, 0.999)
+    ],
+    (
+        "wdf-garbage-after-magic",
+        raw(b"WDF1" + bytes(range(256)) * 4, "g.wdf"),
+        {},
+        ScanFormatError,
+        "truncated or corrupt renishaw",
+    ),
     *[(f"xml-cut-{f}", cut(HORIBA, f), {}, ScanFormatError, "truncated or corrupt horiba") for f in (0.1, 0.5, 0.99)],
-    ("xml-no-data", raw(b'<?xml version="1.0"?>\n<LSX_Data></LSX_Data>\n', "empty.xml"), {}, ScanFormatError,
-     "horiba"),
+    ("xml-no-data", raw(b'<?xml version="1.0"?>\n<LSX_Data></LSX_Data>\n', "empty.xml"), {}, ScanFormatError, "horiba"),
 ]
 
 
@@ -262,8 +328,9 @@ def fingerprint(folder):
 
 
 @pytest.mark.skipif(not DATA.exists(), reason=f"the real files are not at {DATA} (../shared absent)")
-@pytest.mark.parametrize(("builder", "kwargs", "error", "pattern"), [case[1:] for case in CASES],
-                         ids=[case[0] for case in CASES])
+@pytest.mark.parametrize(
+    ("builder", "kwargs", "error", "pattern"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
+)
 def test_bad_input_is_refused_naming_the_file(tmp_path, builder, kwargs, error, pattern):
     path = builder(tmp_path)
     before = fingerprint(path.parent)
@@ -278,7 +345,7 @@ def test_the_corpus_is_large():
 
 
 def test_a_directory_is_refused_naming_it(tmp_path):
-    with pytest.raises(ScanFormatError, match="cannot read the file.*IsADirectoryError") as caught:
+    with pytest.raises(ScanFormatError, match=r"cannot read the file.*IsADirectoryError") as caught:
         read_scan(tmp_path)
     assert str(tmp_path) in str(caught.value) and isinstance(caught.value.__cause__, IsADirectoryError)
 
@@ -297,16 +364,17 @@ def test_an_unreadable_file_is_refused_naming_it(tmp_path):
     path = tmp_path / "secret.mat"
     write_scan(small_scan(), path)
     path.chmod(0)
-    with pytest.raises(ScanFormatError, match="cannot read the file.*PermissionError") as caught:
+    with pytest.raises(ScanFormatError, match=r"cannot read the file.*PermissionError") as caught:
         read_scan(path)
     assert str(path) in str(caught.value) and isinstance(caught.value.__cause__, PermissionError)
 
 
 def test_the_pipeline_names_its_config_key_and_sheet_column(tmp_path):
     path = tmp_path / "two.mat"
-    scipy.io.savemat(path, {"raw": small_scan().cube, "smoothed": small_scan().cube * 2,
-                            "wavenumbers": small_scan().wavenumbers})
-    with pytest.raises(ScanFormatError, match="pick one with mat_variable: in config.yaml"):
+    scipy.io.savemat(
+        path, {"raw": small_scan().cube, "smoothed": small_scan().cube * 2, "wavenumbers": small_scan().wavenumbers}
+    )
+    with pytest.raises(ScanFormatError, match=r"pick one with mat_variable: in config.yaml"):
         read_scan_for_pipeline(path, None, None, "lowres")
     bare = tmp_path / "bare.txt"
     write_table(small_scan(), bare, header=False)

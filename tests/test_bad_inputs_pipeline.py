@@ -19,7 +19,6 @@ import textwrap
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import copy_repo
 from workflow_helpers import TEST_CONFIG, planned_jobs, snakemake
 
@@ -52,38 +51,59 @@ SAMPLES = {"source": "samples", "samples": "case/samples.tsv"}
 # name: (config overlay on .test/config.yaml, samples sheet or None, what the message must contain)
 CASES = {
     "sheet with a missing file": (
-        SAMPLES, sheet(area_rows(prefix="../data") + [("B", "2", "../data/B/2/lowres.mat", "../data/A/1/highres.mat")]),
-        ["case/samples.tsv", "no such file", ": B/2 lowres data/B/2/lowres.mat"]),
+        SAMPLES,
+        sheet([*area_rows(prefix="../data"), ("B", "2", "../data/B/2/lowres.mat", "../data/A/1/highres.mat")]),
+        ["case/samples.tsv", "no such file", ": B/2 lowres data/B/2/lowres.mat"],
+    ),
     "sheet listing an area twice": (
-        SAMPLES, sheet(area_rows(prefix="../data") + area_rows([("A", "1")], prefix="../data")),
-        ["case/samples.tsv", "listed twice", "['A', '1']"]),
+        SAMPLES,
+        sheet(area_rows(prefix="../data") + area_rows([("A", "1")], prefix="../data")),
+        ["case/samples.tsv", "listed twice", "['A', '1']"],
+    ),
     "sheet without a highres column": (
-        SAMPLES, sheet([row[:3] for row in area_rows(prefix="../data")], columns=("sample", "area", "lowres")),
-        ["case/samples.tsv", "not a valid samples sheet", "highres"]),
+        SAMPLES,
+        sheet([row[:3] for row in area_rows(prefix="../data")], columns=("sample", "area", "lowres")),
+        ["case/samples.tsv", "not a valid samples sheet", "highres"],
+    ),
     "sheet with paths relative to the working directory": (
-        SAMPLES, sheet(area_rows()),
-        ["case/samples.tsv", "relative paths are read from the sheet's folder", "case/data/A/1/lowres.mat"]),
+        SAMPLES,
+        sheet(area_rows()),
+        ["case/samples.tsv", "relative paths are read from the sheet's folder", "case/data/A/1/lowres.mat"],
+    ),
     "sheet with a single area": (
-        SAMPLES, sheet(area_rows([("A", "1")], prefix="../data")),
-        ["case/samples.tsv", "1 area(s) ['A/1']", "dataset: group_by_area", "at least 3 areas"]),
+        SAMPLES,
+        sheet(area_rows([("A", "1")], prefix="../data")),
+        ["case/samples.tsv", "1 area(s) ['A/1']", "dataset: group_by_area", "at least 3 areas"],
+    ),
     "sheet with no area": (
-        {**SAMPLES, "dataset": {"group_by_area": False}}, sheet([]), ["case/samples.tsv", "lists no area"]),
+        {**SAMPLES, "dataset": {"group_by_area": False}},
+        sheet([]),
+        ["case/samples.tsv", "lists no area"],
+    ),
     "sheet with an unsafe sample name": (
-        SAMPLES, sheet([("A 1", "1", "../data/A/1/lowres.mat", "../data/A/1/highres.mat")]),
-        ["case/samples.tsv", "does not match"]),
+        SAMPLES,
+        sheet([("A 1", "1", "../data/A/1/lowres.mat", "../data/A/1/highres.mat")]),
+        ["case/samples.tsv", "does not match"],
+    ),
     "misspelt config key": ({"trainig": {"epochs": 2}}, None, ["'trainig' was unexpected"]),
-    "wrong type of a setting": (
-        {"training": {"epochs": "ten"}}, None, ["'ten' is not of type 'integer'", "epochs"]),
+    "wrong type of a setting": ({"training": {"epochs": "ten"}}, None, ["'ten' is not of type 'integer'", "epochs"]),
     "unknown model": ({"models": ["linear", "esrgan"]}, None, ["'esrgan' is not one of"]),
     "model listed twice": ({"models": ["linear", "linear"]}, None, ["has non-unique elements"]),
     "predicting with a model that is not run": (
-        {"models": ["linear", "srcnn"]}, None, ["predict: model: bicubic is not one of models: ['linear', 'srcnn']"]),
+        {"models": ["linear", "srcnn"]},
+        None,
+        ["predict: model: bicubic is not one of models: ['linear', 'srcnn']"],
+    ),
     "more components than channels": (
-        {"decompose": {"n_components": 200}}, None,
-        ["decompose: n_components: 200 is more than the 160 channels", "simulation: channels"]),
+        {"decompose": {"n_components": 200}},
+        None,
+        ["decompose: n_components: 200 is more than the 160 channels", "simulation: channels"],
+    ),
     "a single simulated area": (
-        {"simulation": {"samples": ["A"], "areas": 1}}, None,
-        ["simulation: samples x areas", "1 area(s) ['A/1']", "at least 3 areas"]),
+        {"simulation": {"samples": ["A"], "areas": 1}},
+        None,
+        ["simulation: samples x areas", "1 area(s) ['A/1']", "at least 3 areas"],
+    ),
 }
 
 
@@ -128,8 +148,9 @@ def test_a_simulated_run_without_a_simulation_block_is_refused_at_parse_time(tmp
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     del config["simulation"]
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run"], cwd=workdir, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--dry-run"], cwd=workdir, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode != 0
     assert "source: simulation needs a simulation: block" in result.stdout + result.stderr
     assert not (workdir / "results").exists()
@@ -158,7 +179,13 @@ def test_a_later_configfile_replaces_the_list_of_models(workdir):
     assert {dict(w)["model"] for rule, w in jobs if rule == "train"} == {"linear", "srcnn"}
     jobs = planned_jobs(workdir)
     assert {dict(w)["model"] for rule, w in jobs if rule == "train"} == {
-        "linear", "bicubic", "srcnn", "srresnet", "srgan", "rcan"}
+        "linear",
+        "bicubic",
+        "srcnn",
+        "srresnet",
+        "srgan",
+        "rcan",
+    }
 
 
 # --- faults, on the .test pipeline -----------------------------------------------------------
@@ -194,8 +221,12 @@ def test_a_training_failure_is_retrained_on_rerun_and_gives_the_same_tables(fini
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(FAILING_TRAINER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
-           "RAMANSR_FAIL_MODEL": "srcnn", "RAMANSR_FAIL_EPOCH": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
+        "RAMANSR_FAIL_MODEL": "srcnn",
+        "RAMANSR_FAIL_EPOCH": "1",
+    }
     command = [sys.executable, "-m", "snakemake", "--configfile", TEST_CONFIG, "--cores", "2"]
     failed = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
     assert failed.returncode != 0
@@ -243,7 +274,9 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, write):
         pytest.skip("mounting a small tmpfs needs root")
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:

@@ -100,8 +100,13 @@ def test_hr_targets_share_the_lr_inputs_scale_on_a_heterogeneous_area(tmp_path):
     save_npz(folder / "nmf.npz", lowres_maps=lowres[None], highres_maps=highres[None])
     (folder / "reg.json").write_text(json.dumps({"X": 18.0, "Y": 4.0}))
     (folder / "sel.json").write_text(json.dumps({"components": [{"component": 0, "keep": True}]}))
-    record = {"sample": "A", "area": "1", "decomposition": folder / "nmf.npz", "registration": folder / "reg.json",
-              "selection": folder / "sel.json"}
+    record = {
+        "sample": "A",
+        "area": "1",
+        "decomposition": folder / "nmf.npz",
+        "registration": folder / "reg.json",
+        "selection": folder / "sel.json",
+    }
     arrays, _ = collect_pairs([record], 4)
     assert str(arrays["intensity_convention"]) == INTENSITY_CONVENTION
     positions = arrays["position"]
@@ -120,7 +125,9 @@ def area_files(tmp_path, sample, area, keep, rng, clean=False):
     k = len(keep)
     save_npz(folder / "nmf.npz", lowres_maps=rng.random((k, 8, 8)), highres_maps=rng.random((k, 16, 16)))
     (folder / "reg.json").write_text(json.dumps({"X": 3.5, "Y": 7.25}))
-    (folder / "sel.json").write_text(json.dumps({"components": [{"component": i, "keep": kp} for i, kp in enumerate(keep)]}))
+    (folder / "sel.json").write_text(
+        json.dumps({"components": [{"component": i, "keep": kp} for i, kp in enumerate(keep)]})
+    )
     record = {
         "sample": sample,
         "area": area,
@@ -136,7 +143,10 @@ def area_files(tmp_path, sample, area, keep, rng, clean=False):
 
 def test_collect_pairs_keeps_only_selected_components(tmp_path):
     rng = np.random.default_rng(1)
-    areas = [area_files(tmp_path, "A", "1", [True, False, True], rng), area_files(tmp_path, "B", "2", [False, True], rng)]
+    areas = [
+        area_files(tmp_path, "A", "1", [True, False, True], rng),
+        area_files(tmp_path, "B", "2", [False, True], rng),
+    ]
     arrays, table = collect_pairs(areas, 4)
     assert list(table["pair_id"]) == ["A_1_c0", "A_1_c2", "B_2_c1"]
     assert arrays["lowres"].shape == (3, 8, 8) and arrays["highres"].shape == (3, 16, 16)
@@ -162,9 +172,7 @@ def test_no_kept_component_is_an_error(tmp_path):
 
 def pair_table(components_per_area):
     rows = [
-        {"sample": f"S{a}", "area": "1", "component": c}
-        for a, n in enumerate(components_per_area)
-        for c in range(n)
+        {"sample": f"S{a}", "area": "1", "component": c} for a, n in enumerate(components_per_area) for c in range(n)
     ]
     return pd.DataFrame(rows)
 
@@ -219,11 +227,17 @@ def test_doubtful_areas_are_left_out_unless_kept(tmp_path, capsys):
     records[1]["registration"].write_text(json.dumps(doubtful))
     geometry = tmp_path / "geometry.json"
     geometry.write_text('{"factor": 4, "areas": []}')
-    arguments = ([(r["sample"], r["area"]) for r in records], [r["decomposition"] for r in records],
-                 [r["registration"] for r in records], [r["selection"] for r in records], None)
+    arguments = (
+        [(r["sample"], r["area"]) for r in records],
+        [r["decomposition"] for r in records],
+        [r["registration"] for r in records],
+        [r["selection"] for r in records],
+        None,
+    )
     build_dataset_files(*arguments, tmp_path / "pairs.npz", tmp_path / "split.csv", (2, 1, 1), geometry_path=geometry)
     assert "B" not in set(pd.read_csv(tmp_path / "split.csv", dtype=str)["sample"])
     assert "sample B, area 1: left out, doubtful registration (peak correlation 0.40 < 0.7)" in capsys.readouterr().err
-    build_dataset_files(*arguments, tmp_path / "kept.npz", tmp_path / "kept.csv", (2, 1, 1), geometry_path=geometry,
-                        keep_doubtful=True)
+    build_dataset_files(
+        *arguments, tmp_path / "kept.npz", tmp_path / "kept.csv", (2, 1, 1), geometry_path=geometry, keep_doubtful=True
+    )
     assert "B" in set(pd.read_csv(tmp_path / "kept.csv", dtype=str)["sample"])

@@ -8,7 +8,7 @@ def two_phase_cube(rng, rows=20, cols=24, channels=60, noise=0.01):
     """A cube mixing two known spectra with known abundance maps."""
     axis = np.arange(channels)
     spectra = np.stack([np.exp(-((axis - 15) ** 2) / 20), np.exp(-((axis - 45) ** 2) / 30)])
-    yy, xx = np.mgrid[:rows, :cols]
+    _yy, xx = np.mgrid[:rows, :cols]
     first = (np.sin(xx / 3.0) + 1) / 2
     maps = np.stack([first, 1 - first])
     cube = np.einsum("krc,kl->rcl", maps, spectra) + rng.normal(0, noise, (rows, cols, channels))
@@ -64,14 +64,14 @@ def test_the_hr_cube_goes_on_the_lr_channel_scale():
     field, _ = two_phase_cube(rng, noise=0.0)
     field = field + 0.2
     window = field[:8, :10] * np.linspace(0.5, 1.5, field.shape[-1])  # other chemistry: channels reweighted
-    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field)))
-    highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window)))
+    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
+    highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window), strict=True))
     cube, ratio = highres_in_lowres_units(lowres, highres)
     assert ratio == pytest.approx(collection_ratio(field, 3.0 * window))
     expected = np.clip(scale_with_range(3.0 * window / ratio, lowres["data_min"], lowres["data_max"]), 0, None)
     np.testing.assert_allclose(cube, expected, rtol=1e-5, atol=1e-5)
     # same chemistry and a plain 3x brighter copy: the ratio is 3 and the cubes agree
-    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field)))
+    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field), strict=True))
     cube, ratio = highres_in_lowres_units(lowres, copy)
     assert ratio == pytest.approx(3.0, rel=1e-5)
     np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges

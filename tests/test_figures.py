@@ -73,22 +73,50 @@ def area(tmp_path):
         "lowres_spectra": tmp_path / "lowres.npz",
         "highres_spectra": tmp_path / "highres.npz",
     }
-    save_npz(paths["nmf"], lowres_maps=lr_maps, highres_maps=hr_maps.astype(np.float32), spectra=spectra,
-             wavenumbers=wavenumbers)
-    save_npz(paths["pca"], maps=lr_maps - lr_maps.mean(), spectra=spectra - spectra.mean(),
-             explained_variance_ratio=np.array([0.6, 0.3, 0.1]), wavenumbers=wavenumbers)
+    save_npz(
+        paths["nmf"],
+        lowres_maps=lr_maps,
+        highres_maps=hr_maps.astype(np.float32),
+        spectra=spectra,
+        wavenumbers=wavenumbers,
+    )
+    save_npz(
+        paths["pca"],
+        maps=lr_maps - lr_maps.mean(),
+        spectra=spectra - spectra.mean(),
+        explained_variance_ratio=np.array([0.6, 0.3, 0.1]),
+        wavenumbers=wavenumbers,
+    )
     components = [{"component": c, "X": x, "Y": y, "peak": 0.9 - 0.3 * c} for c in range(N_COMPONENTS)]
-    paths["registration"].write_text(json.dumps({"components": components, "X": x, "Y": y, "confidence": 0.9,
-                                                 "settings": {"factor": 4, "interpolation": "linear"}}))
-    decisions = [{"component": c, "lr_snr_db": 20.0, "hr_snr_db": 20.0, "keep": c < N_COMPONENTS - 1}
-                 for c in range(N_COMPONENTS)]
+    paths["registration"].write_text(
+        json.dumps(
+            {
+                "components": components,
+                "X": x,
+                "Y": y,
+                "confidence": 0.9,
+                "settings": {"factor": 4, "interpolation": "linear"},
+            }
+        )
+    )
+    decisions = [
+        {"component": c, "lr_snr_db": 20.0, "hr_snr_db": 20.0, "keep": c < N_COMPONENTS - 1}
+        for c in range(N_COMPONENTS)
+    ]
     settings = {"min_snr_db": 10.0, "low_band": [0.0, 0.1], "noise_band": [0.3, 0.5]}
     paths["selection"].write_text(json.dumps({"components": decisions, "settings": settings}))
     for scan, step in (("lowres", 2.0), ("highres", 0.5)):
-        raw = np.exp(-((wavenumbers - 2900) / 40) ** 2) * 100 + rng.normal(0, 5, CHANNELS)
-        save_npz(paths[f"{scan}_spectra"], wavenumbers=wavenumbers, raw=raw,
-                 smoothed=gaussian_filter(raw, 2), pixel=np.array([6, 6]), data_min=np.zeros(CHANNELS),
-                 data_max=np.ones(CHANNELS), pixel_size_um=np.array([step, step]))
+        raw = np.exp(-(((wavenumbers - 2900) / 40) ** 2)) * 100 + rng.normal(0, 5, CHANNELS)
+        save_npz(
+            paths[f"{scan}_spectra"],
+            wavenumbers=wavenumbers,
+            raw=raw,
+            smoothed=gaussian_filter(raw, 2),
+            pixel=np.array([6, 6]),
+            data_min=np.zeros(CHANNELS),
+            data_max=np.ones(CHANNELS),
+            pixel_size_um=np.array([step, step]),
+        )
     return paths
 
 
@@ -111,10 +139,17 @@ def dataset(tmp_path, area):
         pair_id=np.array([f"S_{i}_c0" for i in range(n_pairs)]),
         factor=np.array(4),
     )
-    pd.DataFrame({
-        "pair_id": [f"S_{i}_c0" for i in range(n_pairs)], "sample": "S", "area": [str(i) for i in range(n_pairs)],
-        "component": 0, "X": x, "Y": y, "split": ["train", "train", "val", "test"],
-    }).to_csv(split_path, index=False)
+    pd.DataFrame(
+        {
+            "pair_id": [f"S_{i}_c0" for i in range(n_pairs)],
+            "sample": "S",
+            "area": [str(i) for i in range(n_pairs)],
+            "component": 0,
+            "X": x,
+            "Y": y,
+            "split": ["train", "train", "val", "test"],
+        }
+    ).to_csv(split_path, index=False)
     checkpoints = {}
     for name in ("linear", "bicubic"):
         train_model(name, pairs_path, split_path, tmp_path / "models" / name, {"epochs": 1}, device="cpu")
@@ -163,8 +198,9 @@ def test_registration_figure_shows_kept_components_first(tmp_path, area):
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_examples_figure(tmp_path, area, dataset, split):
     paths = figure_paths(tmp_path, f"examples_{split}")
-    figures.plot_examples(dataset["pairs"], dataset["split"], dataset["checkpoints"], area["lowres_spectra"],
-                          split, paths)
+    figures.plot_examples(
+        dataset["pairs"], dataset["split"], dataset["checkpoints"], area["lowres_spectra"], split, paths
+    )
     assert_figure_written(paths[0])
 
 
@@ -206,11 +242,14 @@ def test_radial_profile_of_white_noise_is_flat():
 def test_training_curves_figure(tmp_path):
     history = tmp_path / "srcnn.csv"
     epochs = np.arange(1, 11)
-    pd.DataFrame({
-        "epoch": epochs, "train_loss": 0.1 / epochs,
-        "val_loss": np.where(epochs % 5 == 0, 0.12 / epochs, np.nan),
-        "val_psnr": np.where(epochs % 5 == 0, 20 + epochs, np.nan),
-    }).to_csv(history, index=False)
+    pd.DataFrame(
+        {
+            "epoch": epochs,
+            "train_loss": 0.1 / epochs,
+            "val_loss": np.where(epochs % 5 == 0, 0.12 / epochs, np.nan),
+            "val_psnr": np.where(epochs % 5 == 0, 20 + epochs, np.nan),
+        }
+    ).to_csv(history, index=False)
     baseline = tmp_path / "linear.csv"
     baseline.write_text("epoch,train_loss,val_loss,val_psnr\n")
     paths = figure_paths(tmp_path, "training_curves")

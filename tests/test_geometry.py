@@ -20,12 +20,16 @@ AXIS = list(np.linspace(100.0, 3800.0, 160))
 
 
 def header(rows, cols, step, axis=AXIS):
-    return {"shape": [rows, cols, len(axis)], "pixel_size_um": None if step is None else [step, step],
-            "wavenumbers": list(axis)}
+    return {
+        "shape": [rows, cols, len(axis)],
+        "pixel_size_um": None if step is None else [step, step],
+        "wavenumbers": list(axis),
+    }
 
 
-@pytest.mark.parametrize(("lowres", "highres", "factor"), [(2.0, 0.5, 4), (1.5, 0.5, 3), (1.0, 0.5, 2),
-                                                            (2.0, 0.505, 4)])
+@pytest.mark.parametrize(
+    ("lowres", "highres", "factor"), [(2.0, 0.5, 4), (1.5, 0.5, 3), (1.0, 0.5, 2), (2.0, 0.505, 4)]
+)
 def test_the_factor_is_the_rounded_step_ratio(lowres, highres, factor):
     found, ratio, resample = step_ratio((lowres, lowres), (highres, highres), "A/1")
     assert found == factor and not resample
@@ -38,8 +42,11 @@ def test_a_ratio_off_an_integer_is_resampled():
 
 
 def test_an_hr_scan_with_the_lr_pixel_size_is_refused():
-    with pytest.raises(GeometryError, match=r"sample A, area 2: the HR scan is not finer than the LR scan: "
-                                            r"LR step 2 x 2 um, HR step 2 x 2 um \(ratio 1 x 1\)"):
+    with pytest.raises(
+        GeometryError,
+        match=r"sample A, area 2: the HR scan is not finer than the LR scan: "
+        r"LR step 2 x 2 um, HR step 2 x 2 um \(ratio 1 x 1\)",
+    ):
         run_geometry([("A", "2")], [header(24, 24, 2.0)], [header(24, 24, 2.0)])
 
 
@@ -66,8 +73,11 @@ def test_areas_with_different_factors_are_listed():
 
 def test_an_hr_field_larger_than_the_lr_field_is_refused_in_um():
     # LR 10 x 12 points at 2 um: 18 x 22 um; HR 30 x 60 points at 0.5 um: 14.5 x 29.5 um
-    with pytest.raises(GeometryError, match=r"sample B, area 3: the HR field 14.5 x 29.5 um \(height x width\) does "
-                                            r"not fit inside the LR field 18 x 22 um"):
+    with pytest.raises(
+        GeometryError,
+        match=r"sample B, area 3: the HR field 14.5 x 29.5 um \(height x width\) does "
+        r"not fit inside the LR field 18 x 22 um",
+    ):
         run_geometry([("B", "3")], [header(10, 12, 2.0)], [header(30, 60, 0.5)])
 
 
@@ -80,30 +90,40 @@ def test_non_square_scans_pass():
 
 def test_every_bad_area_is_named_at_once():
     with pytest.raises(GeometryError) as error:
-        run_geometry([("A", "1"), ("A", "2"), ("A", "3")],
-                     [header(24, 24, 2.0), header(24, 24, 2.0), header(24, 24, 2.0)],
-                     [header(24, 24, 2.0), header(24, 24, 0.5), header(200, 24, 0.5)])
+        run_geometry(
+            [("A", "1"), ("A", "2"), ("A", "3")],
+            [header(24, 24, 2.0), header(24, 24, 2.0), header(24, 24, 2.0)],
+            [header(24, 24, 2.0), header(24, 24, 0.5), header(200, 24, 0.5)],
+        )
     assert "sample A, area 1" in str(error.value) and "sample A, area 3" in str(error.value)
     assert "sample A, area 2" not in str(error.value)
 
 
 def test_a_missing_pixel_size_comes_from_the_sheet_and_must_agree():
-    with pytest.raises(GeometryError, match="sample A, area 1: the LR scan has no pixel size; give it in the samples "
-                                            r"sheet \(lowres_step_um\)"):
+    with pytest.raises(
+        GeometryError,
+        match="sample A, area 1: the LR scan has no pixel size; give it in the samples "
+        r"sheet \(lowres_step_um\)",
+    ):
         run_geometry([("A", "1")], [header(24, 24, None)], [header(24, 24, 0.5)])
     geometry = run_geometry([("A", "1")], [header(24, 24, None)], [header(24, 24, 0.5)], lowres_steps=[1.0])
     assert geometry["factor"] == 2
-    with pytest.raises(GeometryError, match=r"the HR scan's pixel size 0.5 x 0.5 um differs from the sheet's "
-                                            r"0.25 x 0.25 um"):
+    with pytest.raises(
+        GeometryError,
+        match=r"the HR scan's pixel size 0.5 x 0.5 um differs from the sheet's "
+        r"0.25 x 0.25 um",
+    ):
         run_geometry([("A", "1")], [header(24, 24, 2.0)], [header(24, 24, 0.5)], highres_steps=[0.25])
 
 
 def test_too_small_a_spectral_overlap_names_the_area_and_both_ranges():
-    with pytest.raises(GeometryError, match=r"sample C, area 1: the spectral axes overlap too little: "
-                                            r"LR 100.0-3800.0, HR 3000.0-4000.0 rel. 1/cm; overlap 22% of the LR "
-                                            r"range, at least 50% needed"):
-        run_geometry([("C", "1")], [header(24, 24, 2.0)],
-                     [header(24, 24, 0.5, np.linspace(3000.0, 4000.0, 100))])
+    with pytest.raises(
+        GeometryError,
+        match=r"sample C, area 1: the spectral axes overlap too little: "
+        r"LR 100.0-3800.0, HR 3000.0-4000.0 rel. 1/cm; overlap 22% of the LR "
+        r"range, at least 50% needed",
+    ):
+        run_geometry([("C", "1")], [header(24, 24, 2.0)], [header(24, 24, 0.5, np.linspace(3000.0, 4000.0, 100))])
     with pytest.raises(GeometryError, match="overlap 0% of the LR range"):
         run_geometry([("C", "1")], [header(24, 24, 2.0)], [header(24, 24, 0.5, np.linspace(4000.0, 4500.0, 100))])
 
@@ -146,7 +166,7 @@ def test_a_shifted_cropped_hr_axis_gives_the_same_nmf_maps():
     spacing = np.diff(axis)
     shifted = axis[40:-40] + spacing[40:-39] / 3
     shifted_cube = np.stack([np.interp(shifted, axis, spectrum) for spectrum in highres.cube.reshape(-1, len(axis))])
-    shifted_cube = shifted_cube.reshape(highres.cube.shape[:2] + (len(shifted),)).astype(np.float32)
+    shifted_cube = shifted_cube.reshape((*highres.cube.shape[:2], len(shifted))).astype(np.float32)
 
     maps = {}
     for name, (cube, hr_axis) in {"aligned": (highres.cube, axis), "shifted": (shifted_cube, shifted)}.items():
@@ -159,7 +179,7 @@ def test_a_shifted_cropped_hr_axis_gives_the_same_nmf_maps():
         lr_scaled = preprocess_cube(lr_cube, 7, 2)[0]
         _, _, model = fit_nmf(lr_scaled, 3, seed=0, max_iter=300)
         maps[name] = transform_nmf(model, preprocess_cube(hr_cube, 7, 2)[0])
-    for aligned, shifted_map in zip(maps["aligned"], maps["shifted"]):
+    for aligned, shifted_map in zip(maps["aligned"], maps["shifted"], strict=True):
         # the same map up to the interpolation of noisy spectra: correlation and relative error
         assert np.corrcoef(aligned.ravel(), shifted_map.ravel())[0, 1] > 0.99
         assert np.abs(aligned - shifted_map).mean() < 0.05 * np.abs(aligned).mean()

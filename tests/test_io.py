@@ -15,7 +15,8 @@ from ramansr.io.mat_write import (
 
 REAL_EXPORT = Path(__file__).parents[2] / "shared" / "data" / "witec" / "P_A32_006_Spec.Data 1.mat"
 needs_real_export = pytest.mark.skipif(
-    not REAL_EXPORT.exists(), reason=f"the real WITec export is not at {REAL_EXPORT} (../shared absent)")
+    not REAL_EXPORT.exists(), reason=f"the real WITec export is not at {REAL_EXPORT} (../shared absent)"
+)
 
 ROWS, COLS, CHANNELS = 5, 7, 11
 
@@ -142,8 +143,11 @@ def test_plain_2d_spectra_in_either_orientation(tmp_path, scan, orientation, v73
     spectra = spectra_in_export_order(scan.cube)
     if orientation == "channels x pixels":
         spectra = spectra.T
-    variables = {"spectra": spectra, "wavenumber": scan.wavenumbers[np.newaxis],
-                 "imagesize": np.array([[COLS, ROWS]], dtype=np.float64)}
+    variables = {
+        "spectra": spectra,
+        "wavenumber": scan.wavenumbers[np.newaxis],
+        "imagesize": np.array([[COLS, ROWS]], dtype=np.float64),
+    }
     path = tmp_path / "plain.mat"
     _write_v73(path, variables) if v73 else scipy.io.savemat(path, variables)
     back = read_scan(path)
@@ -222,8 +226,7 @@ def test_real_export_shape_axis_and_pixel_size():
 def test_real_export_is_unsheared():
     """The CH-stretch image of the reader's cube is smoother than any sheared reshape."""
     scan = read_scan(REAL_EXPORT)
-    data = scipy.io.loadmat(REAL_EXPORT, squeeze_me=True, struct_as_record=False)[
-        "P_A32_006_SpecData_1"].data
+    data = scipy.io.loadmat(REAL_EXPORT, squeeze_me=True, struct_as_record=False)["P_A32_006_SpecData_1"].data
     ch_band = np.abs(scan.wavenumbers - 2930) < 30
     ours = band_roughness(scan.cube[:, :, ch_band].mean(axis=2))
     for shape, order in (((17, 16), "C"), ((16, 17), "F")):
@@ -251,8 +254,9 @@ def test_missing_file_is_file_not_found(tmp_path):
         read_scan(tmp_path / "absent.mat")
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, not a MATLAB file\n" * 20, b"\x89PNG\r\n" + bytes(300)],
-                         ids=["empty", "text", "binary"])
+@pytest.mark.parametrize(
+    "content", [b"", b"hello, not a MATLAB file\n" * 20, b"\x89PNG\r\n" + bytes(300)], ids=["empty", "text", "binary"]
+)
 def test_not_a_matlab_file(tmp_path, content):
     path = tmp_path / "spectra.mat"
     path.write_bytes(content)
@@ -332,8 +336,12 @@ def witec_struct(scan, **changes):
     """A minimal export-like struct; changes override fields."""
     axisscale = np.empty((2, 2), dtype=object)
     axisscale[:] = [[np.zeros((0, 0)), ""], [scan.wavenumbers[np.newaxis], "rel. 1/cm"]]
-    fields = {"type": "image", "imagesize": np.array([[COLS, ROWS]], dtype=float),
-              "data": spectra_in_export_order(scan.cube), "axisscale": axisscale}
+    fields = {
+        "type": "image",
+        "imagesize": np.array([[COLS, ROWS]], dtype=float),
+        "data": spectra_in_export_order(scan.cube),
+        "axisscale": axisscale,
+    }
     fields.update(changes)
     return fields
 
@@ -349,8 +357,14 @@ def test_data_size_not_matching_imagesize(tmp_path, scan, v73):
 
 def test_plain_2d_size_not_matching_imagesize(tmp_path, scan):
     path = tmp_path / "plain.mat"
-    scipy.io.savemat(path, {"spectra": spectra_in_export_order(scan.cube), "wavenumbers": scan.wavenumbers,
-                            "imagesize": np.array([[COLS, ROWS + 2]])})
+    scipy.io.savemat(
+        path,
+        {
+            "spectra": spectra_in_export_order(scan.cube),
+            "wavenumbers": scan.wavenumbers,
+            "imagesize": np.array([[COLS, ROWS + 2]]),
+        },
+    )
     assert_error(path, "data size does not match imagesize")
 
 

@@ -42,7 +42,9 @@ def test_witec_project_lists_its_maps_and_reads_each_line_scan():
         assert_contract(scan, (1, 50, 1024), 107.19, 3378.07)
         assert scan.meta["format"] == "witec-project" and scan.meta["object"] == caption
         assert scan.pixel_size_um[1] == pytest.approx(0.4)  # 50 points over 20 um, from the space transformation
-    message = str(pytest.raises(ScanFormatError, read_scan, WIP, variable="Map").value)
+    with pytest.raises(ScanFormatError) as caught:
+        read_scan(WIP, variable="Map")
+    message = str(caught.value)
     assert "LineX_000_Spec.Data 1" in message and "no spectral map 'Map'" in message
 
 
@@ -68,7 +70,7 @@ def test_table_export_places_point_x_of_line_y_at_cube_y_x():
 
 
 def test_table_export_without_header_needs_the_grid_and_then_matches():
-    with pytest.raises(ScanFormatError, match="without header lines.*25 points.*image_shape"):
+    with pytest.raises(ScanFormatError, match=r"without header lines.*25 points.*image_shape"):
         read_scan(TABLE_BARE)
     bare = read_scan(TABLE_BARE, image_shape=(5, 5))
     np.testing.assert_array_equal(bare.cube, read_scan(TABLE_FULL).cube)
@@ -157,8 +159,10 @@ def test_reading_a_mat_file_does_not_import_the_instrument_libraries():
     import subprocess
     import sys
 
-    code = ("import sys; from ramansr.io import read_scan; read_scan(sys.argv[1]); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('witio', 'rsciio')))")
+    code = (
+        "import sys; from ramansr.io import read_scan; read_scan(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('witio', 'rsciio')))"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(MAT)], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

@@ -43,10 +43,9 @@ def test_atomic_files_follow_a_group_writable_umask(tmp_path):
 def test_a_failed_writer_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "a.npz"
     save_npz(target, x=np.arange(3))
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as temporary:
-            with open(temporary, "wb") as handle:
-                handle.write(b"half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(b"half")
+        raise RuntimeError("killed")
     np.testing.assert_array_equal(load_npz(target)["x"], np.arange(3))
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]

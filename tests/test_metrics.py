@@ -113,7 +113,9 @@ def test_write_tables(tmp_path):
         upscaled = np.full((4, 32, 32), 0.5, np.float32)
         score_predictions(model, upscaled, pairs, table).to_csv(tmp_path / f"{model}.csv", index=False)
     outputs = {k: tmp_path / f"{k}.out" for k in ("train", "test", "train_md", "test_md", "per_image")}
-    write_tables([tmp_path / "linear.csv", tmp_path / "srresnet.csv"], tmp_path / "pairs.npz", tmp_path / "split.csv", outputs)
+    write_tables(
+        [tmp_path / "linear.csv", tmp_path / "srresnet.csv"], tmp_path / "pairs.npz", tmp_path / "split.csv", outputs
+    )
     test = pd.read_csv(outputs["test"], index_col=[0, 1, 2, 3])
     assert list(test.columns) == ["Linear interpolation", "SRResNet", "Measured HR (ceiling)"]
     assert np.isnan(test.loc[("measured", "common", "PSNR (dB)", "mean"), "Measured HR (ceiling)"])

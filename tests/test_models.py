@@ -38,7 +38,7 @@ def test_no_model_has_a_default_factor():
 
 
 def test_build_rejects_unknown_names_and_lists_known_ones():
-    with pytest.raises(ValueError, match="srresnet.*rcan|rcan.*srresnet"):
+    with pytest.raises(ValueError, match=r"srresnet.*rcan|rcan.*srresnet"):
         models.build("edsr")
     with pytest.raises(ValueError, match="bicubic"):
         models.is_trainable("edsr")

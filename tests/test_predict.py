@@ -22,30 +22,56 @@ def lowres_scan(tmp_path):
     wavenumbers = np.linspace(400.0, 1800.0, CHANNELS)
     rows, cols = np.mgrid[0:ROWS, 0:COLS]
     abundances = np.stack([np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 12.0) for r, c in [(2, 3), (7, 8), (5, 1)]])
-    bands = np.stack([np.exp(-((wavenumbers - centre) / 300.0) ** 2) for centre in (600.0, 1100.0, 1600.0)])
+    bands = np.stack([np.exp(-(((wavenumbers - centre) / 300.0) ** 2)) for centre in (600.0, 1100.0, 1600.0)])
     cube = np.einsum("krc,kl->rcl", abundances, bands) * 1000.0 + 50.0 + rng.normal(0.0, 1.0, (ROWS, COLS, CHANNELS))
     path = tmp_path / "scan_lr.mat"
     write_scan(Scan(cube=cube, wavenumbers=wavenumbers, pixel_size_um=(2.0, 2.0), name="scan_lr"), path)
     return path
 
 
-PIPELINE = {"window_length": 7, "polyorder": 2, "despike": {"enabled": True, "threshold": 4.0},
-            "clip_percentile": 99.9, "n_components": 3, "seed": 0, "max_iter": 400}
+PIPELINE = {
+    "window_length": 7,
+    "polyorder": 2,
+    "despike": {"enabled": True, "threshold": 4.0},
+    "clip_percentile": 99.9,
+    "n_components": 3,
+    "seed": 0,
+    "max_iter": 400,
+}
 
 
-def checkpoint(tmp_path, model_name, model_kwargs=None, model_state=None, factor=4, pipeline=PIPELINE,
-               convention=INTENSITY_CONVENTION):
+def checkpoint(
+    tmp_path,
+    model_name,
+    model_kwargs=None,
+    model_state=None,
+    factor=4,
+    pipeline=PIPELINE,
+    convention=INTENSITY_CONVENTION,
+):
     """A checkpoint as train_model writes it (an untrained model is enough here)."""
     path = tmp_path / f"{model_name}.pt"
-    save_checkpoint({"model_name": model_name, "model_kwargs": {**(model_kwargs or {}), "scaling_factor": factor},
-                     "pipeline": pipeline, "model_state": model_state, "epoch": 0, "settings": {}, "history": [],
-                     "intensity_convention": convention}, path)
+    save_checkpoint(
+        {
+            "model_name": model_name,
+            "model_kwargs": {**(model_kwargs or {}), "scaling_factor": factor},
+            "pipeline": pipeline,
+            "model_state": model_state,
+            "epoch": 0,
+            "settings": {},
+            "history": [],
+            "intensity_convention": convention,
+        },
+        path,
+    )
     return path
 
 
 def run(lowres_scan, checkpoint_path, tmp_path, overrides=None):
-    outputs = {name: tmp_path / f"out{suffix}" for name, suffix in
-               (("out_maps", "_maps.npz"), ("out_png", ".png"), ("out_mat", ".mat"))}
+    outputs = {
+        name: tmp_path / f"out{suffix}"
+        for name, suffix in (("out_maps", "_maps.npz"), ("out_png", ".png"), ("out_mat", ".mat"))
+    }
     result = predict_scan(lowres_scan, checkpoint_path, **outputs, overrides=overrides, device="cpu")
     return result, outputs
 
@@ -56,8 +82,9 @@ def test_linear_baseline_predicts_bilinear_upscaled_maps(lowres_scan, tmp_path):
         lowres_maps, predicted = maps["lowres_maps"], maps["predicted_maps"]
         saved_settings = json.loads(str(maps["settings"]))
     assert lowres_maps.shape == (3, ROWS, COLS) and predicted.shape == (3, 4 * ROWS, 4 * COLS)
-    bilinear = F.interpolate(torch.from_numpy(lowres_maps)[:, None], scale_factor=4, mode="bilinear",
-                             align_corners=False)[:, 0].numpy()
+    bilinear = F.interpolate(
+        torch.from_numpy(lowres_maps)[:, None], scale_factor=4, mode="bilinear", align_corners=False
+    )[:, 0].numpy()
     np.testing.assert_allclose(predicted, bilinear, atol=1e-6)
     assert saved_settings["settings"] == result["settings"] == PIPELINE
     assert result["model"] == "linear"
@@ -78,7 +105,7 @@ def test_reconstructed_cube_is_4x_and_matches_the_scan(lowres_scan, tmp_path):
 
 def test_a_checkpoint_without_the_intensity_convention_is_refused(lowres_scan, tmp_path):
     old = checkpoint(tmp_path, "linear", convention=None)
-    with pytest.raises(ValueError, match="linear.pt: trained on intensity convention None.*Retrain"):
+    with pytest.raises(ValueError, match=r"linear.pt: trained on intensity convention None.*Retrain"):
         run(lowres_scan, old, tmp_path)
     assert not (tmp_path / "out.mat").exists()
 
@@ -90,8 +117,9 @@ def test_reconstruct_cube_undoes_both_scalings():
     data_min, data_max = rng.random(5), rng.random(5) + 2.0
     normalized = (maps - low[:, None, None]) / (high - low)[:, None, None]
     expected = np.einsum("krc,kl->rcl", maps, spectra) * (data_max - data_min) + data_min
-    np.testing.assert_allclose(reconstruct_cube(normalized, low, high, spectra, data_min, data_max), expected,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        reconstruct_cube(normalized, low, high, spectra, data_min, data_max), expected, rtol=1e-5
+    )
 
 
 def test_command_line_with_a_tiny_srresnet(lowres_scan, tmp_path, capsys):
@@ -99,10 +127,28 @@ def test_command_line_with_a_tiny_srresnet(lowres_scan, tmp_path, capsys):
 
     torch.manual_seed(0)
     kwargs = {"n_channels": 4, "n_blocks": 1}
-    path = checkpoint(tmp_path, "srresnet", kwargs, build("srresnet", **kwargs, scaling_factor=4).state_dict(),
-                      pipeline={**PIPELINE, "n_components": 2})
-    assert main([str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "cli"), "--n-components", "2",
-                 "--device", "cpu"]) == 0
+    path = checkpoint(
+        tmp_path,
+        "srresnet",
+        kwargs,
+        build("srresnet", **kwargs, scaling_factor=4).state_dict(),
+        pipeline={**PIPELINE, "n_components": 2},
+    )
+    assert (
+        main(
+            [
+                str(lowres_scan),
+                str(path),
+                "--out-prefix",
+                str(tmp_path / "cli"),
+                "--n-components",
+                "2",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed["model"] == "srresnet" and printed["highres_shape"] == [4 * ROWS, 4 * COLS, CHANNELS]
     with np.load(tmp_path / "cli_maps.npz") as maps:
@@ -113,8 +159,9 @@ def test_command_line_with_a_tiny_srresnet(lowres_scan, tmp_path, capsys):
 
 
 def test_prediction_uses_the_checkpoints_factor_and_settings(lowres_scan, tmp_path):
-    result, outputs = run(lowres_scan, checkpoint(tmp_path, "bicubic", factor=3,
-                                                  pipeline={**PIPELINE, "n_components": 2}), tmp_path)
+    result, outputs = run(
+        lowres_scan, checkpoint(tmp_path, "bicubic", factor=3, pipeline={**PIPELINE, "n_components": 2}), tmp_path
+    )
     assert result["factor"] == 3 and result["settings"]["n_components"] == 2
     highres = read_scan(outputs["out_mat"])
     assert highres.cube.shape == (3 * ROWS, 3 * COLS, CHANNELS)
@@ -133,5 +180,5 @@ def test_an_override_that_contradicts_the_checkpoint_is_an_error(lowres_scan, tm
 
 
 def test_a_checkpoint_without_settings_needs_them_all(tmp_path):
-    with pytest.raises(ValueError, match="stores no processing settings; give .*despike"):
+    with pytest.raises(ValueError, match=r"stores no processing settings; give .*despike"):
         resolve_pipeline({"model_name": "linear", "pipeline": None}, {"n_components": 3})

@@ -90,8 +90,8 @@ def test_despike_finds_the_spikes_and_leaves_the_rest(spiky_scans):
         near = np.zeros(spiky.shape, bool)  # a spike and the two channels it may spill into
         for row, col, channel, _ in table:
             row, col, channel = int(row), int(col), int(channel)
-            near[row, col, max(channel - 1, 0):channel + 2] = True
-            found_total += found[row, col, max(channel - 1, 0):channel + 2].any()
+            near[row, col, max(channel - 1, 0) : channel + 2] = True
+            found_total += found[row, col, max(channel - 1, 0) : channel + 2].any()
         injected += len(table)
         changed += np.count_nonzero((despiked != spiky) & ~near)
         spike_free += np.count_nonzero(~near)
@@ -122,13 +122,14 @@ def test_nmf_maps_after_despiking_match_the_spike_free_scans(spiky_scans):
         scaled = preprocess_cube(cube, 7, 2, despike_threshold=threshold, clip_percentile=99.9)[0]
         maps[name] = fit_nmf(scaled, 3, seed=0, max_iter=300)[0]
     for name, tolerance in (("despiked", 0.99), ("spiky", None)):
-        correlations = [max(np.corrcoef(found.ravel(), reference.ravel())[0, 1] for reference in maps["clean"])
-                        for found in maps[name]]
+        correlations = [
+            max(np.corrcoef(found.ravel(), reference.ravel())[0, 1] for reference in maps["clean"])
+            for found in maps[name]
+        ]
         if tolerance is not None:
             assert min(correlations) > tolerance, correlations
-    order = [int(np.argmax([np.corrcoef(f.ravel(), r.ravel())[0, 1] for r in maps["clean"]]))
-             for f in maps["despiked"]]
-    for found, reference in zip(maps["despiked"], maps["clean"][order]):
+    order = [int(np.argmax([np.corrcoef(f.ravel(), r.ravel())[0, 1] for r in maps["clean"]])) for f in maps["despiked"]]
+    for found, reference in zip(maps["despiked"], maps["clean"][order], strict=True):
         assert np.abs(found - reference).mean() < 0.05 * np.abs(reference).mean()
 
 

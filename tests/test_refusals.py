@@ -54,8 +54,11 @@ def test_the_select_stage_names_the_file_and_writes_no_nan(tmp_path):
 def test_every_dropped_component_carries_its_reason(tmp_path, capfd):
     nmf = tmp_path / "nmf.npz"
     structured = smooth_map((32, 32))
-    save_npz(nmf, lowres_maps=np.stack([structured, structured]),
-             highres_maps=np.stack([smooth_map((32, 32), 1), np.zeros((32, 32), np.float32)]))
+    save_npz(
+        nmf,
+        lowres_maps=np.stack([structured, structured]),
+        highres_maps=np.stack([smooth_map((32, 32), 1), np.zeros((32, 32), np.float32)]),
+    )
     select_area_file(nmf, tmp_path / "selection.json")
     components = json.loads((tmp_path / "selection.json").read_text())["components"]
     assert [c["keep"] for c in components] == [True, False]
@@ -66,10 +69,25 @@ def test_every_dropped_component_carries_its_reason(tmp_path, capfd):
 
 def test_the_selection_table_names_dropped_components_and_areas():
     keep = {"component": 0, "lr_snr_db": 20.0, "hr_snr_db": 18.0, "keep": True, "reason": ""}
-    drop = {"component": 1, "lr_snr_db": 2.0, "hr_snr_db": 18.0, "keep": False, "reason": "LR map 2.0 dB < min_snr_db 10"}
-    blank = {"component": 0, "lr_snr_db": 20.0, "hr_snr_db": 0.0, "keep": False, "reason": "HR map 0.0 dB < min_snr_db 10"}
-    table = selection_table([("A", "1"), ("B", "2")], [{"components": [keep, drop]}, {"components": [blank]}],
-                            [{"confidence": 0.9}, {"confidence": 0.0}])
+    drop = {
+        "component": 1,
+        "lr_snr_db": 2.0,
+        "hr_snr_db": 18.0,
+        "keep": False,
+        "reason": "LR map 2.0 dB < min_snr_db 10",
+    }
+    blank = {
+        "component": 0,
+        "lr_snr_db": 20.0,
+        "hr_snr_db": 0.0,
+        "keep": False,
+        "reason": "HR map 0.0 dB < min_snr_db 10",
+    }
+    table = selection_table(
+        [("A", "1"), ("B", "2")],
+        [{"components": [keep, drop]}, {"components": [blank]}],
+        [{"confidence": 0.9}, {"confidence": 0.0}],
+    )
     assert list(table["kept"]) == [True, False, False]
     assert list(table["registration_confidence"]) == [0.9, 0.9, 0.0]
     markdown = selection_markdown(table)
@@ -81,13 +99,21 @@ def test_the_selection_table_names_dropped_components_and_areas():
 # --- the decompose stage's checks ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("lowres", "highres", "n_components", "message"), [
-    ((1, 1, 40), (16, 16, 40), 3, r"data/A/1_20x.mat \(sample A, area 1\): a 1 x 1 scan is not a map"),
-    ((8, 8, 40), (1, 16, 40), 3, r"data/A/1_50x.mat \(sample A, area 1\): a 1 x 16 scan is not a map"),
-    ((8, 8, 40), (16, 16, 30), 3, r"1_20x.mat \(sample A, area 1\) has 40 channels but .*1_50x.mat .* has 30"),
-    ((8, 8, 40), (16, 16, 40), 41, r"decompose: n_components: 41 is more than .*1_20x.mat .*\(40 channels, 64 points\)"),
-    ((3, 3, 40), (16, 16, 40), 10, r"decompose: n_components: 10 is more than .*\(40 channels, 9 points\)"),
-])
+@pytest.mark.parametrize(
+    ("lowres", "highres", "n_components", "message"),
+    [
+        ((1, 1, 40), (16, 16, 40), 3, r"data/A/1_20x.mat \(sample A, area 1\): a 1 x 1 scan is not a map"),
+        ((8, 8, 40), (1, 16, 40), 3, r"data/A/1_50x.mat \(sample A, area 1\): a 1 x 16 scan is not a map"),
+        ((8, 8, 40), (16, 16, 30), 3, r"1_20x.mat \(sample A, area 1\) has 40 channels but .*1_50x.mat .* has 30"),
+        (
+            (8, 8, 40),
+            (16, 16, 40),
+            41,
+            r"decompose: n_components: 41 is more than .*1_20x.mat .*\(40 channels, 64 points\)",
+        ),
+        ((3, 3, 40), (16, 16, 40), 10, r"decompose: n_components: 10 is more than .*\(40 channels, 9 points\)"),
+    ],
+)
 def test_impossible_pairs_are_refused_with_names_and_numbers(lowres, highres, n_components, message):
     with pytest.raises(ValueError, match=message):
         check_area_scans(cube(*lowres), cube(*highres, seed=1), n_components, 2, NAMES)

@@ -55,8 +55,7 @@ def test_window_found_at_other_factors_and_non_square_windows(factor):
     fine = smooth_field(rng, 40 * factor, sigma=2.5 * factor)
     lr_map = fine[::factor, ::factor]
     x0, y0 = 7.0 + 1 / factor, 5.0
-    yy, xx = np.meshgrid((y0 + np.arange(30) / factor) * factor, (x0 + np.arange(45) / factor) * factor,
-                         indexing="ij")
+    yy, xx = np.meshgrid((y0 + np.arange(30) / factor) * factor, (x0 + np.arange(45) / factor) * factor, indexing="ij")
     hr_map = map_coordinates(fine, [yy, xx], order=3).astype(np.float32)
     position, peak, _ = match_window(lr_map.astype(np.float32), hr_map, factor)
     np.testing.assert_allclose(position, lr_point_to_upscaled([x0, y0], factor), atol=1.0)
@@ -88,8 +87,15 @@ def test_weighted_median():
 @pytest.mark.parametrize(("factor", "shift"), [(4, 1.5), (3, 1.0), (2, 0.5)])
 def test_registration_table_converts_the_truth_convention(factor, shift):
     # truth (X, Y) with upscaled pixel j at LR point j / factor -> half-pixel convention adds (factor - 1) / 2
-    registrations = {("A", "1"): {"X": 40.0 + shift, "Y": 10.0 + shift, "confidence": 0.9, "doubts": [],
-                                  "settings": {"factor": factor}}}
+    registrations = {
+        ("A", "1"): {
+            "X": 40.0 + shift,
+            "Y": 10.0 + shift,
+            "confidence": 0.9,
+            "doubts": [],
+            "settings": {"factor": factor},
+        }
+    }
     table = registration_table(registrations, {("A", "1"): (40.0, 10.0)})
     assert table.loc[0, "error"] == pytest.approx(0.0)
     assert table.loc[0, "X_true"] == pytest.approx(40.0 + shift)
@@ -98,8 +104,13 @@ def test_registration_table_converts_the_truth_convention(factor, shift):
 
 def registration(x, y, peaks_positions, search_range=(100, 80)):
     components = [{"component": i, "X": px, "Y": py, "peak": peak} for i, (peak, px, py) in enumerate(peaks_positions)]
-    return {"X": x, "Y": y, "components": components, "search_range": list(search_range),
-            "confidence": max(peak for peak, _, _ in peaks_positions)}
+    return {
+        "X": x,
+        "Y": y,
+        "components": components,
+        "search_range": list(search_range),
+        "confidence": max(peak for peak, _, _ in peaks_positions),
+    }
 
 
 def test_a_sound_registration_has_no_doubts():

@@ -56,7 +56,7 @@ def test_mean_lowres_spectrum_shows_ch_and_oh_bands(paper_spectra_area):
 
 def test_polymer_fingerprint_only_in_polymer_rich_phase(paper_spectra_area):
     _, _, truth = paper_spectra_area
-    spectra = dict(zip(truth["phase_names"], truth["spectra"]))
+    spectra = dict(zip(truth["phase_names"], truth["spectra"], strict=True))
     ring = np.argmin(np.abs(truth["wavenumbers"] - 1000.0))
     assert spectra["polymer-rich"][ring] > 2 * spectra["water-rich"][ring]
 
@@ -96,8 +96,11 @@ def test_truth_position_is_where_template_matching_finds_the_window():
 
 
 def test_non_square_scans_at_factor_3():
-    settings = small_settings(lowres={"points": 30, "lines": 20, "step_um": 1.5},
-                              highres={"points": 40, "lines": 24, "step_um": 0.5}, rotation_deg_max=0.0)
+    settings = small_settings(
+        lowres={"points": 30, "lines": 20, "step_um": 1.5},
+        highres={"points": 40, "lines": 24, "step_um": 0.5},
+        rotation_deg_max=0.0,
+    )
     lowres, highres, truth = simulate.simulate_area(settings, "F", 2)
     assert lowres.cube.shape[:2] == (20, 30) and highres.cube.shape[:2] == (24, 40)
     assert highres.pixel_size_um == (0.5, 0.5) and simulate.sr_factor(simulate.resolve_settings(settings)) == 3
@@ -220,7 +223,7 @@ def test_written_scans_read_back_with_paper_layout(tmp_path):
 
 def test_same_seed_gives_identical_files(tmp_path):
     first, second = write_twice(tmp_path, small_settings(), "A", 2)
-    for one, other in zip(first, second):
+    for one, other in zip(first, second, strict=True):
         assert one.read_bytes() == other.read_bytes(), one.name
     other_area = tmp_path / "other.npz"
     simulate.write_truth(simulate.simulate_area(small_settings(), "A", 3)[2], other_area)
@@ -249,7 +252,7 @@ def test_drift_is_slow_and_of_configured_size():
 
 
 def test_spikes_and_fluorescence_are_optional():
-    quiet_lr, _, quiet = simulate.simulate_area(small_settings(), "F", 1)
+    _quiet_lr, _, quiet = simulate.simulate_area(small_settings(), "F", 1)
     assert len(quiet["lowres_spikes"]) == 0 and not quiet["baseline_spectra"].any()
     settings = small_settings(spikes={"enabled": True, "rate": 0.05}, baseline={"enabled": True})
     lowres, _, truth = simulate.simulate_area(settings, "F", 1)
@@ -305,8 +308,9 @@ def test_overview_figure(tmp_path):
 def test_heterogeneity_is_inert_when_off():
     """Off (the default), its other settings change nothing: the homogeneous data keep their bytes."""
     base = simulate.simulate_area(small_settings(), "B", 1)
-    other = simulate.simulate_area(small_settings(heterogeneity={"enabled": False, "inclusions": 7, "gradient": 0.1}),
-                                   "B", 1)
+    other = simulate.simulate_area(
+        small_settings(heterogeneity={"enabled": False, "inclusions": 7, "gradient": 0.1}), "B", 1
+    )
     np.testing.assert_array_equal(base[0].cube, other[0].cube)
     np.testing.assert_array_equal(base[1].cube, other[1].cube)
 
@@ -315,12 +319,14 @@ def test_heterogeneous_windows_differ_from_their_field():
     """Structure larger than the window: at the paper's geometry the HR window's abundance range
     departs from the LR field's (on the homogeneous specimens every window spans the field's range);
     the abundances stay fractions."""
+
     def range_departure(heterogeneity, sample, area):
         settings = simulate.resolve_settings({"heterogeneity": heterogeneity})
         specimen_seq, window_seq, _, _ = simulate.area_seed_sequence(settings["seed"], sample, area).spawn(4)
         window = simulate.draw_window(settings, np.random.default_rng(window_seq))
-        lowres, highres, _, _ = simulate.sampled_abundances(settings, sample, window,
-                                                           np.random.default_rng(specimen_seq))
+        lowres, highres, _, _ = simulate.sampled_abundances(
+            settings, sample, window, np.random.default_rng(specimen_seq)
+        )
         assert np.all(highres >= 0) and np.allclose(highres.sum(axis=0), 1.0, atol=0.02)
         low = np.abs(highres.min(axis=(1, 2)) - lowres.min(axis=(1, 2)))
         high = np.abs(highres.max(axis=(1, 2)) - lowres.max(axis=(1, 2)))
@@ -334,8 +340,13 @@ def test_heterogeneous_windows_differ_from_their_field():
 def test_heterogeneity_keeps_fractions_and_pulls_towards_one_phase():
     rng = np.random.default_rng(0)
     abundance = rng.dirichlet(np.ones(3), size=(40, 40)).transpose(2, 0, 1)
-    settings = {"inclusions": 1, "inclusion_radius_um": [4.0, 4.0], "inclusion_edge_um": 0.5,
-                "inclusion_weight": 0.9, "gradient": 0.0}
+    settings = {
+        "inclusions": 1,
+        "inclusion_radius_um": [4.0, 4.0],
+        "inclusion_edge_um": 0.5,
+        "inclusion_weight": 0.9,
+        "gradient": 0.0,
+    }
     mixed = simulate.add_heterogeneity(abundance, settings, 0.25, np.random.default_rng(1))
     np.testing.assert_allclose(mixed.sum(axis=0), 1.0)
     changed = np.abs(mixed - abundance).max(axis=0) > 0.3

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, PipelineRun, copy_repo
 from slurm_cluster import SlurmCluster, ensure_slurm_installed
 
@@ -31,12 +30,15 @@ def dry_run(workdir: Path, *args: str) -> str:
 def job_resources(log: str) -> list[tuple[str, dict[str, str]]]:
     """(rule, resources) of every job that a dry run prints."""
     jobs = []
-    for rule, res in re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", log, re.M):
+    for rule, res in re.findall(
+        r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", log, re.M
+    ):
         jobs.append((rule, dict(kv.split("=", 1) for kv in res.split(", "))))
     return jobs
 
 
 # -- workstation profile ----------------------------------------------------
+
 
 def test_workstation_profile_is_applied_without_flags(tmp_path):
     log = dry_run(copy_repo(tmp_path / "repo"))
@@ -120,6 +122,7 @@ def test_workstation_profile_runs_one_gpu_job_beside_cpu_jobs(tmp_path):
 
 # -- SLURM profile ------------------------------------------------------------
 
+
 def test_slurm_profile_replaces_the_workstation_profile(tmp_path):
     work = copy_repo(tmp_path / "repo")
     listed = PipelineRun(work, ["--list-rules", "--configfile", ".test/config.yaml"])
@@ -200,12 +203,16 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
     run = PipelineRun(
         work,
         [
-            "--workflow-profile", "profiles/slurm",
-            "--configfile", ".test/config.yaml",
+            "--workflow-profile",
+            "profiles/slurm",
+            "--configfile",
+            ".test/config.yaml",
             # No accounting database here: query squeue (MinJobAge keeps
             # finished jobs listed) and start polling after 2 s, not 40 s.
-            "--slurm-status-command", "squeue",
-            "--slurm-init-seconds-before-status-checks", "2",
+            "--slurm-status-command",
+            "squeue",
+            "--slurm-init-seconds-before-status-checks",
+            "2",
         ],
         env=slurm.env,
     )

@@ -28,9 +28,11 @@ TINY_SRRESNET = {"n_channels": 8, "n_blocks": 2}
 TINY_DISCRIMINATOR = {"n_channels": 4, "n_blocks": 4, "fc_size": 8}
 
 
-def write_synthetic_pairs(folder, n_pairs=10, lowres_size=12, window_size=16, seed=0, factor=4, lowres_cols=None,
-                          window_cols=None):
-    """pairs.npz and split.csv of smooth maps: LR is the factor x factor block mean of an HR field, HR a window of it."""
+def write_synthetic_pairs(
+    folder, n_pairs=10, lowres_size=12, window_size=16, seed=0, factor=4, lowres_cols=None, window_cols=None
+):
+    """pairs.npz and split.csv of smooth maps: LR is the factor x factor block mean of an HR field, HR a
+    window of it."""
     rng = np.random.default_rng(seed)
     lowres_cols = lowres_cols or lowres_size
     window_cols = window_cols or window_size
@@ -40,18 +42,32 @@ def write_synthetic_pairs(folder, n_pairs=10, lowres_size=12, window_size=16, se
         field = (field - field.min()) / (field.max() - field.min())
         x = rng.uniform(0, factor * lowres_cols - window_cols)
         y = rng.uniform(0, factor * lowres_size - window_size)
-        column, row = int(round(x)), int(round(y))
+        column, row = int(np.rint(x)), int(np.rint(y))
         lowres.append(field.reshape(lowres_size, factor, lowres_cols, factor).mean(axis=(1, 3)))
-        highres.append(field[row:row + window_size, column:column + window_cols])
+        highres.append(field[row : row + window_size, column : column + window_cols])
         positions.append((x, y))
     pair_ids = np.array([f"s_a{index}_c0" for index in range(n_pairs)])
-    np.savez(folder / "pairs.npz", lowres=np.array(lowres, np.float32), highres=np.array(highres, np.float32),
-             position=np.array(positions, np.float32), pair_id=pair_ids, factor=np.array(factor),
-             intensity_convention=INTENSITY_CONVENTION)
+    np.savez(
+        folder / "pairs.npz",
+        lowres=np.array(lowres, np.float32),
+        highres=np.array(highres, np.float32),
+        position=np.array(positions, np.float32),
+        pair_id=pair_ids,
+        factor=np.array(factor),
+        intensity_convention=INTENSITY_CONVENTION,
+    )
     splits = ["train"] * (n_pairs - 3) + ["val", "val", "test"]
-    pd.DataFrame({"pair_id": pair_ids, "sample": "s", "area": [f"a{i}" for i in range(n_pairs)], "component": 0,
-                  "X": [p[0] for p in positions], "Y": [p[1] for p in positions], "split": splits}
-                 ).to_csv(folder / "split.csv", index=False)
+    pd.DataFrame(
+        {
+            "pair_id": pair_ids,
+            "sample": "s",
+            "area": [f"a{i}" for i in range(n_pairs)],
+            "component": 0,
+            "X": [p[0] for p in positions],
+            "Y": [p[1] for p in positions],
+            "split": splits,
+        }
+    ).to_csv(folder / "split.csv", index=False)
     return folder / "pairs.npz", folder / "split.csv"
 
 
@@ -61,8 +77,16 @@ def dataset(tmp_path):
 
 
 def tiny_settings(**overrides):
-    settings = {"epochs": 6, "batch_size": 3, "val_every": 2, "checkpoint_every": 2, "seed": 3,
-                "model": TINY_SRRESNET, "discriminator": TINY_DISCRIMINATOR, "learning_rate": 1e-3}
+    settings = {
+        "epochs": 6,
+        "batch_size": 3,
+        "val_every": 2,
+        "checkpoint_every": 2,
+        "seed": 3,
+        "model": TINY_SRRESNET,
+        "discriminator": TINY_DISCRIMINATOR,
+        "learning_rate": 1e-3,
+    }
     settings.update(overrides)
     return settings
 
@@ -104,11 +128,11 @@ def test_augmented_window_still_lies_under_its_position(flip, rotations, window_
     block = np.ones((factor, factor), np.float32)
     upscaled = np.kron(lowres, block)  # nearest-neighbour upscaling: commutes with flips/rotations
     x, y = 9, 5
-    window = upscaled[y:y + window_shape[0], x:x + window_shape[1]]
+    window = upscaled[y : y + window_shape[0], x : x + window_shape[1]]
     new_lowres, new_window, (new_x, new_y) = augment_pair(lowres, window, (x, y), flip, rotations, factor)
     new_upscaled = np.kron(new_lowres, block)
     rows, cols = new_window.shape
-    np.testing.assert_array_equal(new_upscaled[new_y:new_y + rows, new_x:new_x + cols], new_window)
+    np.testing.assert_array_equal(new_upscaled[new_y : new_y + rows, new_x : new_x + cols], new_window)
 
 
 @pytest.mark.parametrize("augment", [False, True])
@@ -119,16 +143,19 @@ def test_crop_mode_keeps_the_window_inside_its_crop(augment, factor):
     upscaled = np.kron(lowres, np.ones((1, factor, factor), np.float32))
     rows, cols = 12, 16  # a non-square window
     positions = np.array([[0, 0], [factor * 14 - cols, factor * 12 - rows], [5.6, 2.2], [9, 7]], np.float32)
-    windows = np.stack([upscaled[i, int(round(y)):int(round(y)) + rows, int(round(x)):int(round(x)) + cols]
-                        for i, (x, y) in enumerate(positions)])
+    windows = np.stack(
+        [
+            upscaled[i, int(np.rint(y)) : int(np.rint(y)) + rows, int(np.rint(x)) : int(np.rint(x)) + cols]
+            for i, (x, y) in enumerate(positions)
+        ]
+    )
     pairs = PairSet(lowres, windows, positions, [str(i) for i in range(4)], factor)
-    crops, targets, corners = make_batch(pairs, range(4), mode="crop", margin=2,
-                                         rng=rng if augment else None)
+    crops, targets, corners = make_batch(pairs, range(4), mode="crop", margin=2, rng=rng if augment else None)
     # ceil(window / factor) + 1 + 2 * margin LR pixels per axis, at most the map; augmentation may swap no axes
     expected = [min(-(-size // factor) + 1 + 4, lr) for size, lr in ((rows, 12), (cols, 14))]
     assert crops.shape == (4, 1, *expected)
-    for crop, target, (x, y) in zip(crops[:, 0], targets[:, 0], corners):
-        np.testing.assert_array_equal(np.kron(crop, np.ones((factor, factor)))[y:y + rows, x:x + cols], target)
+    for crop, target, (x, y) in zip(crops[:, 0], targets[:, 0], corners, strict=True):
+        np.testing.assert_array_equal(np.kron(crop, np.ones((factor, factor)))[y : y + rows, x : x + cols], target)
 
 
 def test_extract_windows_matches_slicing():
@@ -136,14 +163,15 @@ def test_extract_windows_matches_slicing():
     positions = torch.tensor([[0, 0], [8, 4], [7, 10]])
     windows = extract_windows(upscaled, positions, (10, 16))
     for sample, (x, y) in enumerate(positions.tolist()):
-        torch.testing.assert_close(windows[sample], upscaled[sample, :, y:y + 10, x:x + 16])
+        torch.testing.assert_close(windows[sample], upscaled[sample, :, y : y + 10, x : x + 16])
 
 
 @pytest.mark.parametrize("mode", ["full", "crop"])
 def test_training_lowers_the_loss_and_writes_every_output(dataset, tmp_path, mode):
     pairs_path, split_path = dataset
-    summary = train_model("srresnet", pairs_path, split_path, tmp_path / "run",
-                          tiny_settings(epochs=12, val_every=3, mode=mode, margin=2))
+    summary = train_model(
+        "srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=12, val_every=3, mode=mode, margin=2)
+    )
     with open(tmp_path / "run" / "history.csv") as handle:
         history = list(csv.DictReader(handle))
     assert [int(row["epoch"]) for row in history] == list(range(1, 13))
@@ -175,10 +203,13 @@ class Killed(Exception):
     """Stands in for the job being killed."""
 
 
-@pytest.mark.parametrize(("model_name", "overrides"), [
-    ("srresnet", {"mode": "crop", "margin": 2, "augment": True}),
-    ("srgan", {"mode": "full"}),
-])
+@pytest.mark.parametrize(
+    ("model_name", "overrides"),
+    [
+        ("srresnet", {"mode": "crop", "margin": 2, "augment": True}),
+        ("srgan", {"mode": "full"}),
+    ],
+)
 def test_a_killed_run_resumes_to_the_same_weights(dataset, tmp_path, model_name, overrides):
     pairs_path, split_path = dataset
     settings = tiny_settings(**overrides)  # 6 epochs, last.pt every 2
@@ -189,8 +220,7 @@ def test_a_killed_run_resumes_to_the_same_weights(dataset, tmp_path, model_name,
             raise Killed
 
     with pytest.raises(Killed):
-        train_model(model_name, pairs_path, split_path, tmp_path / "killed", settings,
-                    on_epoch_end=kill_after_epoch_3)
+        train_model(model_name, pairs_path, split_path, tmp_path / "killed", settings, on_epoch_end=kill_after_epoch_3)
     assert torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["epoch"] == 2
     summary = train_model(model_name, pairs_path, split_path, tmp_path / "killed", settings)
     assert summary["resumed_from_epoch"] == 2 and summary["epochs_completed"] == 6
@@ -253,8 +283,9 @@ def test_more_epochs_continue_a_finished_run_but_other_settings_start_afresh(dat
     summary = train_model("srresnet", pairs_path, split_path, tmp_path / "extended", tiny_settings(epochs=4))
     assert summary["resumed_from_epoch"] == 2
     assert_same_weights(model_state(tmp_path / "whole" / "last.pt"), model_state(tmp_path / "extended" / "last.pt"))
-    summary = train_model("srresnet", pairs_path, split_path, tmp_path / "extended",
-                          tiny_settings(epochs=5, learning_rate=1e-2))
+    summary = train_model(
+        "srresnet", pairs_path, split_path, tmp_path / "extended", tiny_settings(epochs=5, learning_rate=1e-2)
+    )
     assert summary["resumed_from_epoch"] is None and summary["epochs_completed"] == 5
     assert len(pd.read_csv(tmp_path / "extended" / "history.csv")) == 5
 
@@ -277,11 +308,16 @@ def test_srgan_generator_starts_from_the_srresnet(dataset, tmp_path):
     train_model("srresnet", pairs_path, split_path, tmp_path / "srresnet", tiny_settings(epochs=2))
     init_from = tmp_path / "srresnet" / "best.pt"
     # a zero learning rate leaves the parameters where init_from put them
-    train_model("srgan", pairs_path, split_path, tmp_path / "srgan",
-                tiny_settings(epochs=1, learning_rate=0.0, init_from=init_from))
+    train_model(
+        "srgan",
+        pairs_path,
+        split_path,
+        tmp_path / "srgan",
+        tiny_settings(epochs=1, learning_rate=0.0, init_from=init_from),
+    )
     srresnet, srgan = load_model(init_from, "cpu"), load_model(tmp_path / "srgan" / "last.pt", "cpu")
     assert isinstance(srgan, models.Generator)
-    for (name, expected), (_, actual) in zip(srresnet.named_parameters(), srgan.named_parameters()):
+    for (name, expected), (_, actual) in zip(srresnet.named_parameters(), srgan.named_parameters(), strict=True):
         assert torch.equal(expected, actual), name
 
 
@@ -317,12 +353,18 @@ def test_other_factors_train_and_score_end_to_end(tmp_path, factor):
     # non-square LR maps (10 x 13) and windows (9 x 14): models, crop batches and scores at the pairs' factor
     from ramansr.metrics import evaluate_model_file
 
-    pairs_path, split_path = write_synthetic_pairs(tmp_path, lowres_size=10, lowres_cols=13, window_size=9,
-                                                   window_cols=14, factor=factor)
+    pairs_path, split_path = write_synthetic_pairs(
+        tmp_path, lowres_size=10, lowres_cols=13, window_size=9, window_cols=14, factor=factor
+    )
     for name, kwargs in (("srresnet", TINY_SRRESNET), ("linear", {})):
         out = tmp_path / name
-        summary = train_model(name, pairs_path, split_path, out, tiny_settings(model=kwargs, mode="crop", margin=1,
-                                                                              augment=True, epochs=2))
+        summary = train_model(
+            name,
+            pairs_path,
+            split_path,
+            out,
+            tiny_settings(model=kwargs, mode="crop", margin=1, augment=True, epochs=2),
+        )
         assert summary["factor"] == factor
         model = load_model(out / "best.pt", "cpu")
         assert super_resolve(model, np.zeros((10, 13), np.float32)).shape == (10 * factor, 13 * factor)
@@ -341,5 +383,5 @@ def test_scoring_refuses_a_checkpoint_of_another_factor(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     pairs3, split3 = write_synthetic_pairs(other, factor=3)
-    with pytest.raises(ValueError, match="trained for SR factor 4, but the pairs of .* are at factor 3"):
+    with pytest.raises(ValueError, match=r"trained for SR factor 4, but the pairs of .* are at factor 3"):
         evaluate_model_file("linear", tmp_path / "linear" / "best.pt", pairs3, split3, tmp_path / "x.csv")

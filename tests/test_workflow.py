@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from ramansr.io import read_scan, write_scan
 from conftest import copy_repo
 from workflow_helpers import TEST_CONFIG, areas_of, planned_jobs, rules_of, snakemake
+
+from ramansr.io import read_scan, write_scan
 
 pytestmark = pytest.mark.slow
 
@@ -72,9 +72,10 @@ def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_ru
     split = pd.read_csv(finished_run / "results/dataset/split.csv", dtype=str)
     test_areas = set(map(tuple, split.loc[split["split"] == "test", ["sample", "area"]].values))
     table = pd.read_csv(finished_run / "results/tables/prediction.csv", dtype={"area": str})
-    assert set(zip(table["sample"], table["area"])) == test_areas
-    assert np.isfinite(table[["bicubic_psnr", "linear_psnr", "bicubic_psnr_common", "linear_psnr_common"]]
-                       .to_numpy()).all()
+    assert set(zip(table["sample"], table["area"], strict=True)) == test_areas
+    assert np.isfinite(
+        table[["bicubic_psnr", "linear_psnr", "bicubic_psnr_common", "linear_psnr_common"]].to_numpy()
+    ).all()
     sample, area = sorted(test_areas)[0]
     cube = read_scan(finished_run / f"results/predictions/test_area_{sample}_{area}/cube.mat")
     lowres = read_scan(finished_run / f"results/simulated/{sample}/{area}/lowres.mat")
@@ -87,11 +88,15 @@ def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_ru
 def test_the_report_embeds_every_figure_and_table(run_copy):
     snakemake(run_copy, "--report", "results/report.html")
     html = (run_copy / "results/report.html").read_text()
-    registered = sorted((run_copy / "results/figures").glob("*.png")) + sorted((run_copy / "results/tables").glob("*.csv"))
+    registered = sorted((run_copy / "results/figures").glob("*.png")) + sorted(
+        (run_copy / "results/tables").glob("*.csv")
+    )
     assert len(registered) >= 15
     for path in registered:
         relative = path.relative_to(run_copy).as_posix()
-        match = re.search(re.escape(f'"{relative}": {{') + r'.*?"data_uri": "data:[^"]*;base64,([A-Za-z0-9+/=]+)"', html)
+        match = re.search(
+            re.escape(f'"{relative}": {{') + r'.*?"data_uri": "data:[^"]*;base64,([A-Za-z0-9+/=]+)"', html
+        )
         assert match, f"{relative} is not in the report"
         assert base64.b64decode(match.group(1)) == path.read_bytes()
     assert "system-message" not in html  # a caption that failed to render
@@ -108,7 +113,7 @@ def test_replacing_one_lr_file_reruns_only_that_area(run_copy):
     write_scan(scan, path, format="witec")
     jobs = planned_jobs(run_copy)
     assert areas_of(jobs) == {("A", "1")}
-    assert PER_AREA_RULES <= rules_of(jobs)
+    assert rules_of(jobs) >= PER_AREA_RULES
     assert {"dataset", "train", "evaluate", "tables"} <= rules_of(jobs)
     assert "simulate" not in rules_of(jobs)
 
@@ -132,7 +137,9 @@ def test_changing_one_stage_parameter_reruns_that_stage_and_what_follows(run_cop
 def test_a_killed_run_resumes_and_gives_the_same_tables(finished_run, tmp_path):
     workdir = copy_repo(tmp_path / "killed")
     command = [sys.executable, "-m", "snakemake", "--configfile", TEST_CONFIG, "--cores", "2"]
-    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     # kill the whole run hard once a model has checkpointed its first epoch
     deadline = time.time() + 600
     trained = [workdir / "results/models" / name / "last.pt" for name in ("srcnn", "srresnet", "srgan", "rcan")]
@@ -165,7 +172,8 @@ def samples_sheet_copy(finished_run, tmp_path, sheet_text):
 
 def test_a_samples_sheet_brings_the_users_own_files(finished_run, tmp_path):
     sheet = "sample\tarea\tlowres\thighres\n" + "".join(
-        f"{s}\t{a}\tdata/{s}/{a}/lowres.mat\tdata/{s}/{a}/highres.mat\n" for s, a in [("A", "1"), ("A", "2"), ("F", "2")]
+        f"{s}\t{a}\tdata/{s}/{a}/lowres.mat\tdata/{s}/{a}/highres.mat\n"
+        for s, a in [("A", "1"), ("A", "2"), ("F", "2")]
     )
     jobs = planned_jobs(samples_sheet_copy(finished_run, tmp_path, sheet))
     assert "simulate" not in rules_of(jobs) and "clean_maps" not in rules_of(jobs)
@@ -190,8 +198,9 @@ def factor3_run(tmp_path_factory):
     """The .test config at 1.5 um / 0.5 um steps (factor 3), non-square scans, cosmic rays on."""
     from conftest import PipelineRun
 
-    run = PipelineRun(copy_repo(tmp_path_factory.mktemp("factor3") / "repo"),
-                      ["--configfile", TEST_CONFIG, FACTOR3_CONFIG])
+    run = PipelineRun(
+        copy_repo(tmp_path_factory.mktemp("factor3") / "repo"), ["--configfile", TEST_CONFIG, FACTOR3_CONFIG]
+    )
     try:
         yield run.wait()
     finally:

@@ -44,7 +44,9 @@ def test_a_sheet_of_mat_files_and_table_exports_gives_the_same_registration(fini
         shape = "" if with_header else "{} x {}".format(*highres.cube.shape[:2])
         # a Table export records no pixel size: the sheet gives it
         step = highres.pixel_size_um[0]
-        rows.append(f"{sample}\t{area}\tdata/{sample}/{area}/lowres.mat\tdata/{sample}/{area}/highres.txt\t{shape}\t{step}")
+        rows.append(
+            f"{sample}\t{area}\tdata/{sample}/{area}/lowres.mat\tdata/{sample}/{area}/highres.txt\t{shape}\t{step}"
+        )
     (workdir / "samples.tsv").write_text("\n".join(rows) + "\n")
     write_config(workdir, source="samples", samples="samples.tsv")
     snakemake(workdir, "--cores", "2", "results/dataset/split.csv")
@@ -64,8 +66,13 @@ def test_a_renishaw_map_is_super_resolved_as_an_lr_only_scan(finished_run, tmp_p
     (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))  # same params, no retraining
     target = "results/predictions/renishaw_map/cube.mat"
     result = snakemake(workdir, "--cores", "2", target)
-    assert rules_of({(line.split()[1].rstrip(":"), ()) for line in result.stderr.splitlines()
-                     if line.startswith(("rule ", "localrule "))}) == {"predict"}
+    assert rules_of(
+        {
+            (line.split()[1].rstrip(":"), ())
+            for line in result.stderr.splitlines()
+            if line.startswith(("rule ", "localrule "))
+        }
+    ) == {"predict"}
     lowres = read_scan(WDF)
     cube = read_scan(workdir / target)
     assert cube.cube.shape == (4 * 49, 4 * 45, 394)

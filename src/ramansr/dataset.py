@@ -144,12 +144,15 @@ def calibrate_to_lowres(lowres_map, highres_map, position, factor):
     """
     index, coords = colocated_points(lowres_map.shape, position, highres_map.shape, factor)
     if coords.shape[1] < 3:
-        raise ValueError(f"only {coords.shape[1]} LR points fall inside the HR window at {tuple(position)}: "
-                         "too few to calibrate the HR map's intensity")
+        raise ValueError(
+            f"only {coords.shape[1]} LR points fall inside the HR window at {tuple(position)}: "
+            "too few to calibrate the HR map's intensity"
+        )
     highres_map = np.asarray(highres_map, np.float64)
     x = ndimage.map_coordinates(highres_map, coords, order=1, mode="nearest")
-    z = ndimage.map_coordinates(ndimage.gaussian_filter(highres_map, sigma=factor / 2, mode="nearest"), coords,
-                                order=1, mode="nearest")
+    z = ndimage.map_coordinates(
+        ndimage.gaussian_filter(highres_map, sigma=factor / 2, mode="nearest"), coords, order=1, mode="nearest"
+    )
     y = np.asarray(lowres_map, np.float64)[index]
     z_centred = z - z.mean()
     covariance_x = float(z_centred @ (x - x.mean()))
@@ -178,10 +181,14 @@ def pair_scale_agreement(lowres, highres, positions, factor):
     from ramansr.register import upscale
 
     rows = []
-    for lowres_map, highres_map, position in zip(lowres, highres, positions):
+    for lowres_map, highres_map, position in zip(lowres, highres, positions, strict=True):
         window = crop_window(upscale(lowres_map, factor), position, highres_map.shape)
-        rows.append({"mean_difference": float(highres_map.mean() - window.mean()),
-                     "std_ratio": float(highres_map.std() / max(window.std(), 1e-12))})
+        rows.append(
+            {
+                "mean_difference": float(highres_map.mean() - window.mean()),
+                "std_ratio": float(highres_map.std() / max(window.std(), 1e-12)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -215,8 +222,11 @@ def collect_pairs(areas, factor):
         with open(area["selection"]) as handle:
             kept = [c["component"] for c in json.load(handle)["components"] if c["keep"]]
         if not kept:
-            print(f"area {area['sample']}/{area['area']} left out: no component passed the selection "
-                  f"(see results/tables/selection.md)", file=sys.stderr)
+            print(
+                f"area {area['sample']}/{area['area']} left out: no component passed the selection "
+                f"(see results/tables/selection.md)",
+                file=sys.stderr,
+            )
             continue
         position = (registration["X"], registration["Y"])
         calibration = np.array([calibrate_to_lowres(lr_maps[c], hr_maps[c], position, factor) for c in kept])
@@ -305,7 +315,7 @@ def check_split(table):
     """Refuse a split with nothing to train on or nothing to test on (naming the areas that gave pairs)."""
     empty = [split for split in ("train", "test") if not (table["split"] == split).any()]
     if empty:
-        areas = sorted(set(zip(table["sample"], table["area"])))
+        areas = sorted(set(zip(table["sample"], table["area"], strict=True)))
         raise ValueError(
             f"the {' and '.join(empty)} split would be empty: {len(table)} pairs from "
             f"{len(areas)} area(s) {[f'{s}/{a}' for s, a in areas]} passed the selection "
@@ -322,8 +332,19 @@ def write_dataset(arrays, table, pairs_path, split_path):
 
 
 def build_dataset_files(
-    areas, decomposition, registration, selection, clean, pairs_path, split_path, weights=(40, 6, 8), group_by_area=True,
-    seed=0, *, geometry_path, keep_doubtful=False
+    areas,
+    decomposition,
+    registration,
+    selection,
+    clean,
+    pairs_path,
+    split_path,
+    weights=(40, 6, 8),
+    group_by_area=True,
+    seed=0,
+    *,
+    geometry_path,
+    keep_doubtful=False,
 ):
     """The ``dataset`` stage: collect every area's kept pairs, split, write.
 
@@ -363,6 +384,9 @@ def _doubtful(record):
     with open(record["registration"]) as handle:
         reasons = json.load(handle).get("doubts", [])
     if reasons:
-        print(f"sample {record['sample']}, area {record['area']}: left out, doubtful registration "
-              f"({'; '.join(reasons)}); set register: keep_doubtful to keep it", file=sys.stderr)
+        print(
+            f"sample {record['sample']}, area {record['area']}: left out, doubtful registration "
+            f"({'; '.join(reasons)}); set register: keep_doubtful to keep it",
+            file=sys.stderr,
+        )
     return bool(reasons)

@@ -96,21 +96,27 @@ def check_area_scans(lowres_cube, highres_cube, n_components, pca_components, na
         varies across the map), LR and HR with different channel counts, or
         more components than the LR scan has channels or points.
     """
-    for cube, name in zip((lowres_cube, highres_cube), names):
+    for cube, name in zip((lowres_cube, highres_cube), names, strict=True):
         rows, cols = cube.shape[:2]
         if rows < 2 or cols < 2:
             raise ValueError(f"{name}: a {rows} x {cols} scan is not a map (at least 2 x 2 points needed)")
         if np.ptp(cube) == 0:
-            raise ValueError(f"{name}: blank scan, no channel varies across its {rows} x {cols} points "
-                             f"(every value is {float(cube.flat[0]):g} after scaling)")
+            raise ValueError(
+                f"{name}: blank scan, no channel varies across its {rows} x {cols} points "
+                f"(every value is {float(cube.flat[0]):g} after scaling)"
+            )
     if lowres_cube.shape[2] != highres_cube.shape[2]:
-        raise ValueError(f"{names[0]} has {lowres_cube.shape[2]} channels but {names[1]} has "
-                         f"{highres_cube.shape[2]}: an area's LR and HR scans must share one spectral axis")
+        raise ValueError(
+            f"{names[0]} has {lowres_cube.shape[2]} channels but {names[1]} has "
+            f"{highres_cube.shape[2]}: an area's LR and HR scans must share one spectral axis"
+        )
     limit = min(lowres_cube.shape[2], lowres_cube.shape[0] * lowres_cube.shape[1])
     for key, value in (("n_components", n_components), ("pca_components", pca_components)):
         if value > limit:
-            raise ValueError(f"decompose: {key}: {value} is more than {names[0]} allows "
-                             f"({lowres_cube.shape[2]} channels, {lowres_cube.shape[0] * lowres_cube.shape[1]} points)")
+            raise ValueError(
+                f"decompose: {key}: {value} is more than {names[0]} allows "
+                f"({lowres_cube.shape[2]} channels, {lowres_cube.shape[0] * lowres_cube.shape[1]} points)"
+            )
 
 
 def collection_ratio(lowres_counts, highres_counts):
@@ -155,8 +161,9 @@ def highres_in_lowres_units(lowres, highres):
     return cube, ratio
 
 
-def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed,
-                         max_iter, names=None):
+def decompose_area_files(
+    lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed, max_iter, names=None
+):
     """The ``decompose`` stage for one area: NMF fitted on LR, applied to HR; PCA of LR.
 
     The HR cube goes in on the LR scan's channel scale
@@ -168,21 +175,35 @@ def decompose_area_files(lowres_path, highres_path, nmf_path, pca_path, model_pa
     :func:`check_area_scans` for what is refused.
     """
     lowres, highres = load_npz(lowres_path), load_npz(highres_path)
-    check_area_scans(lowres["cube"], highres["cube"], n_components, pca_components,
-                     names or (str(lowres_path), str(highres_path)))
+    check_area_scans(
+        lowres["cube"], highres["cube"], n_components, pca_components, names or (str(lowres_path), str(highres_path))
+    )
     lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter)
     highres_cube, ratio = highres_in_lowres_units(lowres, highres)
     hr_maps = transform_nmf(model, highres_cube)
     pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)
-    save_npz(nmf_path, lowres_maps=lr_maps, highres_maps=hr_maps, spectra=spectra, wavenumbers=lowres["wavenumbers"],
-             collection_ratio=np.float32(ratio))
-    save_npz(pca_path, maps=pca_maps, spectra=pca_spectra, explained_variance_ratio=explained, wavenumbers=lowres["wavenumbers"])
+    save_npz(
+        nmf_path,
+        lowres_maps=lr_maps,
+        highres_maps=hr_maps,
+        spectra=spectra,
+        wavenumbers=lowres["wavenumbers"],
+        collection_ratio=np.float32(ratio),
+    )
+    save_npz(
+        pca_path,
+        maps=pca_maps,
+        spectra=pca_spectra,
+        explained_variance_ratio=explained,
+        wavenumbers=lowres["wavenumbers"],
+    )
     with atomic_path(model_path) as tmp:
         joblib.dump(model, tmp)
 
 
-def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_length, polyorder, *, geometry_path,
-                    lowres_header_path):
+def clean_maps_file(
+    truth_path, model_path, spectra_paths, out_path, window_length, polyorder, *, geometry_path, lowres_header_path
+):
     """Component maps of a simulated area's noise-free scans in LR units (for scoring only).
 
     The clean LR cube goes through exactly the measured LR scan's processing
@@ -219,8 +240,9 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, window_leng
     efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
     maps = {}
     for scan, divisor in (("lowres", 1.0), ("highres", efficiency_ratio)):
-        cube, _ = align_scan(clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record,
-                             lowres_wavenumbers)
+        cube, _ = align_scan(
+            clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
+        )
         smoothed = smooth_spectra(cube / divisor, window_length, polyorder)
         scaled = np.clip(scale_with_range(smoothed, ranges["data_min"], ranges["data_max"]), 0.0, None)
         maps[f"{scan}_maps"] = transform_nmf(model, scaled)

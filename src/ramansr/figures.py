@@ -22,17 +22,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import patheffects
+from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
-from ramansr.io_utils import atomic_path, load_npz  # noqa: E402
-from ramansr.metrics import MODEL_LABELS, crop_window, score  # noqa: E402
-from ramansr.register import match_window, upscale  # noqa: E402
-from ramansr.selection import radial_power_spectrum  # noqa: E402
+from ramansr.io_utils import atomic_path, load_npz
+from ramansr.metrics import MODEL_LABELS, crop_window, score
+from ramansr.register import match_window, upscale
+from ramansr.selection import radial_power_spectrum
 
 MAP_CMAP = "viridis"
 CORRELATION_CMAP = "magma"
@@ -129,8 +129,14 @@ def add_scale_bar(ax, image_width_px, pixel_size_um):
     left = x0 + 0.05 * image_width_px
     bottom = y0 - 0.06 * height
     outline = [patheffects.withStroke(linewidth=4.5, foreground="black")]
-    ax.plot([left, left + length_px], [bottom, bottom], color="white", linewidth=3, solid_capstyle="butt",
-            path_effects=outline)
+    ax.plot(
+        [left, left + length_px],
+        [bottom, bottom],
+        color="white",
+        linewidth=3,
+        solid_capstyle="butt",
+        path_effects=outline,
+    )
     ax.text(
         left + length_px / 2,
         bottom - 0.03 * height,
@@ -171,7 +177,17 @@ def draw_window(ax, left, top, width, height):
 
 def rulegraph_dot(snakefile, configfiles=(), workdir="."):
     """The DOT text of ``snakemake --rulegraph`` for a workflow and its config files."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--rulegraph", "--nolock", "--quiet", "all"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--rulegraph",
+        "--nolock",
+        "--quiet",
+        "all",
+    ]
     for path in configfiles:
         command += ["--configfile", str(path)]
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=True)
@@ -250,19 +266,19 @@ def edge_on_box(centre, towards, half_size):
     """Where the line from a box's centre towards a point leaves the box."""
     centre, towards = np.asarray(centre, float), np.asarray(towards, float)
     direction = towards - centre
-    limits = [h / abs(d) for h, d in zip(half_size, direction) if d != 0]
-    return tuple(centre + min(limits + [1.0]) * direction)
+    limits = [h / abs(d) for h, d in zip(half_size, direction, strict=True) if d != 0]
+    return tuple(centre + min([*limits, 1.0]) * direction)
 
 
 def rule_arrow(start, end, start_size, end_size):
     """An arrow from one rule's box to another's; a loop on the right of the box when a rule feeds itself."""
-    style = {"arrowstyle": "-|>", "mutation_scale": 12, "color": "0.45", "linewidth": 1.0, "shrinkA": 1,
-             "shrinkB": 1}
+    style = {"arrowstyle": "-|>", "mutation_scale": 12, "color": "0.45", "linewidth": 1.0, "shrinkA": 1, "shrinkB": 1}
     if start == end:
         x, y = start
         right = x + start_size[0]
-        return FancyArrowPatch((right, y + 0.6 * start_size[1]), (right, y - 0.6 * start_size[1]),
-                               connectionstyle="arc3,rad=-2.5", **style)
+        return FancyArrowPatch(
+            (right, y + 0.6 * start_size[1]), (right, y - 0.6 * start_size[1]), connectionstyle="arc3,rad=-2.5", **style
+        )
     return FancyArrowPatch(edge_on_box(start, end, start_size), edge_on_box(end, start, end_size), **style)
 
 
@@ -275,7 +291,7 @@ def plot_rulegraph(dot_text, out_paths):
         Output of ``snakemake --rulegraph``.
     out_paths : sequence of path-like
     """
-    dot_text = dot_text[dot_text.find("digraph"):]
+    dot_text = dot_text[dot_text.find("digraph") :]
     labels, edges = parse_dot(dot_text)
     positions = graphviz_layout(dot_text) or layered_layout(labels, edges)
     xs = np.array([positions[n][0] for n in labels])
@@ -287,8 +303,15 @@ def plot_rulegraph(dot_text, out_paths):
     ax.set_axis_off()
     ax.set_title("ramansr workflow: each arrow feeds a rule's output into another rule's input", fontsize=13)
     texts = {
-        node: ax.text(*positions[node], name, ha="center", va="center", fontsize=11, zorder=3,
-                      bbox={"boxstyle": "round,pad=0.4", "facecolor": "#dbe9f6", "edgecolor": "#2c6aa0"})
+        node: ax.text(
+            *positions[node],
+            name,
+            ha="center",
+            va="center",
+            fontsize=11,
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.4", "facecolor": "#dbe9f6", "edgecolor": "#2c6aa0"},
+        )
         for node, name in labels.items()
     }
     sizes = box_half_sizes(ax, texts)
@@ -320,17 +343,26 @@ def plot_decomposition(nmf_path, pca_path, spectra_path, out_paths, title=""):
     explained = pca["explained_variance_ratio"]
     for row in range(n_rows):
         if row < len(pca["spectra"]):
-            show_map(axes[row, 0], pca["maps"][row], f"PC {row + 1} ({100 * explained[row]:.1f} % var.)",
-                     pixel_size, colorbar_label="score", cmap="RdBu_r", **symmetric_limits(pca["maps"][row]))
+            show_map(
+                axes[row, 0],
+                pca["maps"][row],
+                f"PC {row + 1} ({100 * explained[row]:.1f} % var.)",
+                pixel_size,
+                colorbar_label="score",
+                cmap="RdBu_r",
+                **symmetric_limits(pca["maps"][row]),
+            )
             plot_spectrum(axes[row, 1], pca["wavenumbers"], pca["spectra"][row], f"PC {row + 1} loading", "loading")
         else:
             message_panel(axes[row, 0], "")
             message_panel(axes[row, 1], "")
         if row < len(nmf["spectra"]):
-            show_map(axes[row, 2], nmf["lowres_maps"][row], f"NMF component {row}", pixel_size,
-                     colorbar_label="abundance")
-            plot_spectrum(axes[row, 3], nmf["wavenumbers"], nmf["spectra"][row], f"NMF component {row} spectrum",
-                          "intensity")
+            show_map(
+                axes[row, 2], nmf["lowres_maps"][row], f"NMF component {row}", pixel_size, colorbar_label="abundance"
+            )
+            plot_spectrum(
+                axes[row, 3], nmf["wavenumbers"], nmf["spectra"][row], f"NMF component {row} spectrum", "intensity"
+            )
         else:
             message_panel(axes[row, 2], "")
             message_panel(axes[row, 3], "")
@@ -391,12 +423,25 @@ def plot_registration(nmf_path, registration_path, selection_path, spectra_path,
         lr_map, hr_map = nmf["lowres_maps"][component], nmf["highres_maps"][component]
         (x, y), peak, correlation = match_window(lr_map, hr_map, factor, interpolation)
         height, width = hr_map.shape
-        show_map(axes[row, 0], upscale(lr_map, factor, interpolation), f"Component {component}: LR, {factor}x upscaled",
-                 upscaled_pixel, colorbar_label="abundance")
+        show_map(
+            axes[row, 0],
+            upscale(lr_map, factor, interpolation),
+            f"Component {component}: LR, {factor}x upscaled",
+            upscaled_pixel,
+            colorbar_label="abundance",
+        )
         draw_window(axes[row, 0], registration["X"] - 0.5, registration["Y"] - 0.5, width, height)
         show_map(axes[row, 1], hr_map, "HR map (template)", upscaled_pixel, colorbar_label="abundance")
-        show_map(axes[row, 2], correlation, f"Correlation, peak {peak:.2f}", upscaled_pixel,
-                 colorbar_label="normalised cross-correlation", cmap=CORRELATION_CMAP, vmin=-1, vmax=1)
+        show_map(
+            axes[row, 2],
+            correlation,
+            f"Correlation, peak {peak:.2f}",
+            upscaled_pixel,
+            colorbar_label="normalised cross-correlation",
+            cmap=CORRELATION_CMAP,
+            vmin=-1,
+            vmax=1,
+        )
         axes[row, 2].plot(x, y, marker="+", color="cyan", markersize=14, markeredgewidth=2)
     where = " ".join(filter(None, ["Template matching", title]))
     fig.suptitle(f"{where}: window at X = {registration['X']:.1f}, Y = {registration['Y']:.1f} (upscaled px)")
@@ -462,11 +507,19 @@ def plot_examples(pairs_path, split_path, checkpoint_paths, spectra_path, split,
     outputs = upscale_examples(checkpoint_paths, pairs["lowres"][indices])
     fig, axes = new_figure(len(indices), 2 + len(outputs), panel_size=(2.3, 2.5))
     for row, index in enumerate(indices):
-        artist = plot_example_row(axes[row], pairs, index, table.loc[index, "pair_id"],
-                                  {name: upscaled[row] for name, upscaled in outputs.items()}, lr_pixel,
-                                  int(pairs["factor"]))
+        artist = plot_example_row(
+            axes[row],
+            pairs,
+            index,
+            table.loc[index, "pair_id"],
+            {name: upscaled[row] for name, upscaled in outputs.items()},
+            lr_pixel,
+            int(pairs["factor"]),
+        )
         fig.colorbar(artist, ax=axes[row].tolist(), label="LR-normalised intensity", shrink=0.9, aspect=12, pad=0.01)
-    fig.suptitle(f"{split.capitalize()} examples: PSNR (dB) and SSIM against the measured HR map, on the LR map's scale")
+    fig.suptitle(
+        f"{split.capitalize()} examples: PSNR (dB) and SSIM against the measured HR map, on the LR map's scale"
+    )
     save_figure(fig, out_paths)
 
 
@@ -484,16 +537,23 @@ def plot_example_row(axes, pairs, index, pair_id, upscaled, lr_pixel, factor):
     """
     lowres, highres, (x, y) = pairs["lowres"][index], pairs["highres"][index], pairs["position"][index]
     height, width = highres.shape
-    limits = {"vmin": min(float(lowres.min()), float(highres.min())),
-              "vmax": max(float(lowres.max()), float(highres.max()))}
+    limits = {
+        "vmin": min(float(lowres.min()), float(highres.min())),
+        "vmax": max(float(lowres.max()), float(highres.max())),
+    }
     show_map(axes[0], lowres, f"LR {pair_id}", lr_pixel, **limits)
     draw_window(axes[0], x / factor - 0.5, y / factor - 0.5, width / factor, height / factor)
     hr_artist = show_map(axes[1], highres, "HR (measured)", lr_pixel / factor, **limits)
-    for ax, (name, output) in zip(axes[2:], upscaled.items()):
+    for ax, (name, output) in zip(axes[2:], upscaled.items(), strict=True):
         window = crop_window(output, (x, y), highres.shape)
         scores = score(window, highres)
-        show_map(ax, window, f"{model_label(name)}\n{scores['psnr']:.2f} dB, "
-                             f"{scores['ssim']:.3f}", lr_pixel / factor, **limits)
+        show_map(
+            ax,
+            window,
+            f"{model_label(name)}\n{scores['psnr']:.2f} dB, {scores['ssim']:.3f}",
+            lr_pixel / factor,
+            **limits,
+        )
     return hr_artist
 
 
@@ -556,16 +616,21 @@ def plot_fourier_selection(nmf_paths, selection_paths, scan, out_paths):
     ax = axes[0, 0]
     counts = {True: 0, False: 0}
     settings = {}
-    for nmf_path, selection_path in zip(nmf_paths, selection_paths):
+    for nmf_path, selection_path in zip(nmf_paths, selection_paths, strict=True):
         maps = load_npz(nmf_path)[f"{scan}_maps"]
         selection = json.loads(Path(selection_path).read_text())
         settings = selection["settings"]
         for decision in selection["components"]:
             frequency, power = radial_profile(maps[decision["component"]])
             keep = bool(decision["keep"])
-            ax.plot(frequency, power_over_floor_db(frequency, power, settings["noise_band"]),
-                    color=KEPT_COLOR if keep else REJECTED_COLOR, alpha=0.55, linewidth=1.0,
-                    label=None if counts[keep] else ("kept" if keep else "rejected"))
+            ax.plot(
+                frequency,
+                power_over_floor_db(frequency, power, settings["noise_band"]),
+                color=KEPT_COLOR if keep else REJECTED_COLOR,
+                alpha=0.55,
+                linewidth=1.0,
+                label=None if counts[keep] else ("kept" if keep else "rejected"),
+            )
             counts[keep] += 1
     decorate_fourier_axes(ax, settings, counts)
     scan_name = {"lowres": "LR", "highres": "HR"}.get(scan, scan)
@@ -577,8 +642,13 @@ def decorate_fourier_axes(ax, settings, counts):
     """Bands, threshold, labels and legend of a Fourier-selection panel."""
     ax.axvspan(*settings["low_band"], color="0.82", zorder=0, label="signal band")
     ax.axvspan(*settings["noise_band"], color="#fde0c5", zorder=0, label="noise band")
-    ax.axhline(settings["min_snr_db"], color="0.3", linestyle="--", linewidth=1,
-               label=f"threshold {settings['min_snr_db']:g} dB")
+    ax.axhline(
+        settings["min_snr_db"],
+        color="0.3",
+        linestyle="--",
+        linewidth=1,
+        label=f"threshold {settings['min_snr_db']:g} dB",
+    )
     ax.set_xlim(0, 0.5)
     ax.set_xlabel("spatial frequency (cycles per pixel)")
     ax.set_ylabel("power over the noise floor (dB)")

@@ -80,8 +80,9 @@ def step_ratio(lowres_step, highres_step, where):
     lowres_step = np.asarray(lowres_step, dtype=float)
     highres_step = np.asarray(highres_step, dtype=float)
     if not (np.all(lowres_step > 0) and np.all(highres_step > 0)):
-        raise GeometryError(f"{where}: pixel sizes must be positive, got LR {lowres_step.tolist()} um and "
-                            f"HR {highres_step.tolist()} um")
+        raise GeometryError(
+            f"{where}: pixel sizes must be positive, got LR {lowres_step.tolist()} um and HR {highres_step.tolist()} um"
+        )
     ratio = lowres_step / highres_step
     factors = np.rint(ratio).astype(int)
     steps = f"LR step {_um(lowres_step)}, HR step {_um(highres_step)} (ratio {_num(ratio)})"
@@ -89,8 +90,9 @@ def step_ratio(lowres_step, highres_step, where):
         raise GeometryError(f"{where}: the two axes give different SR factors: {steps}")
     factor = int(factors[0])
     if factor < 2:
-        raise GeometryError(f"{where}: the HR scan is not finer than the LR scan: {steps}; "
-                            "an SR factor of at least 2 is needed")
+        raise GeometryError(
+            f"{where}: the HR scan is not finer than the LR scan: {steps}; an SR factor of at least 2 is needed"
+        )
     if factor not in SUPPORTED_FACTORS:
         raise GeometryError(f"{where}: SR factor {factor} from {steps} is not one of {list(SUPPORTED_FACTORS)}")
     resample = bool(np.any(np.abs(ratio - factor) > RATIO_TOLERANCE * factor))
@@ -105,8 +107,9 @@ def field_um(shape, step):
 def check_field(lowres_field, highres_field, where):
     """Refuse an HR field that cannot lie inside the LR field."""
     if highres_field[0] > lowres_field[0] or highres_field[1] > lowres_field[1]:
-        raise GeometryError(f"{where}: the HR field {_field(highres_field)} does not fit inside the LR field "
-                            f"{_field(lowres_field)}")
+        raise GeometryError(
+            f"{where}: the HR field {_field(highres_field)} does not fit inside the LR field {_field(lowres_field)}"
+        )
 
 
 def spectral_overlap(lowres_axis, highres_axis, min_fraction, where):
@@ -139,12 +142,22 @@ def spectral_overlap(lowres_axis, highres_axis, min_fraction, where):
         raise GeometryError(
             f"{where}: the spectral axes overlap too little: LR {_range(lowres_axis)}, HR {_range(highres_axis)} "
             f"rel. 1/cm; overlap {max(fraction, 0.0):.0%} of the LR range, at least {min_fraction:.0%} needed "
-            "(preprocess: min_spectral_overlap)")
+            "(preprocess: min_spectral_overlap)"
+        )
     return [int(inside[0]), int(inside[-1]) + 1]
 
 
-def area_geometry(lowres_header, highres_header, where, lowres_step=None, highres_step=None, min_overlap=0.5, *,
-                  sample=None, area=None):
+def area_geometry(
+    lowres_header,
+    highres_header,
+    where,
+    lowres_step=None,
+    highres_step=None,
+    min_overlap=0.5,
+    *,
+    sample=None,
+    area=None,
+):
     """Steps, factor, fields and spectral overlap of one area (its record in ``geometry.json``).
 
     ``lowres_step`` / ``highres_step`` (um, a number or (dy, dx)) stand in for a
@@ -156,21 +169,32 @@ def area_geometry(lowres_header, highres_header, where, lowres_step=None, highre
         from_file = None if from_file is None or not np.all(np.isfinite(from_file)) else np.asarray(from_file)
         given = None if given is None else np.broadcast_to(np.asarray(given, float), (2,))
         if from_file is None and given is None:
-            raise GeometryError(f"{where}: the {label} scan has no pixel size; give it in the samples sheet "
-                                f"({'lowres' if label == 'LR' else 'highres'}_step_um)")
+            raise GeometryError(
+                f"{where}: the {label} scan has no pixel size; give it in the samples sheet "
+                f"({'lowres' if label == 'LR' else 'highres'}_step_um)"
+            )
         if from_file is not None and given is not None and not np.allclose(from_file, given, rtol=1e-3):
-            raise GeometryError(f"{where}: the {label} scan's pixel size {_um(from_file)} differs from the sheet's "
-                                f"{_um(given)}")
+            raise GeometryError(
+                f"{where}: the {label} scan's pixel size {_um(from_file)} differs from the sheet's {_um(given)}"
+            )
         steps[label] = from_file if from_file is not None else given
     factor, ratio, resample = step_ratio(steps["LR"], steps["HR"], where)
     lowres_field = field_um(lowres_header["shape"], steps["LR"])
     highres_field = field_um(highres_header["shape"], steps["HR"])
     check_field(lowres_field, highres_field, where)
     channels = spectral_overlap(lowres_header["wavenumbers"], highres_header["wavenumbers"], min_overlap, where)
-    return {"sample": str(sample), "area": str(area),
-            "lowres_step_um": steps["LR"].tolist(), "highres_step_um": steps["HR"].tolist(), "factor": factor,
-            "ratio": ratio.tolist(), "resample": resample, "lowres_field_um": lowres_field,
-            "highres_field_um": highres_field, "channels": channels}
+    return {
+        "sample": str(sample),
+        "area": str(area),
+        "lowres_step_um": steps["LR"].tolist(),
+        "highres_step_um": steps["HR"].tolist(),
+        "factor": factor,
+        "ratio": ratio.tolist(),
+        "resample": resample,
+        "lowres_field_um": lowres_field,
+        "highres_field_um": highres_field,
+        "channels": channels,
+    }
 
 
 def run_geometry(areas, lowres_headers, highres_headers, lowres_steps=None, highres_steps=None, min_overlap=0.5):
@@ -203,8 +227,18 @@ def run_geometry(areas, lowres_headers, highres_headers, lowres_steps=None, high
     records, problems = [], []
     for i, (sample, area) in enumerate(areas):
         try:
-            records.append(area_geometry(lowres_headers[i], highres_headers[i], area_name(sample, area),
-                                         lowres_steps[i], highres_steps[i], min_overlap, sample=sample, area=area))
+            records.append(
+                area_geometry(
+                    lowres_headers[i],
+                    highres_headers[i],
+                    area_name(sample, area),
+                    lowres_steps[i],
+                    highres_steps[i],
+                    min_overlap,
+                    sample=sample,
+                    area=area,
+                )
+            )
         except GeometryError as error:
             problems.append(str(error))
     if problems:
@@ -216,9 +250,11 @@ def combine_areas(records):
     """The run's geometry from its areas' records: one SR factor, or an error listing every area's."""
     factors = sorted({record["factor"] for record in records})
     if len(factors) > 1:
-        listing = "\n  ".join(f"{area_name(r['sample'], r['area'])}: factor {r['factor']} "
-                              f"(LR step {_um(r['lowres_step_um'])}, HR step {_um(r['highres_step_um'])})"
-                              for r in records)
+        listing = "\n  ".join(
+            f"{area_name(r['sample'], r['area'])}: factor {r['factor']} "
+            f"(LR step {_um(r['lowres_step_um'])}, HR step {_um(r['highres_step_um'])})"
+            for r in records
+        )
         raise GeometryError(f"the areas' SR factors differ ({factors}); one run needs one factor:\n  {listing}")
     return {"factor": factors[0], "areas": records}
 
@@ -234,8 +270,16 @@ def read_factor(geometry_path):
         return int(json.load(handle)["factor"])
 
 
-def area_geometry_file(lowres_header_path, highres_header_path, out_path, sample, area, lowres_step=None,
-                       highres_step=None, min_overlap=0.5):
+def area_geometry_file(
+    lowres_header_path,
+    highres_header_path,
+    out_path,
+    sample,
+    area,
+    lowres_step=None,
+    highres_step=None,
+    min_overlap=0.5,
+):
     """The ``area_geometry`` stage: one area's steps, factor, fields and spectral overlap, as JSON.
 
     Per area, so that a changed scan reruns only its own area's chain; the
@@ -245,12 +289,15 @@ def area_geometry_file(lowres_header_path, highres_header_path, out_path, sample
     for path in (lowres_header_path, highres_header_path):
         with open(path) as handle:
             headers.append(json.load(handle))
-    record = area_geometry(*headers, area_name(sample, area), lowres_step, highres_step, min_overlap,
-                           sample=sample, area=area)
+    record = area_geometry(
+        *headers, area_name(sample, area), lowres_step, highres_step, min_overlap, sample=sample, area=area
+    )
     if record["resample"]:
-        print(f"{area_name(sample, area)}: step ratio {_num(record['ratio'])} is not within {RATIO_TOLERANCE:.0%} "
-              f"of {record['factor']}: the HR scan is resampled onto the LR step / {record['factor']} grid",
-              file=sys.stderr)
+        print(
+            f"{area_name(sample, area)}: step ratio {_num(record['ratio'])} is not within {RATIO_TOLERANCE:.0%} "
+            f"of {record['factor']}: the HR scan is resampled onto the LR step / {record['factor']} grid",
+            file=sys.stderr,
+        )
     write_json(record, out_path)
 
 

@@ -30,17 +30,26 @@ def describe(scan, kind):
     direction = "increasing" if axis[-1] > axis[0] else "decreasing"
     finite = np.isfinite(scan.cube)
     others = [name for name in scan.meta.get("candidates", []) if name != scan.meta.get("object")]
-    pixel = ("unknown" if scan.pixel_size_um is None
-             else f"{scan.pixel_size_um[0]:.4g} x {scan.pixel_size_um[1]:.4g} um (dy x dx)")
+    pixel = (
+        "unknown"
+        if scan.pixel_size_um is None
+        else f"{scan.pixel_size_um[0]:.4g} x {scan.pixel_size_um[1]:.4g} um (dy x dx)"
+    )
     lines = [
         ("format", f"{kind} ({FORMATS[kind]})" + (f", {scan.meta['format']}" if kind == "mat" else "")),
-        ("object", (scan.meta.get("object") or scan.meta.get("variable") or scan.name)
-         + (f" (other candidates: {', '.join(others)})" if others else "")),
+        (
+            "object",
+            (scan.meta.get("object") or scan.meta.get("variable") or scan.name)
+            + (f" (other candidates: {', '.join(others)})" if others else ""),
+        ),
         ("grid", f"{rows} lines x {cols} points"),
         ("pixel size", pixel),
         ("channels", str(channels)),
-        ("axis", f"{axis[0]:.1f} -> {axis[-1]:.1f} rel. 1/cm ({direction})"
-         + (f"; {scan.meta['converted']}" if "converted" in scan.meta else "")),
+        (
+            "axis",
+            f"{axis[0]:.1f} -> {axis[-1]:.1f} rel. 1/cm ({direction})"
+            + (f"; {scan.meta['converted']}" if "converted" in scan.meta else ""),
+        ),
         ("dtype", f"{scan.cube.dtype} (file: {scan.meta.get('original_dtype', '?')})"),
         ("NaN/inf", str(int(finite.size - np.count_nonzero(finite)))),
         ("intensity", f"{np.nanmin(scan.cube):.4g} .. {np.nanmax(scan.cube):.4g}"),
@@ -53,8 +62,11 @@ def ascii_preview(image, width=_PREVIEW_WIDTH):
     step = max(1, int(np.ceil(image.shape[1] / (width // 2))))
     small = image[::step, ::step]
     low, high = np.nanpercentile(small, [2, 98])  # one hot pixel would leave the rest blank
-    levels = np.zeros(small.shape, int) if high == low else \
-        np.round(np.clip((small - low) / (high - low), 0, 1) * (len(_SHADES) - 1)).astype(int)
+    levels = (
+        np.zeros(small.shape, int)
+        if high == low
+        else np.round(np.clip((small - low) / (high - low), 0, 1) * (len(_SHADES) - 1)).astype(int)
+    )
     return "\n".join("    |" + "".join(_SHADES[level] * 2 for level in row) + "|" for row in levels)
 
 
@@ -84,8 +96,9 @@ def inspect_file(path, variable=None, image_shape=None):
     """[(title, text block, scan)] for a file, one per spectral object; raises ScanFormatError."""
     kind = detect_format(path)
     try:
-        scans = [read_scan(path, variable, image_shape, choose_with="--variable",
-                           shape_from="--image-shape 'rows x cols'")]
+        scans = [
+            read_scan(path, variable, image_shape, choose_with="--variable", shape_from="--image-shape 'rows x cols'")
+        ]
     except ScanFormatError as error:
         if variable is not None or not error.candidates:
             raise
@@ -93,8 +106,9 @@ def inspect_file(path, variable=None, image_shape=None):
     blocks = []
     for scan in scans:
         image = scan.cube.mean(axis=2)
-        blocks.append((f"{path}", describe(scan, kind) + "\n  preview     mean intensity\n"
-                       + ascii_preview(image), scan))
+        blocks.append(
+            (f"{path}", describe(scan, kind) + "\n  preview     mean intensity\n" + ascii_preview(image), scan)
+        )
     return blocks
 
 

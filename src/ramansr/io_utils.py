@@ -39,17 +39,15 @@ def current_umask():
 
 def write_json(data, path):
     """Write JSON atomically, with sorted keys for stable diffs."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
 
 
 def save_npz(path, **arrays):
     """Write arrays to a compressed .npz atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def load_npz(path):

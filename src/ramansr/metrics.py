@@ -206,11 +206,13 @@ def paper_layout(summary):
     ``statistic`` is mean, ci_low, ci_high or n.
     """
     long = summary.melt(
-        id_vars=["reference", "scale", "metric", "label"], value_vars=["mean", "ci_low", "ci_high", "n"],
+        id_vars=["reference", "scale", "metric", "label"],
+        value_vars=["mean", "ci_low", "ci_high", "n"],
         var_name="statistic",
     )
-    wide = long.pivot_table(index=["reference", "scale", "metric", "statistic"], columns="label", values="value",
-                            sort=False)
+    wide = long.pivot_table(
+        index=["reference", "scale", "metric", "statistic"], columns="label", values="value", sort=False
+    )
     return wide[list(dict.fromkeys(summary["label"]))]
 
 
@@ -236,8 +238,10 @@ def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out
 
     pairs = load_npz(pairs_path)
     if checkpoint_factor(checkpoint_path) != int(pairs["factor"]):
-        raise ValueError(f"{checkpoint_path} was trained for SR factor {checkpoint_factor(checkpoint_path)}, "
-                         f"but the pairs of {pairs_path} are at factor {int(pairs['factor'])}")
+        raise ValueError(
+            f"{checkpoint_path} was trained for SR factor {checkpoint_factor(checkpoint_path)}, "
+            f"but the pairs of {pairs_path} are at factor {int(pairs['factor'])}"
+        )
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
     upscaled = super_resolve(load_model(checkpoint_path), pairs["lowres"])
     scores = score_predictions(model_name, upscaled, pairs, table)
@@ -267,14 +271,17 @@ def write_tables(metric_paths, pairs_path, split_path, outputs):
             for scale in SCALES:
                 summary = summary_table(scores, split, reference, scale)
                 parts.append(summary.assign(split=split, reference=reference, scale=scale))
-                markdown.append(table_markdown(summary, f"{split.capitalize()} set, scored against the {reference} "
-                                                        f"HR map, {SCALE_TITLES[scale]}"))
+                markdown.append(
+                    table_markdown(
+                        summary,
+                        f"{split.capitalize()} set, scored against the {reference} HR map, {SCALE_TITLES[scale]}",
+                    )
+                )
         markdown.append(PAPER_TABLES[split])
         with atomic_path(outputs[split]) as tmp:
             paper_layout(pd.concat(parts, ignore_index=True)).to_csv(tmp)
-        with atomic_path(outputs[f"{split}_md"]) as tmp:
-            with open(tmp, "w") as handle:
-                handle.write("\n".join(markdown))
+        with atomic_path(outputs[f"{split}_md"]) as tmp, open(tmp, "w") as handle:
+            handle.write("\n".join(markdown))
 
 
 SCALE_TITLES = {

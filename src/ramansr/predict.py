@@ -88,14 +88,20 @@ def resolve_pipeline(checkpoint, overrides=None):
     if stored is None:
         missing = [key for key in PIPELINE_KEYS if key not in overrides]
         if missing:
-            raise ValueError(f"the {checkpoint['model_name']} checkpoint stores no processing settings; "
-                             f"give {', '.join(missing)}")
+            raise ValueError(
+                f"the {checkpoint['model_name']} checkpoint stores no processing settings; give {', '.join(missing)}"
+            )
         return {key: overrides[key] for key in PIPELINE_KEYS}
-    contradictions = [f"{key}: {overrides[key]!r} given, {stored[key]!r} in the checkpoint"
-                      for key in overrides if key in stored and overrides[key] != stored[key]]
+    contradictions = [
+        f"{key}: {overrides[key]!r} given, {stored[key]!r} in the checkpoint"
+        for key in overrides
+        if key in stored and overrides[key] != stored[key]
+    ]
     if contradictions:
-        raise ValueError("the model was trained with other processing settings, which prediction must repeat: "
-                         + "; ".join(contradictions))
+        raise ValueError(
+            "the model was trained with other processing settings, which prediction must repeat: "
+            + "; ".join(contradictions)
+        )
     return {key: stored[key] for key in PIPELINE_KEYS}
 
 
@@ -137,7 +143,8 @@ def checkpoint_convention(checkpoint_path):
         raise ValueError(
             f"{checkpoint_path}: trained on intensity convention {convention!r} (None: each map min-max normalised "
             f"on its own, an older pair set), not {INTENSITY_CONVENTION!r}; its outputs' intensity scale is unknown. "
-            "Retrain it on a pair set written by this version (snakemake --forcerun dataset)")
+            "Retrain it on a pair set written by this version (snakemake --forcerun dataset)"
+        )
     return checkpoint["model_name"]
 
 
@@ -178,11 +185,15 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
     scan = read_scan(lowres_path)
     despike = settings["despike"]
     scaled_cube, data_min, data_max, spikes = preprocess_cube(
-        scan.cube, settings["window_length"], settings["polyorder"],
+        scan.cube,
+        settings["window_length"],
+        settings["polyorder"],
         despike_threshold=despike["threshold"] if despike["enabled"] else None,
-        clip_percentile=settings["clip_percentile"])
-    nmf_maps, spectra, _ = fit_nmf(scaled_cube, settings["n_components"], seed=settings["seed"],
-                                   max_iter=settings["max_iter"])
+        clip_percentile=settings["clip_percentile"],
+    )
+    nmf_maps, spectra, _ = fit_nmf(
+        scaled_cube, settings["n_components"], seed=settings["seed"], max_iter=settings["max_iter"]
+    )
     lowres_maps, low, high = normalize_maps(nmf_maps)
 
     model_name = checkpoint_convention(checkpoint_path)
@@ -206,13 +217,36 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
         "out_png": str(out_png),
         "out_mat": str(out_mat),
     }
-    save_npz(out_maps, predicted_maps=predicted_maps, lowres_maps=lowres_maps, map_low=low, map_high=high,
-             spectra=spectra, wavenumbers=scan.wavenumbers, settings=np.array(json.dumps(result)))
-    plot_maps(lowres_maps, predicted_maps, out_png, factor, title=f"{scan.name or Path(lowres_path).stem}: {model_name}")
-    meta = {"source": str(lowres_path), "super_resolved_with": str(checkpoint_path), "settings": json.dumps(settings),
-            "intensity": "LR scan's units", "intensity_convention": INTENSITY_CONVENTION}
-    write_scan(Scan(cube=cube, wavenumbers=scan.wavenumbers, pixel_size_um=pixel_size,
-                    name=f"{scan.name or Path(lowres_path).stem}_sr{factor}", meta=meta), out_mat)
+    save_npz(
+        out_maps,
+        predicted_maps=predicted_maps,
+        lowres_maps=lowres_maps,
+        map_low=low,
+        map_high=high,
+        spectra=spectra,
+        wavenumbers=scan.wavenumbers,
+        settings=np.array(json.dumps(result)),
+    )
+    plot_maps(
+        lowres_maps, predicted_maps, out_png, factor, title=f"{scan.name or Path(lowres_path).stem}: {model_name}"
+    )
+    meta = {
+        "source": str(lowres_path),
+        "super_resolved_with": str(checkpoint_path),
+        "settings": json.dumps(settings),
+        "intensity": "LR scan's units",
+        "intensity_convention": INTENSITY_CONVENTION,
+    }
+    write_scan(
+        Scan(
+            cube=cube,
+            wavenumbers=scan.wavenumbers,
+            pixel_size_um=pixel_size,
+            name=f"{scan.name or Path(lowres_path).stem}_sr{factor}",
+            meta=meta,
+        ),
+        out_mat,
+    )
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -255,8 +289,10 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
     predicted = band_image(read_scan(predicted_mat), band)
     lowres = band_image(read_scan(lowres_path), band)
     window = measured.shape
-    candidates = {"model": crop_window(predicted, position, window),
-                  "linear": crop_window(upscale(lowres, factor), position, window)}
+    candidates = {
+        "model": crop_window(predicted, position, window),
+        "linear": crop_window(upscale(lowres, factor), position, window),
+    }
     gain, offset = calibrate_to_lowres(lowres, measured, position, factor)
     _, low, high = normalize_maps(lowres[None])
 
@@ -276,8 +312,14 @@ def check_prediction_file(predicted_mat, lowres_path, highres_path, registration
     """The ``prediction_check`` stage: :func:`check_prediction` at the registered window, as JSON."""
     with open(registration_path) as handle:
         registration = json.load(handle)
-    result = check_prediction(predicted_mat, lowres_path, highres_path, (registration["X"], registration["Y"]),
-                              registration["settings"]["factor"], band)
+    result = check_prediction(
+        predicted_mat,
+        lowres_path,
+        highres_path,
+        (registration["X"], registration["Y"]),
+        registration["settings"]["factor"],
+        band,
+    )
     write_json(result, out_path)
 
 
@@ -286,7 +328,7 @@ def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
     import pandas as pd
 
     rows = []
-    for (sample, area), path in zip(areas, check_paths):
+    for (sample, area), path in zip(areas, check_paths, strict=True):
         with open(path) as handle:
             check = json.load(handle)
         row = {"sample": sample, "area": area, "band": f"{check['band'][0]:.0f}-{check['band'][1]:.0f}"}
@@ -297,15 +339,16 @@ def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
     table = pd.DataFrame(rows)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_path(md_path) as tmp:
-        with open(tmp, "w") as handle:
-            handle.write(f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n")
-            handle.write("Band image of the predicted cube at the registered window against the measured HR "
-                         "scan's; linear interpolation of the LR band image alongside. `psnr`, `ssim`: each image "
-                         "min-max normalised on its own (paper-comparable, blind to intensity errors); "
-                         "`*_common`: the measured image calibrated to the LR scan's units and every image "
-                         "normalised with the LR band image's range (sees a wrong contrast or background).\n\n")
-            handle.write(table.to_markdown(index=False, floatfmt=".3f") + "\n")
+    with atomic_path(md_path) as tmp, open(tmp, "w") as handle:
+        handle.write(f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n")
+        handle.write(
+            "Band image of the predicted cube at the registered window against the measured HR "
+            "scan's; linear interpolation of the LR band image alongside. `psnr`, `ssim`: each image "
+            "min-max normalised on its own (paper-comparable, blind to intensity errors); "
+            "`*_common`: the measured image calibrated to the LR scan's units and every image "
+            "normalised with the LR band image's range (sees a wrong contrast or background).\n\n"
+        )
+        handle.write(table.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 
 def main(argv=None):
@@ -313,8 +356,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="ramansr-predict", description=__doc__.splitlines()[0])
     parser.add_argument("lowres", type=Path, help="LR scan (.mat)")
     parser.add_argument("checkpoint", type=Path, help="trained model checkpoint (best.pt or last.pt)")
-    parser.add_argument("--out-prefix", type=Path,
-                        help="writes PREFIX_maps.npz, PREFIX.png, PREFIX.mat (default: LOWRES without suffix + '_sr')")
+    parser.add_argument(
+        "--out-prefix",
+        type=Path,
+        help="writes PREFIX_maps.npz, PREFIX.png, PREFIX.mat (default: LOWRES without suffix + '_sr')",
+    )
     parser.add_argument("--out-maps", type=Path, help="overrides PREFIX_maps.npz")
     parser.add_argument("--out-png", type=Path, help="overrides PREFIX.png")
     parser.add_argument("--out-mat", type=Path, help="overrides PREFIX.mat")
@@ -333,8 +379,13 @@ def main(argv=None):
         args.out_maps or prefix.with_name(prefix.name + "_maps.npz"),
         args.out_png or prefix.with_name(prefix.name + ".png"),
         args.out_mat or prefix.with_name(prefix.name + ".mat"),
-        overrides={"n_components": args.n_components, "window_length": args.window_length,
-                   "polyorder": args.polyorder, "seed": args.seed, "max_iter": args.max_iter},
+        overrides={
+            "n_components": args.n_components,
+            "window_length": args.window_length,
+            "polyorder": args.polyorder,
+            "seed": args.seed,
+            "max_iter": args.max_iter,
+        },
         device=args.device,
     )
     print(json.dumps(result, indent=2))

@@ -75,8 +75,7 @@ def despike(cube, threshold=4.0):
     spikes = (MAD_TO_SIGMA * (difference - median) > threshold * deviation).reshape(cube.shape)
     # a cosmic ray hits one pixel; a narrow band of a minority phase stands out in a patch of them
     padded_spikes = np.pad(spikes, ((1, 1), (1, 1), (0, 0)))
-    neighbours = (padded_spikes[:-2, 1:-1] | padded_spikes[2:, 1:-1] | padded_spikes[1:-1, :-2]
-                  | padded_spikes[1:-1, 2:])
+    neighbours = padded_spikes[:-2, 1:-1] | padded_spikes[2:, 1:-1] | padded_spikes[1:-1, :-2] | padded_spikes[1:-1, 2:]
     spikes = (spikes & ~neighbours).reshape(pixels.shape)
     despiked = pixels.copy()
     for pixel in np.flatnonzero(spikes.any(axis=1)):
@@ -105,9 +104,7 @@ def smooth_spectra(cube, window_length=11, polyorder=3):
     """
     channels = cube.shape[-1]
     if window_length > channels:
-        raise ValueError(
-            f"Savitzky-Golay window_length {window_length} exceeds the {channels} channels of the spectra"
-        )
+        raise ValueError(f"Savitzky-Golay window_length {window_length} exceeds the {channels} channels of the spectra")
     return savgol_filter(cube, window_length, polyorder, axis=-1, mode="interp").astype(np.float32)
 
 
@@ -181,7 +178,7 @@ def resample_grid(cube, step, new_step):
     grid that lie inside the field, starting at the first point.
     """
     positions = []
-    for size, old, new in zip(cube.shape[:2], step, new_step):
+    for size, old, new in zip(cube.shape[:2], step, new_step, strict=True):
         count = int(np.floor((size - 1) * old / new + 1e-9)) + 1
         positions.append(np.arange(count) * new / old)
     rows, cols = np.meshgrid(*positions, indexing="ij")
@@ -218,13 +215,16 @@ def align_scan(cube, wavenumbers, scan, record, lowres_wavenumbers):
         return cube[..., first:stop], target
     if record["resample"]:
         new_step = np.asarray(record["lowres_step_um"]) / factor
-        print(f"HR step {record['highres_step_um']} um is not LR step / {factor}: resampling onto {new_step} um",
-              file=sys.stderr)
+        print(
+            f"HR step {record['highres_step_um']} um is not LR step / {factor}: resampling onto {new_step} um",
+            file=sys.stderr,
+        )
         cube = resample_grid(cube, record["highres_step_um"], new_step)
     if len(wavenumbers) != len(target) or not np.allclose(wavenumbers, target):
         order = np.argsort(wavenumbers)
-        cube = np.stack([np.interp(target, wavenumbers[order], spectrum[order])
-                         for spectrum in cube.reshape(-1, cube.shape[-1])]).reshape(cube.shape[:2] + (len(target),))
+        cube = np.stack(
+            [np.interp(target, wavenumbers[order], spectrum[order]) for spectrum in cube.reshape(-1, cube.shape[-1])]
+        ).reshape((*cube.shape[:2], len(target)))
     return np.asarray(cube, dtype=np.float32), target
 
 
@@ -249,8 +249,11 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
     if settings["despike"]["enabled"]:
         cube, found = despike(cube, settings["despike"]["threshold"])
         spikes = int(found.sum())
-        print(f"{arrays_path}: {spikes} cosmic-ray spikes found and replaced "
-              f"({int(found.any(axis=2).sum())} of {found.shape[0] * found.shape[1]} spectra)", file=sys.stderr)
+        print(
+            f"{arrays_path}: {spikes} cosmic-ray spikes found and replaced "
+            f"({int(found.any(axis=2).sum())} of {found.shape[0] * found.shape[1]} spectra)",
+            file=sys.stderr,
+        )
     smoothed = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
     scaled, data_min, data_max = scale_channels(smoothed, settings["clip_percentile"])
     centre = (cube.shape[0] // 2, cube.shape[1] // 2)

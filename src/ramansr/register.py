@@ -80,9 +80,7 @@ def match_window(lr_map, hr_map, factor, interpolation="linear"):
     image = upscale(lr_map, factor, interpolation)
     template = np.asarray(hr_map, dtype=np.float32)
     if template.shape[0] > image.shape[0] or template.shape[1] > image.shape[1]:
-        raise ValueError(
-            f"HR map {template.shape} is larger than the {factor}x-upscaled LR map {image.shape}"
-        )
+        raise ValueError(f"HR map {template.shape} is larger than the {factor}x-upscaled LR map {image.shape}")
     if np.ptp(template) == 0 or np.ptp(image) == 0:
         # OpenCV scores a constant template 1 everywhere: no match is not a perfect one
         shape = (image.shape[0] - template.shape[0] + 1, image.shape[1] - template.shape[1] + 1)
@@ -114,7 +112,7 @@ def register_area(lr_maps, hr_maps, factor, interpolation="linear"):
         X and Y a window can have (the smallest is 0).
     """
     components = []
-    for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps)):
+    for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps, strict=True)):
         (x, y), peak, correlation = match_window(lr_map, hr_map, factor, interpolation)
         components.append({"component": index, "X": float(x), "Y": float(y), "peak": peak})
     search_range = [correlation.shape[1] - 1, correlation.shape[0] - 1]
@@ -159,8 +157,10 @@ def doubts(registration, min_confidence, max_disagreement_px):
             reasons.append(f"components disagree by {spread:.1f} HR px > {max_disagreement_px:g}")
     x_max, y_max = registration["search_range"]
     if not (0 < registration["X"] < x_max and 0 < registration["Y"] < y_max):
-        reasons.append(f"window at ({registration['X']:.1f}, {registration['Y']:.1f}) on the border of the search "
-                       f"range [0, {x_max}] x [0, {y_max}]")
+        reasons.append(
+            f"window at ({registration['X']:.1f}, {registration['Y']:.1f}) on the border of the search "
+            f"range [0, {x_max}] x [0, {y_max}]"
+        )
     return reasons
 
 
@@ -172,8 +172,9 @@ def weighted_median(values, weights):
     return float(values[np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
-def register_area_file(nmf_path, geometry_path, out_path, interpolation="linear", min_confidence=0.5,
-                       max_disagreement_px=2.0):
+def register_area_file(
+    nmf_path, geometry_path, out_path, interpolation="linear", min_confidence=0.5, max_disagreement_px=2.0
+):
     """The ``register`` stage for one area: JSON with the position, its doubts and its settings.
 
     The SR factor is read from ``geometry_path``, the area's geometry file
@@ -190,8 +191,13 @@ def register_area_file(nmf_path, geometry_path, out_path, interpolation="linear"
     result["doubts"] = doubts(result, min_confidence, max_disagreement_px)
     if result["doubts"]:
         print(f"{nmf_path}: doubtful registration: {'; '.join(result['doubts'])}", file=sys.stderr)
-    result["settings"] = {"factor": factor, "interpolation": interpolation, "method": "cv2.TM_CCOEFF_NORMED",
-                          "min_confidence": min_confidence, "max_disagreement_px": max_disagreement_px}
+    result["settings"] = {
+        "factor": factor,
+        "interpolation": interpolation,
+        "method": "cv2.TM_CCOEFF_NORMED",
+        "min_confidence": min_confidence,
+        "max_disagreement_px": max_disagreement_px,
+    }
     write_json(result, out_path)
 
 
@@ -216,14 +222,21 @@ def registration_table(registrations, truths=None):
     """
     rows = []
     for key, registration in registrations.items():
-        row = {"sample": key[0], "area": key[1], "X": registration["X"], "Y": registration["Y"],
-               "confidence": registration["confidence"], "doubtful": "; ".join(registration.get("doubts", []))}
+        row = {
+            "sample": key[0],
+            "area": key[1],
+            "X": registration["X"],
+            "Y": registration["Y"],
+            "confidence": registration["confidence"],
+            "doubtful": "; ".join(registration.get("doubts", [])),
+        }
         if truths is not None:
             factor = registration["settings"]["factor"]
             x_true, y_true = lr_point_to_upscaled(np.asarray(truths[key]) / factor, factor)
             error_x, error_y = registration["X"] - x_true, registration["Y"] - y_true
-            row.update(X_true=x_true, Y_true=y_true, error_x=error_x, error_y=error_y,
-                       error=float(np.hypot(error_x, error_y)))
+            row.update(
+                X_true=x_true, Y_true=y_true, error_x=error_x, error_y=error_y, error=float(np.hypot(error_x, error_y))
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -234,26 +247,32 @@ def registration_table_file(areas, registration_paths, truth_paths, csv_path, md
     ``truth_paths`` is empty for real data, which has no truth.
     """
     registrations = {}
-    for key, registration_path in zip(map(tuple, areas), registration_paths):
+    for key, registration_path in zip(map(tuple, areas), registration_paths, strict=True):
         with open(registration_path) as handle:
             registrations[key] = json.load(handle)
     truths = None
     if truth_paths:
         from ramansr.simulate import read_truth  # simulated runs only
 
-        truths = {key: tuple(read_truth(path)["position"]) for key, path in zip(map(tuple, areas), truth_paths)}
+        truths = {
+            key: tuple(read_truth(path)["position"]) for key, path in zip(map(tuple, areas), truth_paths, strict=True)
+        }
     table = registration_table(registrations, truths)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
     doubtful = table.loc[table["doubtful"] != ""]
     lines = [f"### Registration of the HR window, {len(table)} areas\n"]
     if truths is not None:
-        lines.append(f"Error against the simulator's truth, in HR pixels: median {table['error'].median():.2f}, "
-                     f"max {table['error'].max():.2f}.\n")
+        lines.append(
+            f"Error against the simulator's truth, in HR pixels: median {table['error'].median():.2f}, "
+            f"max {table['error'].max():.2f}.\n"
+        )
     if len(doubtful):
         names = ", ".join(f"{r.sample}/{r.area}" for r in doubtful.itertuples())
-        lines.append(f"**Doubtful registrations ({len(doubtful)}): {names}**; kept out of training and scoring "
-                     "unless `register: keep_doubtful` is true.\n")
+        lines.append(
+            f"**Doubtful registrations ({len(doubtful)}): {names}**; kept out of training and scoring "
+            "unless `register: keep_doubtful` is true.\n"
+        )
     else:
         lines.append("No registration is doubtful.\n")
     with atomic_path(md_path) as tmp, open(tmp, "w") as handle:

@@ -53,8 +53,10 @@ def spectral_snr_db(image, low_band=(0.0, 0.1), noise_band=(0.3, 0.5)):
     noise = power[(frequency > noise_band[0]) & (frequency <= noise_band[1])]
     for name, band, values in (("low_band", low_band, low), ("noise_band", noise_band, noise)):
         if values.size == 0:
-            raise ValueError(f"a {power.shape[0]} x {power.shape[1]} map has no spatial frequency in "
-                             f"{name} {list(band)} (cycles per pixel): too small for the Fourier test")
+            raise ValueError(
+                f"a {power.shape[0]} x {power.shape[1]} map has no spatial frequency in "
+                f"{name} {list(band)} (cycles per pixel): too small for the Fourier test"
+            )
     floor = noise.mean()
     if floor <= 0:  # a constant map: no noise, and no signal either
         return 0.0 if low.mean() <= 0 else float("inf")
@@ -72,11 +74,14 @@ def select_components(lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), no
         scores 0 dB.
     """
     decisions = []
-    for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps)):
+    for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps, strict=True)):
         lr_snr = spectral_snr_db(lr_map, low_band, noise_band)
         hr_snr = spectral_snr_db(hr_map, low_band, noise_band)
-        reasons = [f"{scan} map {snr:.1f} dB < min_snr_db {min_snr_db:g}"
-                   for scan, snr in (("LR", lr_snr), ("HR", hr_snr)) if not snr >= min_snr_db]
+        reasons = [
+            f"{scan} map {snr:.1f} dB < min_snr_db {min_snr_db:g}"
+            for scan, snr in (("LR", lr_snr), ("HR", hr_snr))
+            if not snr >= min_snr_db
+        ]
         decisions.append(
             {
                 "component": index,
@@ -118,23 +123,36 @@ def selection_table(areas, selections, registrations):
         sample, area, component, lr_snr_db, hr_snr_db, registration_confidence, kept, reason.
     """
     rows = [
-        {"sample": sample, "area": area, "component": decision["component"], "lr_snr_db": decision["lr_snr_db"],
-         "hr_snr_db": decision["hr_snr_db"], "registration_confidence": registration["confidence"],
-         "kept": decision["keep"], "reason": decision.get("reason", "")}
-        for (sample, area), selection, registration in zip(areas, selections, registrations)
+        {
+            "sample": sample,
+            "area": area,
+            "component": decision["component"],
+            "lr_snr_db": decision["lr_snr_db"],
+            "hr_snr_db": decision["hr_snr_db"],
+            "registration_confidence": registration["confidence"],
+            "kept": decision["keep"],
+            "reason": decision.get("reason", ""),
+        }
+        for (sample, area), selection, registration in zip(areas, selections, registrations, strict=True)
         for decision in selection["components"]
     ]
-    return pd.DataFrame(rows, columns=["sample", "area", "component", "lr_snr_db", "hr_snr_db",
-                                       "registration_confidence", "kept", "reason"])
+    return pd.DataFrame(
+        rows,
+        columns=["sample", "area", "component", "lr_snr_db", "hr_snr_db", "registration_confidence", "kept", "reason"],
+    )
 
 
 def selection_markdown(table):
     """A summary line, the areas left out entirely, and each dropped component with its reason."""
     kept_areas = table.groupby(["sample", "area"], sort=False)["kept"].any()
     dropped_areas = [f"{sample}/{area}" for (sample, area), kept in kept_areas.items() if not kept]
-    lines = ["### Component selection", "",
-             f"{int(table['kept'].sum())} of {len(table)} components kept, from "
-             f"{int(kept_areas.sum())} of {len(kept_areas)} areas.", ""]
+    lines = [
+        "### Component selection",
+        "",
+        f"{int(table['kept'].sum())} of {len(table)} components kept, from "
+        f"{int(kept_areas.sum())} of {len(kept_areas)} areas.",
+        "",
+    ]
     if dropped_areas:
         lines += [f"Areas left out of the dataset (no component kept): {', '.join(dropped_areas)}.", ""]
     dropped = table.loc[~table["kept"], ["sample", "area", "component", "registration_confidence", "reason"]]
@@ -145,14 +163,15 @@ def selection_markdown(table):
 
 def selection_table_file(areas, selection_paths, registration_paths, csv_path, md_path):
     """The ``selection_table`` stage: ``selection_table`` as CSV and Markdown."""
+
     def read(path):
         with open(path) as handle:
             return json.load(handle)
 
-    table = selection_table([tuple(area) for area in areas], [read(p) for p in selection_paths],
-                            [read(p) for p in registration_paths])
+    table = selection_table(
+        [tuple(area) for area in areas], [read(p) for p in selection_paths], [read(p) for p in registration_paths]
+    )
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_path(md_path) as tmp:
-        with open(tmp, "w") as handle:
-            handle.write(selection_markdown(table))
+    with atomic_path(md_path) as tmp, open(tmp, "w") as handle:
+        handle.write(selection_markdown(table))

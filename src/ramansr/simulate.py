@@ -75,21 +75,38 @@ from ramansr.io_utils import atomic_path
 COMPONENT_BANDS = {
     # cationic alkyl surfactant (CTAB-like): C-N, C-C, CH2 twist/scissor, CH stretches
     "surfactant": [
-        (761, 0.12, 12), (890, 0.06, 15), (1064, 0.20, 12), (1128, 0.18, 12),
-        (1296, 0.30, 14), (1440, 0.38, 22), (1460, 0.20, 18),
-        (2850, 1.00, 16), (2882, 0.80, 20), (2930, 0.45, 30), (2962, 0.20, 18),
+        (761, 0.12, 12),
+        (890, 0.06, 15),
+        (1064, 0.20, 12),
+        (1128, 0.18, 12),
+        (1296, 0.30, 14),
+        (1440, 0.38, 22),
+        (1460, 0.20, 18),
+        (2850, 1.00, 16),
+        (2882, 0.80, 20),
+        (2930, 0.45, 30),
+        (2962, 0.20, 18),
         (3030, 0.10, 25),
     ],
     # water: libration, bend, and the hydrogen-bonded OH stretch doublet
     "water": [
-        (550, 0.03, 400), (1640, 0.04, 90),
-        (3230, 0.30, 220), (3420, 0.36, 260), (3620, 0.08, 130),
+        (550, 0.03, 400),
+        (1640, 0.04, 90),
+        (3230, 0.30, 220),
+        (3420, 0.36, 260),
+        (3620, 0.08, 130),
     ],
     # sodium polystyrene sulfonate: ring breathing, SO3 stretch, ring C=C, CH
     "polymer": [
-        (1000, 0.35, 9), (1033, 0.18, 12), (1128, 0.30, 16), (1190, 0.10, 20),
-        (1412, 0.06, 30), (1450, 0.10, 25), (1600, 0.28, 14),
-        (2925, 0.22, 35), (3065, 0.20, 22),
+        (1000, 0.35, 9),
+        (1033, 0.18, 12),
+        (1128, 0.30, 16),
+        (1190, 0.10, 20),
+        (1412, 0.06, 30),
+        (1450, 0.10, 25),
+        (1600, 0.28, 14),
+        (2925, 0.22, 35),
+        (3065, 0.20, 22),
     ],
 }
 COMPONENTS = tuple(COMPONENT_BANDS)
@@ -552,8 +569,10 @@ def draw_window(settings, rng):
     overhang = window[::-1] / 2.0 * abs(np.sin(max_angle)) + window / 2.0 * (abs(np.cos(max_angle)) - 1.0)
     low, high = overhang, field - window - overhang
     if np.any(high < low):
-        raise ValueError(f"HR window ({window[0]:.1f} x {window[1]:.1f} um) does not fit in the LR field "
-                         f"({field[0]:.1f} x {field[1]:.1f} um)")
+        raise ValueError(
+            f"HR window ({window[0]:.1f} x {window[1]:.1f} um) does not fit in the LR field "
+            f"({field[0]:.1f} x {field[1]:.1f} um)"
+        )
     nominal = rng.uniform(low, high)
     error = rng.normal(0.0, settings["placement_error_um"], size=2)
     rotation = rng.uniform(-1.0, 1.0) * settings["rotation_deg_max"]
@@ -601,13 +620,13 @@ def _sample_at(maps, positions, origin_um, step_um):
     cols = (positions[..., 0] - origin_um) / step_um
     coords = np.stack([rows.ravel(), cols.ravel()])
     sampled = [ndimage.map_coordinates(m, coords, order=1, mode="nearest") for m in maps]
-    return np.stack(sampled).reshape((len(maps),) + positions.shape[:2])
+    return np.stack(sampled).reshape((len(maps), *positions.shape[:2]))
 
 
 def _model_cube(abundance, spectra, scale_map):
     """``scale_map * sum_k abundance_k * spectra_k`` as float32 (rows, cols, channels)."""
     cube = np.zeros(abundance.shape[1:] + spectra.shape[1:], dtype=np.float32)
-    for phase_map, spectrum in zip(abundance, spectra):
+    for phase_map, spectrum in zip(abundance, spectra, strict=True):
         cube += phase_map[..., None].astype(np.float32) * spectrum.astype(np.float32)
     cube *= scale_map[..., None].astype(np.float32)
     return cube
@@ -654,7 +673,7 @@ def _detect(clean, read_noise, spikes, rng):
         # cosmic rays: a few hundred to several thousand electrons, 1-3 pixels wide
         heights = np.exp(rng.uniform(np.log(200.0), np.log(5000.0), n))
         table = np.column_stack([where, heights]).astype(np.float32)
-        for (r, c, ch), height in zip(where, heights):
+        for (r, c, ch), height in zip(where, heights, strict=True):
             counts[r, c, ch] += height
             for side in (ch - 1, ch + 1):
                 if 0 <= side < channels:
@@ -695,8 +714,9 @@ def sampled_abundances(settings, sample, window, rng):
     shape = tuple(int(np.ceil((length + 2.0 * margin) / fine)) + 1 for length in (height, width))
     specimen, params = specimen_abundance(settings, sample, shape, rng)
 
-    hr_positions = scan_positions(highres["points"], highres["step_um"], window["offset_um"], window["rotation_deg"],
-                                  scan_lines(highres))
+    hr_positions = scan_positions(
+        highres["points"], highres["step_um"], window["offset_um"], window["rotation_deg"], scan_lines(highres)
+    )
     lr_positions = scan_positions(lowres["points"], lowres["step_um"], lines=scan_lines(lowres))
     maps = []
     for scan, positions in ((lowres, lr_positions), (highres, hr_positions)):
@@ -833,13 +853,12 @@ def simulate_area(settings, sample, area):
 
 def _write_npz(arrays, path):
     """``np.savez`` with fixed zip timestamps, so equal arrays give equal bytes."""
-    with atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for key in sorted(arrays):
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with archive.open(info, "w", force_zip64=True) as handle:
-                    np.lib.format.write_array(handle, np.asanyarray(arrays[key]), allow_pickle=False)
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(arrays[key]), allow_pickle=False)
 
 
 def write_truth(truth, path):
@@ -949,7 +968,7 @@ def plot_overview(lowres_path, highres_path, truth_path, png_path):
         fontsize=10,
     )
 
-    for name, spectrum in zip(truth["phase_names"], truth["spectra"]):
+    for name, spectrum in zip(truth["phase_names"], truth["spectra"], strict=True):
         axes[2].plot(truth["wavenumbers"], spectrum, linewidth=1.0, label=name)
     axes[2].set_xlabel("Raman shift (rel. 1/cm)")
     axes[2].set_ylabel("intensity per unit abundance (a.u.)")

@@ -32,8 +32,8 @@ the whole run has finished, so a run that fails part way leaves nothing a rerun
 would take for a trained model; ``summary.json``. Every checkpoint carries the SR factor (in
 ``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
 made with, which :mod:`ramansr.predict` applies to new scans, and the pair set's
-``intensity_convention`` (see :mod:`ramansr.dataset`), the intensity scale the model maps between. The resume files, never
-declared to Snakemake so that its cleanup of a failed job keeps them:
+``intensity_convention`` (see :mod:`ramansr.dataset`), the intensity scale the model maps between.
+The resume files, never declared to Snakemake so that its cleanup of a failed job keeps them:
 ``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and
 ``best_so_far.pt`` (the best weights up to ``last.pt``'s epoch). A rerun
 continues an unfinished ``last.pt`` of the same data and settings; a finished
@@ -192,8 +192,9 @@ def window_positions(positions, lowres_shape, window_shape, factor):
     x_max = factor * lowres_shape[1] - window_shape[1]
     y_max = factor * lowres_shape[0] - window_shape[0]
     if x_max < 0 or y_max < 0:
-        raise ValueError(f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map "
-                         f"{tuple(lowres_shape)}")
+        raise ValueError(
+            f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map {tuple(lowres_shape)}"
+        )
     return np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
 
 
@@ -213,8 +214,13 @@ def load_pairs(pairs_path, split_path, split):
     wanted = set(table.loc[table["split"] == split, "pair_id"])
     with np.load(pairs_path) as pairs:
         selected = np.isin(pairs["pair_id"].astype(str), list(wanted))
-        return PairSet(pairs["lowres"][selected], pairs["highres"][selected], pairs["position"][selected],
-                       pairs["pair_id"][selected], int(pairs["factor"]))
+        return PairSet(
+            pairs["lowres"][selected],
+            pairs["highres"][selected],
+            pairs["position"][selected],
+            pairs["pair_id"][selected],
+            int(pairs["factor"]),
+        )
 
 
 def augment_pair(lowres, highres, position, flip, rotations, factor):
@@ -310,13 +316,16 @@ def make_batch(pairs, indices, *, mode, margin, rng=None):
         if mode == "crop":
             row, rows = crop_bounds(y, highres.shape[0], lowres.shape[0], margin, pairs.factor)
             col, cols = crop_bounds(x, highres.shape[1], lowres.shape[1], margin, pairs.factor)
-            lowres = lowres[row:row + rows, col:col + cols]
+            lowres = lowres[row : row + rows, col : col + cols]
             x, y = x - pairs.factor * col, y - pairs.factor * row
         lowres_batch.append(lowres)
         highres_batch.append(highres)
         position_batch.append((x, y))
-    return (np.stack(lowres_batch)[:, None].astype(np.float32), np.stack(highres_batch)[:, None].astype(np.float32),
-            np.asarray(position_batch, dtype=np.int64))
+    return (
+        np.stack(lowres_batch)[:, None].astype(np.float32),
+        np.stack(highres_batch)[:, None].astype(np.float32),
+        np.asarray(position_batch, dtype=np.int64),
+    )
 
 
 def extract_windows(upscaled, positions, window_shape):
@@ -398,8 +407,9 @@ class _Run:
         self.intensity_convention = None  # of the training data, set by train_model
         if model_name == "srgan":
             self.discriminator = Discriminator(**settings["discriminator"]).to(device)
-            self.optimisers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(),
-                                                                lr=settings["learning_rate"])
+            self.optimisers["discriminator"] = torch.optim.Adam(
+                self.discriminator.parameters(), lr=settings["learning_rate"]
+            )
         if self.precision == "bf16":
             for network in self.networks():
                 network.to(memory_format=torch.channels_last)
@@ -453,8 +463,9 @@ class _Run:
             with self.autocast():
                 real_logits = self.discriminator(highres).float()
                 fake_logits = self.discriminator(windows.detach()).float()
-                discriminator_loss = (bce(real_logits, torch.ones_like(real_logits))
-                                      + bce(fake_logits, torch.zeros_like(fake_logits)))
+                discriminator_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
+                    fake_logits, torch.zeros_like(fake_logits)
+                )
             # also clears the gradients the generator step left in the discriminator
             self.optimisers["discriminator"].zero_grad(set_to_none=True)
             discriminator_loss.backward()
@@ -470,9 +481,14 @@ class _Run:
         order = rng.permutation(len(pairs))
         totals = {}
         for start in range(0, len(order), self.settings["batch_size"]):
-            indices = order[start:start + self.settings["batch_size"]]
-            arrays = make_batch(pairs, indices, mode=self.settings["mode"], margin=self.settings["margin"],
-                                rng=rng if self.settings["augment"] else None)
+            indices = order[start : start + self.settings["batch_size"]]
+            arrays = make_batch(
+                pairs,
+                indices,
+                mode=self.settings["mode"],
+                margin=self.settings["margin"],
+                rng=rng if self.settings["augment"] else None,
+            )
             losses = self.train_step(*(self.to_device(array) for array in arrays))
             for key, value in losses.items():
                 totals[key] = totals.get(key, 0.0) + value * len(indices)
@@ -531,12 +547,11 @@ def save_checkpoint(state, path):
 
 def write_history(history, path, columns=HISTORY_COLUMNS):
     """One CSV row per epoch; metrics not measured that epoch stay blank."""
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            for row in history:
-                writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
 
 
 def input_fingerprint(*paths):
@@ -563,8 +578,9 @@ def _resume_state(out_dir, settings, fingerprint):
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    differing = sorted(key for key in settings
-                       if key not in RESUMABLE_CHANGES and state["settings"].get(key) != settings[key])
+    differing = sorted(
+        key for key in settings if key not in RESUMABLE_CHANGES and state["settings"].get(key) != settings[key]
+    )
     if state.get("inputs") != fingerprint:
         differing.append("training data")
     if differing:
@@ -591,18 +607,28 @@ def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pi
     model = build(model_name, **model_kwargs).to(device)
     validation = {"val_loss": None, "val_psnr": None}
     if len(val_pairs):
-        validation = evaluate_windows(model, val_pairs, settings["batch_size"],
-                                      lambda array: torch.from_numpy(array).to(device))
-    state = {"model_name": model_name, "model_kwargs": model_kwargs, "pipeline": pipeline, "model_state": None,
-             "epoch": 0, "settings": settings, "history": [], "intensity_convention": convention}
+        validation = evaluate_windows(
+            model, val_pairs, settings["batch_size"], lambda array: torch.from_numpy(array).to(device)
+        )
+    state = {
+        "model_name": model_name,
+        "model_kwargs": model_kwargs,
+        "pipeline": pipeline,
+        "model_state": None,
+        "epoch": 0,
+        "settings": settings,
+        "history": [],
+        "intensity_convention": convention,
+    }
     save_checkpoint(state, out_dir / LAST_CHECKPOINT)
     write_history([], out_dir / HISTORY)
     save_checkpoint(state, out_dir / BEST_CHECKPOINT)
     return validation
 
 
-def train_model(model_name, pairs_path, split_path, out_dir, settings, device=None, *, pipeline=None,
-                on_epoch_end=None):
+def train_model(
+    model_name, pairs_path, split_path, out_dir, settings, device=None, *, pipeline=None, on_epoch_end=None
+):
     """Train ``model_name`` on the train split, validating on the val split; resume if ``last.pt`` exists.
 
     Parameters
@@ -643,15 +669,28 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     train_pairs = load_pairs(pairs_path, split_path, "train")
     val_pairs = load_pairs(pairs_path, split_path, "val")
     factor = train_pairs.factor
-    summary = {"model_name": model_name, "settings": settings, "device": str(device), "factor": factor,
-               "n_train": len(train_pairs), "n_val": len(val_pairs)}
+    summary = {
+        "model_name": model_name,
+        "settings": settings,
+        "device": str(device),
+        "factor": factor,
+        "n_train": len(train_pairs),
+        "n_val": len(val_pairs),
+    }
 
     if not is_trainable(model_name):
-        validation = _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline,
-                                     intensity_convention(pairs_path))
-        summary.update(epochs_completed=0, best_epoch=None, best_val_psnr=validation["val_psnr"],
-                       final_train_loss=None, n_parameters=0, precision="fp32",
-                       train_seconds=time.perf_counter() - started)
+        validation = _train_baseline(
+            model_name, val_pairs, out_dir, settings, device, factor, pipeline, intensity_convention(pairs_path)
+        )
+        summary.update(
+            epochs_completed=0,
+            best_epoch=None,
+            best_val_psnr=validation["val_psnr"],
+            final_train_loss=None,
+            n_parameters=0,
+            precision="fp32",
+            train_seconds=time.perf_counter() - started,
+        )
         write_json(summary, out_dir / "summary.json")
         return summary
     if len(train_pairs) == 0:
@@ -671,8 +710,14 @@ def train_model(model_name, pairs_path, split_path, out_dir, settings, device=No
     columns = HISTORY_COLUMNS + (SRGAN_COLUMNS if model_name == "srgan" else ())
     resumed_at = run.epoch
 
-    progress = tqdm(total=settings["epochs"], initial=run.epoch, desc=f"train {model_name}", unit="epoch",
-                    file=sys.stderr, dynamic_ncols=True)
+    progress = tqdm(
+        total=settings["epochs"],
+        initial=run.epoch,
+        desc=f"train {model_name}",
+        unit="epoch",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     while run.epoch < settings["epochs"]:
         run.epoch += 1
         row = {"epoch": run.epoch, **run.train_epoch(train_pairs)}
@@ -748,8 +793,10 @@ def checkpoint_factor(checkpoint):
     if not isinstance(checkpoint, dict):
         checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
     if "scaling_factor" not in checkpoint["model_kwargs"]:
-        raise ValueError(f"the {checkpoint['model_name']} checkpoint records no SR factor: it predates "
-                         "geometry-aware training; retrain it")
+        raise ValueError(
+            f"the {checkpoint['model_name']} checkpoint records no SR factor: it predates "
+            "geometry-aware training; retrain it"
+        )
     return int(checkpoint["model_kwargs"]["scaling_factor"])
 
 
@@ -779,7 +826,7 @@ def super_resolve(model, lowres_maps, device=None, batch_size=16):
     model = model.to(device).eval()
     outputs = []
     for start in range(0, len(batch), batch_size):
-        lowres = torch.from_numpy(np.ascontiguousarray(batch[start:start + batch_size, None])).to(device)
+        lowres = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size, None])).to(device)
         outputs.append(model(lowres)[:, 0].float().cpu().numpy())
     upscaled = np.concatenate(outputs).astype(np.float32)
     return upscaled[0] if single else upscaled

@@ -11,9 +11,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 # Jobs import the ramansr package from this checkout, also inside --sdm conda
 # environments, which do not install it.
 os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        filter(None, [str(Path(workflow.basedir) / "src"), os.getenv("PYTHONPATH")])
-    )
+    PYTHONPATH=os.pathsep.join(filter(None, [str(Path(workflow.basedir) / "src"), os.getenv("PYTHONPATH")]))
 )
 
 SCANS = ["lowres", "highres"]
@@ -22,29 +20,19 @@ SIMULATED = config["source"] == "simulation"
 
 def simulated_channels():
     """The simulated scans' channel count: the config's, else the simulation schema's default."""
-    schema = yaml.safe_load(
-        (Path(workflow.basedir) / "workflow/schemas/simulation.schema.yaml").read_text()
-    )
-    return config["simulation"].get(
-        "channels", schema["properties"]["channels"]["default"]
-    )
+    schema = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/simulation.schema.yaml").read_text())
+    return config["simulation"].get("channels", schema["properties"]["channels"]["default"])
 
 
 def check_config():
     """Refuse, before any job runs, the settings that the config alone shows cannot work."""
     problems = []
     if SIMULATED and "simulation" not in config:
-        problems.append(
-            "source: simulation needs a simulation: block (see config.yaml)"
-        )
+        problems.append("source: simulation needs a simulation: block (see config.yaml)")
     if not SIMULATED and "samples" not in config:
-        problems.append(
-            "source: samples needs samples: (the path of the samples sheet)"
-        )
+        problems.append("source: samples needs samples: (the path of the samples sheet)")
     if config["predict"]["model"] not in config["models"]:
-        problems.append(
-            f"predict: model: {config['predict']['model']} is not one of models: {config['models']}"
-        )
+        problems.append(f"predict: model: {config['predict']['model']} is not one of models: {config['models']}")
     if SIMULATED and "simulation" in config:
         channels = simulated_channels()
         for key in ("n_components", "pca_components"):
@@ -61,9 +49,7 @@ def resolve_sheet_paths(sheet, sheet_path):
     """Scan paths of the sheet, relative ones taken from the sheet's own folder."""
     folder = os.path.dirname(sheet_path)
     for scan in SCANS:
-        sheet[scan] = [
-            os.path.normpath(os.path.join(folder, path)) for path in sheet[scan]
-        ]
+        sheet[scan] = [os.path.normpath(os.path.join(folder, path)) for path in sheet[scan]]
     missing = [
         f"{row.sample}/{row.area} {scan} {getattr(row, scan)}"
         for row in sheet.itertuples()
@@ -72,8 +58,7 @@ def resolve_sheet_paths(sheet, sheet_path):
     ]
     if missing:
         raise ValueError(
-            f"{sheet_path}: no such file (relative paths are read from the sheet's folder): "
-            + "; ".join(missing)
+            f"{sheet_path}: no such file (relative paths are read from the sheet's folder): " + "; ".join(missing)
         )
     return sheet
 
@@ -82,21 +67,13 @@ def load_samples():
     """The (sample, area) table: from the simulation settings or the user's samples sheet."""
     if SIMULATED:
         sim = config["simulation"]
-        rows = [
-            {"sample": s, "area": str(a)}
-            for s in sim["samples"]
-            for a in range(1, sim["areas"] + 1)
-        ]
+        rows = [{"sample": s, "area": str(a)} for s in sim["samples"] for a in range(1, sim["areas"] + 1)]
         return pd.DataFrame(rows).set_index(["sample", "area"], drop=False)
-    sheet = pd.read_csv(
-        config["samples"], sep=None, engine="python", dtype=str, comment="#"
-    )
+    sheet = pd.read_csv(config["samples"], sep=None, engine="python", dtype=str, comment="#")
     try:
         validate(sheet, schema="../schemas/samples.schema.yaml")
     except Exception as error:
-        raise ValueError(
-            f"{config['samples']}: not a valid samples sheet: {error}"
-        ) from error
+        raise ValueError(f"{config['samples']}: not a valid samples sheet: {error}") from error
     duplicated = sheet.duplicated(["sample", "area"])
     if duplicated.any():
         raise ValueError(
@@ -163,9 +140,7 @@ def test_areas():
 
 
 def test_area_checks(wildcards):
-    return [
-        f"results/predictions/test_area_{s}_{a}/check.json" for s, a in test_areas()
-    ]
+    return [f"results/predictions/test_area_{s}_{a}/check.json" for s, a in test_areas()]
 
 
 def scan_to_predict(wildcards):
@@ -176,9 +151,7 @@ def scan_to_predict(wildcards):
     for sample, area in AREAS:
         if wildcards.name == f"test_area_{sample}_{area}":
             return area_scan(sample, area, "lowres")
-    raise ValueError(
-        f"no scan to predict is named {wildcards.name!r}: list it under predict: scans"
-    )
+    raise ValueError(f"no scan to predict is named {wildcards.name!r}: list it under predict: scans")
 
 
 def per_area(pattern):
@@ -238,9 +211,7 @@ def final_outputs():
         "results/tables/prediction.csv",
         "results/tables/selection.csv",
     ]
-    outputs += [
-        f"results/predictions/{name}/cube.mat" for name in config["predict"]["scans"]
-    ]
+    outputs += [f"results/predictions/{name}/cube.mat" for name in config["predict"]["scans"]]
     if SIMULATED:
         outputs += ["results/figures/simulation_overview.png"]
     return outputs + ["results/tables/registration.csv"]

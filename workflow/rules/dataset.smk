@@ -6,11 +6,7 @@ checkpoint dataset:
         decomposition=per_area("results/decomposition/{sample}/{area}/nmf.npz"),
         registration=per_area("results/registration/{sample}/{area}.json"),
         selection=per_area("results/selection/{sample}/{area}.json"),
-        clean=(
-            per_area("results/decomposition/{sample}/{area}/clean_maps.npz")
-            if SIMULATED
-            else []
-        ),
+        clean=(per_area("results/decomposition/{sample}/{area}/clean_maps.npz") if SIMULATED else []),
         geometry="results/geometry.json",
     output:
         pairs="results/dataset/pairs.npz",

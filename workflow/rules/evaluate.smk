@@ -65,11 +65,7 @@ rule tables:
 rule registration_table:
     input:
         registration=per_area("results/registration/{sample}/{area}.json"),
-        truth=(
-            per_area("results/simulated/{sample}/{area}/truth.npz")
-            if SIMULATED
-            else []
-        ),
+        truth=(per_area("results/simulated/{sample}/{area}/truth.npz") if SIMULATED else []),
     output:
         csv=report(
             "results/tables/registration.csv",

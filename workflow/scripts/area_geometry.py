@@ -1,4 +1,5 @@
 """One area's steps, SR factor, fields and spectral overlap."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

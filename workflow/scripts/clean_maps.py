@@ -1,4 +1,5 @@
 """Component maps of one simulated area's noise-free scans."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """Collect every area's kept pairs and split them."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """NMF (and PCA) of one area."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

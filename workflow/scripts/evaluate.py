@@ -1,4 +1,5 @@
 """Score one model on every pair's HR window."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

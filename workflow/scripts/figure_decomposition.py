@@ -1,4 +1,5 @@
 """Fig. 2: PCA against NMF of one area."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """Figs. S2 and S3: Fourier power of kept against rejected components (LR or HR maps)."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

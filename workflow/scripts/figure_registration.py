@@ -1,4 +1,5 @@
 """Fig. 3: template matching of one area, two components."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """Fig. S1: raw against smoothed spectrum at one pixel, LR and HR."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

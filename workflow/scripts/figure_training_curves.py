@@ -1,4 +1,5 @@
 """Training curves of every trained model."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")
@@ -6,6 +7,6 @@ sys.stderr = open(snakemake.log[0], "w")
 from ramansr.figures import plot_training_curves
 
 plot_training_curves(
-    dict(zip(snakemake.params.models, snakemake.input.histories)),
+    dict(zip(snakemake.params.models, snakemake.input.histories, strict=True)),
     [snakemake.output.png, snakemake.output.pdf],
 )

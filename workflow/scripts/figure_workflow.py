@@ -1,4 +1,5 @@
 """Fig. 1: the workflow's rule graph."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """The run's SR factor: every area's geometry, which must agree."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

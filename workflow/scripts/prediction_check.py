@@ -1,4 +1,5 @@
 """Score one test area's predicted HR cube against its measured HR scan."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """The test areas' prediction checks in one table."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """Align, despike, smooth and scale one scan."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

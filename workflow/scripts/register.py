@@ -1,4 +1,5 @@
 """Locate one area's HR window in its upscaled LR maps."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

@@ -1,4 +1,5 @@
 """Registration accuracy against the simulator's truth."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

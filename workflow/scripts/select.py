@@ -1,4 +1,5 @@
 """Fourier-space selection of one area's components."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

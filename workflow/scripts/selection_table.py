@@ -1,4 +1,5 @@
 """Every area's components: kept, or dropped and why."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

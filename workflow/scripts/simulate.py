@@ -1,4 +1,5 @@
 """Simulate one area's paired LR/HR scans and their truth."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

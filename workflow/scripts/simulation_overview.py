@@ -1,4 +1,5 @@
 """Figure: one simulated area, LR with the HR window, HR, and the component spectra."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

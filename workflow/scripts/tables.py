@@ -1,4 +1,5 @@
 """The paper's tables for train and test, and the per-image scores."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")

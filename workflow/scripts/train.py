@@ -1,4 +1,5 @@
 """Train one model."""
+
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")
@@ -8,5 +9,11 @@ from ramansr.train import train_model
 settings = dict(snakemake.params.settings)
 if snakemake.input.init:
     settings["init_from"] = snakemake.input.init
-train_model(snakemake.wildcards.model, snakemake.input.pairs, snakemake.input.split, snakemake.params.out_dir, settings,
-            pipeline=snakemake.params.pipeline)
+train_model(
+    snakemake.wildcards.model,
+    snakemake.input.pairs,
+    snakemake.input.split,
+    snakemake.params.out_dir,
+    settings,
+    pipeline=snakemake.params.pipeline,
+)

@@ -32,17 +32,31 @@ from ramansr.io.table import looks_like_table, read_table, write_table
 from ramansr.io.witec import MAGICS as WITEC_MAGICS
 from ramansr.io.witec import read_witec
 
-__all__ = ["AXIS_NAMES", "DEFAULT_MAX_BYTES", "FORMATS", "IMAGESIZE_NAMES", "Scan", "ScanFormatError",
-           "detect_format", "parse_image_shape", "read_scan", "read_scan_for_pipeline", "write_scan", "write_table"]
+__all__ = [
+    "AXIS_NAMES",
+    "DEFAULT_MAX_BYTES",
+    "FORMATS",
+    "IMAGESIZE_NAMES",
+    "Scan",
+    "ScanFormatError",
+    "detect_format",
+    "parse_image_shape",
+    "read_scan",
+    "read_scan_for_pipeline",
+    "write_scan",
+    "write_table",
+]
 
 #: Largest array a MATLAB v7.3 file may declare (bytes) unless read_scan is given another max_bytes.
 DEFAULT_MAX_BYTES = 32 * 2**30
 #: Format names detect_format returns, with what they are.
-FORMATS = {"mat": "MATLAB level 5 / v7.3 (WITec export or plain arrays)",
-           "witec-project": "WITec Project/Data file (.wip/.wid)",
-           "witec-table": "WITec Table text export",
-           "renishaw": "Renishaw WiRE .wdf",
-           "horiba": "Horiba/JobinYvon LabSpec .xml"}
+FORMATS = {
+    "mat": "MATLAB level 5 / v7.3 (WITec export or plain arrays)",
+    "witec-project": "WITec Project/Data file (.wip/.wid)",
+    "witec-table": "WITec Table text export",
+    "renishaw": "Renishaw WiRE .wdf",
+    "horiba": "Horiba/JobinYvon LabSpec .xml",
+}
 _SNIFF_BYTES = 4096
 
 
@@ -63,8 +77,7 @@ def detect_format(path):
     except FileNotFoundError:
         raise
     except OSError as error:  # a directory, no read permission, a symlink loop, an I/O error
-        raise scan_error(path, f"cannot read the file ({type(error).__name__}: {error.strerror or error})") \
-            from error
+        raise scan_error(path, f"cannot read the file ({type(error).__name__}: {error.strerror or error})") from error
     if not head:
         raise scan_error(path, "empty file, not a MATLAB file or any other scan format")
     if head[:8] in WITEC_MAGICS:
@@ -77,12 +90,22 @@ def detect_format(path):
         return "mat"
     if looks_like_table(head):
         return "witec-table"
-    raise scan_error(path, "unknown format: not a MATLAB file (no MATLAB level-5 or v7.3 header), nor a WITec "
-                           ".wip/.wid, Renishaw .wdf, Horiba .xml or WITec Table export")
+    raise scan_error(
+        path,
+        "unknown format: not a MATLAB file (no MATLAB level-5 or v7.3 header), nor a WITec "
+        ".wip/.wid, Renishaw .wdf, Horiba .xml or WITec Table export",
+    )
 
 
-def read_scan(path, variable=None, image_shape=None, *, max_bytes=DEFAULT_MAX_BYTES, choose_with="variable=",
-              shape_from="image_shape=(rows, cols)"):
+def read_scan(
+    path,
+    variable=None,
+    image_shape=None,
+    *,
+    max_bytes=DEFAULT_MAX_BYTES,
+    choose_with="variable=",
+    shape_from="image_shape=(rows, cols)",
+):
     """Read a spectral image from any supported file; the format comes from its content.
 
     Parameters
@@ -149,8 +172,13 @@ def read_scan_for_pipeline(path, variable, image_shape_text, scan):
         image_shape = parse_image_shape(image_shape_text)
     except ValueError as error:
         raise scan_error(path, f"samples sheet column {scan}_shape: {error}") from error
-    return read_scan(path, variable, image_shape, choose_with="mat_variable: in config.yaml",
-                     shape_from=f"the samples sheet column {scan}_shape ('rows x cols')")
+    return read_scan(
+        path,
+        variable,
+        image_shape,
+        choose_with="mat_variable: in config.yaml",
+        shape_from=f"the samples sheet column {scan}_shape ('rows x cols')",
+    )
 
 
 def parse_image_shape(text):
@@ -163,7 +191,7 @@ def parse_image_shape(text):
     """
     if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
         return None
-    parts = str(text).lower().replace("×", "x").split("x")
+    parts = str(text).lower().replace("\u00d7", "x").split("x")
     try:
         rows, cols = (int(part) for part in parts)
     except ValueError:

@@ -43,8 +43,18 @@ from ramansr.io.scan import (
 )
 
 #: Variable names searched (case-insensitively, in this order) for the wavenumber axis of a plain file.
-AXIS_NAMES = ("wavenumbers", "wavenumber", "wn", "raman_shift", "ramanshift", "shift",
-              "axisscale", "axis", "xaxis", "x")
+AXIS_NAMES = (
+    "wavenumbers",
+    "wavenumber",
+    "wn",
+    "raman_shift",
+    "ramanshift",
+    "shift",
+    "axisscale",
+    "axis",
+    "xaxis",
+    "x",
+)
 #: Variable names searched for the image size, [cols rows] as in the WITec export.
 IMAGESIZE_NAMES = ("imagesize", "image_size", "imsize")
 PIXEL_SIZE_NAME = "pixel_size_um"
@@ -54,9 +64,19 @@ V73_USERBLOCK = 512
 MAT5_HEADER = 128
 _MI_MATRIX, _MI_COMPRESSED = 14, 15
 _SMALL_DATASET = 2**20  # bytes; larger v7.3 datasets must be stored in full before they are read
-H5_CLASS_DTYPES = {"double": np.float64, "single": np.float32, "int8": np.int8, "uint8": np.uint8,
-                   "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
-                   "int64": np.int64, "uint64": np.uint64, "logical": np.bool_}
+H5_CLASS_DTYPES = {
+    "double": np.float64,
+    "single": np.float32,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "int16": np.int16,
+    "uint16": np.uint16,
+    "int32": np.int32,
+    "uint32": np.uint32,
+    "int64": np.int64,
+    "uint64": np.uint64,
+    "logical": np.bool_,
+}
 
 
 def is_mat_file(head):
@@ -121,8 +141,9 @@ def _check_mat5_complete(path, endian, size):
                 nbytes += -nbytes % 8  # uncompressed elements are padded to 8 bytes
             end = offset + 8 + nbytes
             if end > size:
-                raise scan_error(path, f"truncated file: element at byte {offset} needs {end} bytes, "
-                                  f"the file has {size}")
+                raise scan_error(
+                    path, f"truncated file: element at byte {offset} needs {end} bytes, the file has {size}"
+                )
             offset = end
 
 
@@ -149,11 +170,11 @@ def _from_mat5(value):
 def _load_v73(path, max_bytes, file_size):
     try:
         with h5py.File(path, "r") as file:
+
             def check(item):  # each dataset, also those cells reference under #refs#, before it is read
                 _check_declared_size(path, item.name, item, max_bytes, file_size)
 
-            return {key: _from_h5(file, item, check) for key, item in file.items()
-                    if not key.startswith("#")}
+            return {key: _from_h5(file, item, check) for key, item in file.items() if not key.startswith("#")}
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:
         if isinstance(error, ScanFormatError):
             raise
@@ -166,23 +187,32 @@ def _check_declared_size(path, name, item, max_bytes, file_size):
         return
     declared = item.size * item.dtype.itemsize
     if max_bytes is not None and declared > max_bytes:
-        raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} = {declared / 2**30:.3g} GiB, "
-                               f"more than the limit of {max_bytes / 2**30:.3g} GiB (max_bytes=)")
+        raise scan_error(
+            path,
+            f"dataset {name!r} declares {item.shape} {item.dtype} = {declared / 2**30:.3g} GiB, "
+            f"more than the limit of {max_bytes / 2**30:.3g} GiB (max_bytes=)",
+        )
     if declared <= _SMALL_DATASET or item.attrs.get("MATLAB_empty", 0):
         return  # small enough to read whatever it holds
     layout = item.id.get_create_plist().get_layout()
     if layout == h5py.h5d.CHUNKED:
         # compressed chunks may legitimately be smaller than the data: count them instead
-        chunks = np.prod([-(-n // c) for n, c in zip(item.shape, item.chunks)])
+        chunks = np.prod([-(-n // c) for n, c in zip(item.shape, item.chunks, strict=True)])
         stored = item.id.get_num_chunks()
         if stored < chunks:
-            raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} in {chunks} chunks "
-                                   f"but the file stores {stored}: truncated or hostile file")
+            raise scan_error(
+                path,
+                f"dataset {name!r} declares {item.shape} {item.dtype} in {chunks} chunks "
+                f"but the file stores {stored}: truncated or hostile file",
+            )
     elif layout == h5py.h5d.CONTIGUOUS:
         offset = item.id.get_offset()
         if offset is None or offset + declared > file_size:
-            raise scan_error(path, f"dataset {name!r} declares {item.shape} {item.dtype} = {declared} bytes, "
-                                   f"beyond the file's {file_size} bytes: truncated or hostile file")
+            raise scan_error(
+                path,
+                f"dataset {name!r} declares {item.shape} {item.dtype} = {declared} bytes, "
+                f"beyond the file's {file_size} bytes: truncated or hostile file",
+            )
 
 
 def _from_h5(file, item, check):
@@ -234,17 +264,27 @@ def _pick_scan_variable(path, variables, variable, choose_with):
             raise scan_error(path, f"variable {variable!r} is no spectral array or WITec struct")
         return variable, value
     axis_like = {_find_named(variables, AXIS_NAMES), _find_named(variables, IMAGESIZE_NAMES)}
-    candidates = {key: value for key, value in variables.items()
-                  if _is_witec_struct(value) or (key not in axis_like and _is_spectral_candidate(value))}
-    non_empty = {key: value for key, value in candidates.items()
-                 if not (isinstance(value, np.ndarray) and value.size == 0)}
+    candidates = {
+        key: value
+        for key, value in variables.items()
+        if _is_witec_struct(value) or (key not in axis_like and _is_spectral_candidate(value))
+    }
+    non_empty = {
+        key: value for key, value in candidates.items() if not (isinstance(value, np.ndarray) and value.size == 0)
+    }
     candidates = non_empty or candidates
     if not candidates:
-        raise scan_error(path, "no spectral array (no 2-D or 3-D numeric array, no WITec struct); "
-                          f"variables: {', '.join(variables) or 'none'}")
+        raise scan_error(
+            path,
+            "no spectral array (no 2-D or 3-D numeric array, no WITec struct); "
+            f"variables: {', '.join(variables) or 'none'}",
+        )
     if len(candidates) > 1:
-        raise scan_error(path, f"ambiguous: several candidate spectral arrays ({', '.join(candidates)}); "
-                               f"pick one with {choose_with}", candidates)
+        raise scan_error(
+            path,
+            f"ambiguous: several candidate spectral arrays ({', '.join(candidates)}); pick one with {choose_with}",
+            candidates,
+        )
     return next(iter(candidates.items()))
 
 
@@ -270,15 +310,22 @@ def _scan_from_witec(path, variable, struct_fields):
     if wavenumbers is None:
         raise scan_error(path, f"no wavenumber axis: {variable}.axisscale{{2,1}} is missing or empty")
     if data.shape[0] != rows * cols:
-        raise scan_error(path, f"data size does not match imagesize: data has {data.shape[0]} pixels "
-                          f"(shape {data.shape}) but imagesize [{cols} {rows}] gives {rows * cols}")
+        raise scan_error(
+            path,
+            f"data size does not match imagesize: data has {data.shape[0]} pixels "
+            f"(shape {data.shape}) but imagesize [{cols} {rows}] gives {rows * cols}",
+        )
     wavenumbers = checked_axis(path, wavenumbers, data.shape[1])
     cube = checked_cube(path, pixels_to_cube(data, rows, cols), wavenumbers)
     unit = _cell_item(axisscale, 1, 1)
     name = struct_fields.get("name")
-    meta = {"format": "witec", "variable": variable, "original_dtype": str(data.dtype),
-            "layout": "pixels x channels",
-            "wavenumber_unit": unit if isinstance(unit, str) and unit else WAVENUMBER_UNIT}
+    meta = {
+        "format": "witec",
+        "variable": variable,
+        "original_dtype": str(data.dtype),
+        "layout": "pixels x channels",
+        "wavenumber_unit": unit if isinstance(unit, str) and unit else WAVENUMBER_UNIT,
+    }
     date = struct_fields.get("date")
     if is_numeric(date) and date.size == 6:
         meta["date"] = _iso_date(date.reshape(-1))
@@ -290,8 +337,10 @@ def _scan_from_witec(path, variable, struct_fields):
 
 def _witec_imagesize(path, variable, imagesize):
     if not is_numeric(imagesize) or imagesize.size != 2:
-        raise scan_error(path, f"{variable}.imagesize must hold two numbers [cols rows], got "
-                          f"{getattr(imagesize, 'shape', imagesize)!r}")
+        raise scan_error(
+            path,
+            f"{variable}.imagesize must hold two numbers [cols rows], got {getattr(imagesize, 'shape', imagesize)!r}",
+        )
     values = imagesize.reshape(-1).astype(np.float64)
     if np.any(values != np.round(values)) or np.any(values < 1):
         raise scan_error(path, f"{variable}.imagesize must be positive integers, got {values.tolist()}")
@@ -300,8 +349,13 @@ def _witec_imagesize(path, variable, imagesize):
 
 def _cell_item(cell, row, col):
     """cell{row+1, col+1}, or None when it is absent or empty."""
-    if not (isinstance(cell, np.ndarray) and cell.dtype == object and cell.ndim == 2
-            and cell.shape[0] > row and cell.shape[1] > col):
+    if not (
+        isinstance(cell, np.ndarray)
+        and cell.dtype == object
+        and cell.ndim == 2
+        and cell.shape[0] > row
+        and cell.shape[1] > col
+    ):
         return None
     item = cell[row, col]
     if item is None or (isinstance(item, np.ndarray) and item.size == 0) or (isinstance(item, str) and not item):
@@ -318,8 +372,11 @@ def _witec_pixel_size(path, variable, imageaxisscale, rows, cols, meta):
             return None
         axis = axis.reshape(-1).astype(np.float64)
         if axis.size != count:
-            raise scan_error(path, f"{variable}.imageaxisscale{{{index + 1},1}} has {axis.size} values "
-                              f"but the image has {count} {'rows' if index else 'columns'}")
+            raise scan_error(
+                path,
+                f"{variable}.imageaxisscale{{{index + 1},1}} has {axis.size} values "
+                f"but the image has {count} {'rows' if index else 'columns'}",
+            )
         if count < 2:
             return None
         unit = _cell_item(imageaxisscale, index, 1)
@@ -346,10 +403,21 @@ def _scan_from_plain(path, variable, data, variables, image_shape):
     wavenumbers = checked_axis(path, axis, cube.shape[2], axis_key)
     cube = checked_cube(path, cube, wavenumbers)
     name = variables.get(NAME_VARIABLE)
-    meta = {"format": "plain", "variable": variable, "axis_variable": axis_key,
-            "original_dtype": str(data.dtype), "layout": layout, "wavenumber_unit": WAVENUMBER_UNIT}
-    return Scan(cube, wavenumbers, _plain_pixel_size(path, variables),
-                name if isinstance(name, str) and name else variable, meta)
+    meta = {
+        "format": "plain",
+        "variable": variable,
+        "axis_variable": axis_key,
+        "original_dtype": str(data.dtype),
+        "layout": layout,
+        "wavenumber_unit": WAVENUMBER_UNIT,
+    }
+    return Scan(
+        cube,
+        wavenumbers,
+        _plain_pixel_size(path, variables),
+        name if isinstance(name, str) and name else variable,
+        meta,
+    )
 
 
 def _plain_image_shape(path, variables, image_shape):
@@ -359,8 +427,10 @@ def _plain_image_shape(path, variables, image_shape):
         return rows, cols
     key = _find_named(variables, IMAGESIZE_NAMES)
     if key is None:
-        raise scan_error(path, "2-D spectra need the image shape: no variable "
-                          f"{'/'.join(IMAGESIZE_NAMES)}; pass image_shape=(rows, cols)")
+        raise scan_error(
+            path,
+            f"2-D spectra need the image shape: no variable {'/'.join(IMAGESIZE_NAMES)}; pass image_shape=(rows, cols)",
+        )
     cols, rows = _witec_imagesize(path, key, variables[key])
     return rows, cols
 
@@ -374,10 +444,14 @@ def _plain_orientation(path, variable, data, n_axis, rows, cols):
     if first == n_axis and second == pixels:
         return "channels x pixels"
     if n_axis not in data.shape:
-        raise scan_error(path, f"axis length {n_axis} does not match the channel count: "
-                          f"{variable} is {first} x {second}")
-    raise scan_error(path, f"data size does not match imagesize: {variable} is {first} x {second} "
-                      f"but the image shape {rows} x {cols} gives {pixels} pixels")
+        raise scan_error(
+            path, f"axis length {n_axis} does not match the channel count: {variable} is {first} x {second}"
+        )
+    raise scan_error(
+        path,
+        f"data size does not match imagesize: {variable} is {first} x {second} "
+        f"but the image shape {rows} x {cols} gives {pixels} pixels",
+    )
 
 
 def _plain_pixel_size(path, variables):
@@ -394,5 +468,6 @@ def _iso_date(clock):
     """MATLAB clock vector [y m d h min s] -> ISO 8601 text."""
     year, month, day, hour, minute, seconds = clock
     whole = int(seconds)
-    return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), whole,
-                             round((seconds - whole) * 1e6)).isoformat()
+    return datetime.datetime(
+        int(year), int(month), int(day), int(hour), int(minute), whole, round((seconds - whole) * 1e6)
+    ).isoformat()

@@ -19,10 +19,30 @@ from ramansr.io.scan import WAVENUMBER_UNIT, checked_axis, checked_cube
 from ramansr.io_utils import atomic_path
 
 _MICROMETRE = "µm"
-_DATASET_FIELDS = ("name", "type", "author", "date", "moddate", "imagesize", "imagemode", "data",
-                   "label", "axisscale", "imageaxisscale", "title", "class", "include", "classlookup",
-                   "axistype", "imageaxistype", "description", "userdata", "datasetversion",
-                   "history", "uniqueid")
+_DATASET_FIELDS = (
+    "name",
+    "type",
+    "author",
+    "date",
+    "moddate",
+    "imagesize",
+    "imagemode",
+    "data",
+    "label",
+    "axisscale",
+    "imageaxisscale",
+    "title",
+    "class",
+    "include",
+    "classlookup",
+    "axistype",
+    "imageaxistype",
+    "description",
+    "userdata",
+    "datasetversion",
+    "history",
+    "uniqueid",
+)
 # Fixed header texts (no creation time) so that the same scan always gives the same bytes.
 _MAT5_HEADER_TEXT = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: ramansr.io"
 _V73_HEADER_TEXT = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ramansr.io HDF5 schema 1.00 ."
@@ -102,33 +122,45 @@ def _witec_fields(scan, cube, wavenumbers):
     blank = _cell([["", ""], ["", ""]])
     name = scan.name or _matlab_name(scan.name)
     fields = {
-        "name": name, "type": "image", "author": "", "date": date, "moddate": date,
+        "name": name,
+        "type": "image",
+        "author": "",
+        "date": date,
+        "moddate": date,
         # integers as loadmat shows the export's (MATLAB stores its whole doubles as uint8)
         "imagesize": np.array([[cols, rows]], dtype=np.min_scalar_type(max(rows, cols))),
         "imagemode": np.array([[1]], dtype=np.uint8),
-        "data": data, "label": blank,
+        "data": data,
+        "label": blank,
         "axisscale": _cell([[empty, ""], [wavenumbers[np.newaxis], WAVENUMBER_UNIT]]),
         "imageaxisscale": _cell([[x_axis, spatial_unit], [y_axis, spatial_unit]]),
-        "title": blank, "class": _cell([[empty, ""], [empty, ""]]),
-        "include": _cell([[np.arange(1.0, rows * cols + 1)[np.newaxis], empty],
-                          [np.arange(1.0, channels + 1)[np.newaxis], np.zeros((1, 0))]]),
+        "title": blank,
+        "class": _cell([[empty, ""], [empty, ""]]),
+        "include": _cell(
+            [
+                [np.arange(1.0, rows * cols + 1)[np.newaxis], empty],
+                [np.arange(1.0, channels + 1)[np.newaxis], np.zeros((1, 0))],
+            ]
+        ),
         "classlookup": _cell([[np.empty((0, 0), dtype=object)], [np.empty((0, 0), dtype=object)]]),
-        "axistype": _cell([["none"], ["none"]]), "imageaxistype": _cell([["none"], ["none"]]),
-        "description": "", "userdata": empty, "datasetversion": "6.0",
+        "axistype": _cell([["none"], ["none"]]),
+        "imageaxistype": _cell([["none"], ["none"]]),
+        "description": "",
+        "userdata": empty,
+        "datasetversion": "6.0",
         "history": _cell([["Created by ramansr.io.write_scan"]]),
         "uniqueid": f"{_matlab_name(scan.name)}@ramansr",
     }
     return {key: fields[key] for key in _DATASET_FIELDS}
 
 
-
-
 def _clock_vector(date):
     """ISO 8601 text or [y m d h min s] -> MATLAB clock vector, shape (1, 6)."""
     if isinstance(date, str):
         when = datetime.datetime.fromisoformat(date)
-        return np.array([[when.year, when.month, when.day, when.hour, when.minute,
-                          when.second + when.microsecond / 1e6]])
+        return np.array(
+            [[when.year, when.month, when.day, when.hour, when.minute, when.second + when.microsecond / 1e6]]
+        )
     clock = np.asarray(date, dtype=np.float64).reshape(1, -1)
     if clock.size != 6:
         raise ValueError(f"meta['date'] must be ISO 8601 text or [y m d h min s], got {date!r}")
@@ -185,8 +217,11 @@ def _to_h5(parent, references, key, value):
     if isinstance(value, dict):
         group = parent.create_group(key)
         _h5_class(group, "struct")
-        group.attrs.create("MATLAB_fields", [np.frombuffer(name.encode(), dtype="S1") for name in value],
-                           dtype=h5py.vlen_dtype(np.dtype("S1")))
+        group.attrs.create(
+            "MATLAB_fields",
+            [np.frombuffer(name.encode(), dtype="S1") for name in value],
+            dtype=h5py.vlen_dtype(np.dtype("S1")),
+        )
         for name, item in value.items():
             _to_h5(group, references, name, item)
         return group

@@ -62,8 +62,13 @@ def read_rosetta(path, kind, variable=None, choose_with="variable="):
     wavenumbers, meta = _raman_shift(path, signal)
     if kind == "renishaw":
         cube = _renishaw_pixel_order(path, signal, cube, meta)
-    meta.update(format=kind, object=title, candidates=sorted(spectral), original_dtype=str(cube.dtype),
-                container=path.suffix.lstrip(".").lower())
+    meta.update(
+        format=kind,
+        object=title,
+        candidates=sorted(spectral),
+        original_dtype=str(cube.dtype),
+        container=path.suffix.lstrip(".").lower(),
+    )
     return finished_scan(path, cube, wavenumbers, pixel_size, title, meta, label="spectral axis")
 
 
@@ -82,8 +87,11 @@ def _pick(path, spectral, variable, choose_with):
             raise scan_error(path, f"no map {variable!r}; maps: {', '.join(sorted(spectral))}")
         return variable
     if len(spectral) > 1:
-        raise scan_error(path, f"ambiguous: several maps ({', '.join(sorted(spectral))}); pick one with {choose_with}",
-                         sorted(spectral))
+        raise scan_error(
+            path,
+            f"ambiguous: several maps ({', '.join(sorted(spectral))}); pick one with {choose_with}",
+            sorted(spectral),
+        )
     return next(iter(spectral))
 
 
@@ -91,19 +99,30 @@ def _map_cube(path, signal):
     """(rows, cols, channels) and (dy, dx) um from the navigation axes X and Y."""
     data = np.asarray(signal["data"])
     navigation = {str(axis.get("name", "")).lower(): axis for axis in signal["axes"] if axis.get("navigate")}
-    spatial = {name: axis for name, axis in navigation.items()
-               if name in ("x", "y") and str(axis.get("units", "")) in _LENGTH_UNITS}
+    spatial = {
+        name: axis
+        for name, axis in navigation.items()
+        if name in ("x", "y") and str(axis.get("units", "")) in _LENGTH_UNITS
+    }
     if len(navigation) == 0 or len(spatial) != len(navigation):
         described = ", ".join(f"{name or '?'} ({axis.get('units', '')})" for name, axis in navigation.items())
-        raise scan_error(path, "not a map: a single spectrum" if not navigation else
-                         f"not a map: navigation axes {described}, not X and Y in a length unit")
+        raise scan_error(
+            path,
+            "not a map: a single spectrum"
+            if not navigation
+            else f"not a map: navigation axes {described}, not X and Y in a length unit",
+        )
     order = [spatial[name]["index_in_array"] for name in ("y", "x") if name in spatial]
     spectral_index = _spectral_axis(signal)["index_in_array"]
-    cube = np.moveaxis(data, order + [spectral_index], list(range(len(order) + 1)))
+    cube = np.moveaxis(data, [*order, spectral_index], list(range(len(order) + 1)))
     if cube.ndim == 2:  # one line
         cube = cube[np.newaxis] if "x" in spatial else cube[:, np.newaxis]
-    steps = [abs(float(spatial[name]["scale"])) * UNIT_TO_UM.get(str(spatial[name]["units"]), 1.0)
-             if name in spatial else None for name in ("y", "x")]
+    steps = [
+        abs(float(spatial[name]["scale"])) * UNIT_TO_UM.get(str(spatial[name]["units"]), 1.0)
+        if name in spatial
+        else None
+        for name in ("y", "x")
+    ]
     steps = [step if step is not None else next(s for s in steps if s is not None) for step in steps]
     return cube, tuple(steps)
 
@@ -138,13 +157,21 @@ def _raman_shift(path, signal):
     if unit in _SHIFT_UNITS:
         return values, {"wavenumber_unit": WAVENUMBER_UNIT, "signal_axis_unit": unit}
     if unit != "nm":
-        raise scan_error(path, f"spectral axis {axis.get('name')!r} is in {unit!r}, neither Raman shift (1/cm) "
-                               "nor wavelength (nm)")
+        raise scan_error(
+            path, f"spectral axis {axis.get('name')!r} is in {unit!r}, neither Raman shift (1/cm) nor wavelength (nm)"
+        )
     laser = signal.get("metadata", {}).get("Acquisition_instrument", {}).get("Laser", {}).get("wavelength")
     if laser is None or not np.isfinite(float(laser)) or float(laser) <= 0:
-        raise scan_error(path, "spectral axis in nm but no laser wavelength in the file's metadata: "
-                               "cannot convert to Raman shift (rel. 1/cm)")
+        raise scan_error(
+            path,
+            "spectral axis in nm but no laser wavelength in the file's metadata: "
+            "cannot convert to Raman shift (rel. 1/cm)",
+        )
     laser = float(laser)
     shift = 1e7 / laser - 1e7 / values
-    return shift, {"wavenumber_unit": WAVENUMBER_UNIT, "signal_axis_unit": "nm", "laser_wavelength_nm": laser,
-                   "converted": f"Raman shift = 1e7/{laser:g} nm - 1e7/wavelength (nm)"}
+    return shift, {
+        "wavenumber_unit": WAVENUMBER_UNIT,
+        "signal_axis_unit": "nm",
+        "laser_wavelength_nm": laser,
+        "converted": f"Raman shift = 1e7/{laser:g} nm - 1e7/wavelength (nm)",
+    }

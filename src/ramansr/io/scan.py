@@ -65,8 +65,7 @@ class Scan:
         if self.cube.ndim != 3:
             raise ValueError(f"cube must be (rows, cols, channels), got shape {self.cube.shape}")
         if self.wavenumbers.shape != (self.cube.shape[2],):
-            raise ValueError(f"wavenumbers must have shape ({self.cube.shape[2]},), "
-                             f"got {self.wavenumbers.shape}")
+            raise ValueError(f"wavenumbers must have shape ({self.cube.shape[2]},), got {self.wavenumbers.shape}")
         if self.pixel_size_um is not None:
             dy, dx = self.pixel_size_um
             self.pixel_size_um = (float(dy), float(dx))
@@ -103,8 +102,9 @@ def checked_axis(path, axis, channels, label="wavenumber axis"):
     steps = np.diff(axis)
     if not (np.all(steps > 0) or np.all(steps < 0)):
         at = int(np.flatnonzero(np.sign(steps) != np.sign(steps[0]))[0]) + 1 if steps.size else 0
-        raise scan_error(path, f"{label} is not strictly monotonic (breaks at index {at}: "
-                               f"{axis[at - 1]:g} -> {axis[at]:g})")
+        raise scan_error(
+            path, f"{label} is not strictly monotonic (breaks at index {at}: {axis[at - 1]:g} -> {axis[at]:g})"
+        )
     return axis
 
 
@@ -125,9 +125,12 @@ def checked_cube(path, cube, wavenumbers):
     if bad is not None and bad.any():
         row, col, channel = (int(i) for i in np.argwhere(bad)[0])
         overflow = " (beyond float32 range)" if np.isfinite(cube[row, col, channel]) else ""
-        raise scan_error(path, f"{np.count_nonzero(bad)} NaN or inf values in the data; first at "
-                               f"(row {row}, col {col}, channel {channel}, {wavenumbers[channel]:g} rel. 1/cm)"
-                               f"{overflow}")
+        raise scan_error(
+            path,
+            f"{np.count_nonzero(bad)} NaN or inf values in the data; first at "
+            f"(row {row}, col {col}, channel {channel}, {wavenumbers[channel]:g} rel. 1/cm)"
+            f"{overflow}",
+        )
     return cube32
 
 
@@ -148,5 +151,6 @@ def check_scan_content(path, cube):
     first = cube[0, 0, 0]
     # cheap first look (one spectrum, one channel image) before a pass over the whole cube
     if np.all(cube[0, 0] == first) and np.all(cube[:, :, 0] == first) and not np.any(cube != first):
-        raise scan_error(path, f"every value is {first:g}: a {'blank' if first == 0 else 'constant'} scan "
-                               "carries no image")
+        raise scan_error(
+            path, f"every value is {first:g}: a {'blank' if first == 0 else 'constant'} scan carries no image"
+        )

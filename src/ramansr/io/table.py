@@ -63,8 +63,9 @@ def read_table(path, image_shape=None, shape_from="image_shape=(rows, cols)"):
     names, units = _header(path) if has_header else (None, None)
     skip = 2 if has_header else 0
     try:
-        values = pd.read_csv(path, sep="\t", header=None, skiprows=skip, dtype=np.float64, engine="c",
-                             na_filter=False).to_numpy()
+        values = pd.read_csv(
+            path, sep="\t", header=None, skiprows=skip, dtype=np.float64, engine="c", na_filter=False
+        ).to_numpy()
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         values = _parse_slowly(path, skip, names)  # names the bad line, or reads NaN/inf cells for the check below
     if values.shape[1] < 2:
@@ -76,8 +77,12 @@ def read_table(path, image_shape=None, shape_from="image_shape=(rows, cols)"):
     else:
         cube, meta = _cube_from_shape(path, spectra, image_shape, shape_from)
     cube = checked_cube(path, cube, wavenumbers)
-    meta.update(format="witec-table", original_dtype="text", container="text",
-                wavenumber_unit=(units[0] if units else WAVENUMBER_UNIT))
+    meta.update(
+        format="witec-table",
+        original_dtype="text",
+        container="text",
+        wavenumber_unit=(units[0] if units else WAVENUMBER_UNIT),
+    )
     name = _POINT.sub("", names[1]).removesuffix("_F") if names else path.stem
     return Scan(cube, wavenumbers, None, name, meta)
 
@@ -104,8 +109,11 @@ def _cube_from_names(path, names, spectra):
     xs, ys = np.array(points).T
     rows, cols = ys.max() + 1, xs.max() + 1
     if rows * cols != len(points) or len(set(points)) != len(points):
-        raise scan_error(path, f"the (x/y) column names do not cover a {rows} x {cols} grid once each "
-                               f"({len(points)} columns, {len(set(points))} distinct points)")
+        raise scan_error(
+            path,
+            f"the (x/y) column names do not cover a {rows} x {cols} grid once each "
+            f"({len(points)} columns, {len(set(points))} distinct points)",
+        )
     cube = np.empty((rows, cols, spectra.shape[0]), dtype=spectra.dtype)
     cube[ys, xs] = spectra.T
     return cube, {"layout": "named (x/y) columns"}
@@ -113,12 +121,18 @@ def _cube_from_names(path, names, spectra):
 
 def _cube_from_shape(path, spectra, image_shape, shape_from):
     if image_shape is None:
-        raise scan_error(path, f"Table export without header lines: the grid of its {spectra.shape[1]} points is "
-                               f"unknown; give it with {shape_from}")
+        raise scan_error(
+            path,
+            f"Table export without header lines: the grid of its {spectra.shape[1]} points is "
+            f"unknown; give it with {shape_from}",
+        )
     rows, cols = (int(n) for n in image_shape)
     if rows * cols != spectra.shape[1]:
-        raise scan_error(path, f"the image shape {rows} x {cols} gives {rows * cols} points but the file has "
-                               f"{spectra.shape[1]} intensity columns")
+        raise scan_error(
+            path,
+            f"the image shape {rows} x {cols} gives {rows * cols} points but the file has "
+            f"{spectra.shape[1]} intensity columns",
+        )
     # columns run along a line first: (channels, rows * cols) -> (rows, cols, channels) as a view
     return spectra.reshape(-1, rows, cols).transpose(1, 2, 0), {"layout": "columns along lines first"}
 
@@ -139,8 +153,9 @@ def _parse_slowly(path, skip, names):
                 rows.append([float(cell) for cell in cells])
             except ValueError:
                 column, cell = next((i, c) for i, c in enumerate(cells, start=1) if not _is_number(c))
-                raise scan_error(path, f"line {number}, column {column}: {cell.strip()[:40]!r} is not a number") \
-                    from None
+                raise scan_error(
+                    path, f"line {number}, column {column}: {cell.strip()[:40]!r} is not a number"
+                ) from None
     if not rows:
         raise scan_error(path, "not a WITec Table export: no data rows")
     return np.array(rows)

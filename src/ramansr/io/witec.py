@@ -49,13 +49,21 @@ def read_witec(path, variable=None, choose_with="variable="):
         axis, unit = graph.x_axis(WAVENUMBER_UNIT)
         pixel_size = _pixel_size(project, graph)
     except Exception as error:
-        raise scan_error(path, f"cannot read the WITec object {caption!r} ({type(error).__name__}: {error})") \
-            from error
+        raise scan_error(path, f"cannot read the WITec object {caption!r} ({type(error).__name__}: {error})") from error
     if unit != WAVENUMBER_UNIT:
-        raise scan_error(path, f"the spectral axis of {caption!r} is in {unit!r} and witio cannot convert it to "
-                               f"{WAVENUMBER_UNIT} (no laser wavelength in the file?)")
-    meta = {"format": "witec-project", "object": caption, "candidates": sorted(maps),
-            "original_dtype": str(spectra.dtype), "wavenumber_unit": WAVENUMBER_UNIT, "container": "wit-tag"}
+        raise scan_error(
+            path,
+            f"the spectral axis of {caption!r} is in {unit!r} and witio cannot convert it to "
+            f"{WAVENUMBER_UNIT} (no laser wavelength in the file?)",
+        )
+    meta = {
+        "format": "witec-project",
+        "object": caption,
+        "candidates": sorted(maps),
+        "original_dtype": str(spectra.dtype),
+        "wavenumber_unit": WAVENUMBER_UNIT,
+        "container": "wit-tag",
+    }
     return finished_scan(path, spectra.transpose(1, 0, 2), axis, pixel_size, caption, meta)
 
 
@@ -71,8 +79,7 @@ def _check_complete(path, content):
         raise scan_error(path, f"truncated file: {len(content)} bytes, the WITec root tag is cut off")
     (end,) = struct.unpack_from("<Q", content, end_at)
     if end > len(content):
-        raise scan_error(path, f"truncated file: the WITec root tag declares {end} bytes, the file has "
-                               f"{len(content)}")
+        raise scan_error(path, f"truncated file: the WITec root tag declares {end} bytes, the file has {len(content)}")
 
 
 def _points(graph):
@@ -87,11 +94,16 @@ def _pick_map(path, project, maps, variable, choose_with):
         return variable
     if not maps:
         objects = [f"{data.caption} ({data.class_name})" for data in project.data]
-        raise scan_error(path, "no spectral map (no TDGraph object with more than one point); objects: "
-                               f"{', '.join(objects) or 'none'}")
+        raise scan_error(
+            path,
+            f"no spectral map (no TDGraph object with more than one point); objects: {', '.join(objects) or 'none'}",
+        )
     if len(maps) > 1:
-        raise scan_error(path, f"ambiguous: several spectral maps ({', '.join(sorted(maps))}); "
-                               f"pick one with {choose_with}", sorted(maps))
+        raise scan_error(
+            path,
+            f"ambiguous: several spectral maps ({', '.join(sorted(maps))}); pick one with {choose_with}",
+            sorted(maps),
+        )
     return next(iter(maps))
 
 

@@ -70,5 +70,15 @@ def _check_known(name):
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
 
 
-__all__ = ["MODELS", "TRAINABLE", "build", "is_trainable", "Interpolation", "SRCNN", "SRResNet", "Generator",
-           "Discriminator", "RCAN"]
+__all__ = [
+    "MODELS",
+    "RCAN",
+    "SRCNN",
+    "TRAINABLE",
+    "Discriminator",
+    "Generator",
+    "Interpolation",
+    "SRResNet",
+    "build",
+    "is_trainable",
+]

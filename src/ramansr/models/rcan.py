@@ -108,8 +108,9 @@ class RCAN(nn.Module):
         and x3 PixelShuffle stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
     """
 
-    def __init__(self, in_channels=1, n_groups=10, n_blocks=20, n_channels=64, reduction=16, kernel_size=3, *,
-                 scaling_factor):
+    def __init__(
+        self, in_channels=1, n_groups=10, n_blocks=20, n_channels=64, reduction=16, kernel_size=3, *, scaling_factor
+    ):
         super().__init__()
         stages = pixel_shuffle_stages(scaling_factor)
         padding = kernel_size // 2
@@ -120,8 +121,10 @@ class RCAN(nn.Module):
         )
         upsampler = []
         for stage in stages:
-            upsampler += [nn.Conv2d(n_channels, stage**2 * n_channels, kernel_size, padding=padding),
-                          nn.PixelShuffle(stage)]
+            upsampler += [
+                nn.Conv2d(n_channels, stage**2 * n_channels, kernel_size, padding=padding),
+                nn.PixelShuffle(stage),
+            ]
         self.upsampler = nn.Sequential(*upsampler)
         self.tail = nn.Conv2d(n_channels, in_channels, kernel_size, padding=padding)
 

@@ -55,8 +55,11 @@ class Discriminator(nn.Module):
                 block_out = block_in * 2
             else:
                 block_out = block_in
-            blocks.append(ConvolutionalBlock(block_in, block_out, kernel_size, stride=1 + index % 2,
-                                             batch_norm=index > 0, activation="leakyrelu"))
+            blocks.append(
+                ConvolutionalBlock(
+                    block_in, block_out, kernel_size, stride=1 + index % 2, batch_norm=index > 0, activation="leakyrelu"
+                )
+            )
             block_in = block_out
         self.conv_blocks = nn.Sequential(*blocks)
         self.adaptive_pool = nn.AdaptiveAvgPool2d(pool_size)

@@ -108,15 +108,17 @@ class SRResNet(nn.Module):
         and x3 sub-pixel stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
     """
 
-    def __init__(self, in_channels=1, large_kernel_size=9, small_kernel_size=3, n_channels=64, n_blocks=16, *,
-                 scaling_factor):
+    def __init__(
+        self, in_channels=1, large_kernel_size=9, small_kernel_size=3, n_channels=64, n_blocks=16, *, scaling_factor
+    ):
         super().__init__()
         stages = pixel_shuffle_stages(scaling_factor)
         self.conv_block1 = ConvolutionalBlock(in_channels, n_channels, large_kernel_size, activation="prelu")
         self.residual_blocks = nn.Sequential(*[ResidualBlock(small_kernel_size, n_channels) for _ in range(n_blocks)])
         self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, small_kernel_size, batch_norm=True)
         self.subpixel_blocks = nn.Sequential(
-            *[SubPixelConvolutionalBlock(small_kernel_size, n_channels, stage) for stage in stages])
+            *[SubPixelConvolutionalBlock(small_kernel_size, n_channels, stage) for stage in stages]
+        )
         self.conv_block3 = ConvolutionalBlock(n_channels, in_channels, large_kernel_size)
 
     def forward(self, lowres):
