@@ -32,14 +32,14 @@ Data contract, ``pairs.npz``:
 split (train / val / test).
 """
 
-import json
 import sys
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ramansr.io_utils import atomic_path, save_npz
+from ramansr.io_utils import read_json, save_npz, write_csv
+from ramansr.preprocess import scale_with_range
 from ramansr.register import lr_point_to_upscaled
 
 SPLITS = ("train", "val", "test")
@@ -68,13 +68,6 @@ def normalize_maps(maps):
     high = maps.max(axis=(1, 2))
     span = np.where(high > low, high - low, 1.0)  # a constant map stays at 0
     return ((maps - low[:, None, None]) / span[:, None, None]).astype(np.float32), low, high
-
-
-def apply_range(maps, low, high):
-    """Normalise maps with given per-map (low, high), e.g. a clean map with its noisy map's range."""
-    low = np.asarray(low, dtype=np.float32)[:, None, None]
-    span = np.asarray(high, dtype=np.float32)[:, None, None] - low
-    return ((np.asarray(maps, dtype=np.float32) - low) / np.where(span > 0, span, 1.0)).astype(np.float32)
 
 
 def colocated_points(lowres_shape, position, window_shape, factor):
@@ -217,10 +210,8 @@ def collect_pairs(areas, factor):
     for area in areas:
         with np.load(area["decomposition"]) as decomposition:
             lr_maps, hr_maps = decomposition["lowres_maps"], decomposition["highres_maps"]
-        with open(area["registration"]) as handle:
-            registration = json.load(handle)
-        with open(area["selection"]) as handle:
-            kept = [c["component"] for c in json.load(handle)["components"] if c["keep"]]
+        registration = read_json(area["registration"])
+        kept = [c["component"] for c in read_json(area["selection"])["components"] if c["keep"]]
         if not kept:
             print(
                 f"area {area['sample']}/{area['area']} left out: no component passed the selection "
@@ -233,13 +224,15 @@ def collect_pairs(areas, factor):
         hr_in_lowres_units = calibration[:, :1, None] * hr_maps[kept] + calibration[:, 1:, None]
         lr_norm, lr_low, lr_high = normalize_maps(lr_maps[kept])
         arrays["lowres"].extend(lr_norm)
-        arrays["highres"].extend(apply_range(hr_in_lowres_units, lr_low, lr_high))
+        arrays["highres"].extend(scale_with_range(hr_in_lowres_units.astype(np.float32), lr_low, lr_high, axis=0))
         arrays["lowres_range"].extend(np.stack([lr_low, lr_high], axis=1))
         arrays["highres_range"].extend(np.stack([lr_low, lr_high], axis=1))
         arrays["calibration"].extend(calibration)
         if area.get("clean"):
             with np.load(area["clean"]) as clean:
-                arrays["highres_clean"].extend(apply_range(clean["highres_maps"][kept], lr_low, lr_high))
+                arrays["highres_clean"].extend(
+                    scale_with_range(clean["highres_maps"][kept].astype(np.float32), lr_low, lr_high, axis=0)
+                )
         for component in kept:
             arrays["position"].append(position)
             rows.append(
@@ -327,8 +320,7 @@ def check_split(table):
 def write_dataset(arrays, table, pairs_path, split_path):
     """Write ``pairs.npz`` and ``split.csv`` atomically."""
     save_npz(pairs_path, **arrays)
-    with atomic_path(split_path) as tmp:
-        table.to_csv(tmp, index=False)
+    write_csv(table, split_path)
 
 
 def build_dataset_files(
@@ -381,8 +373,7 @@ def _doubtful(record):
     """Whether an area's registration is doubtful; says so on stderr (the job's log) when it is."""
     import sys
 
-    with open(record["registration"]) as handle:
-        reasons = json.load(handle).get("doubts", [])
+    reasons = read_json(record["registration"]).get("doubts", [])
     if reasons:
         print(
             f"sample {record['sample']}, area {record['area']}: left out, doubtful registration "

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.decomposition import NMF, PCA
 from sklearn.exceptions import ConvergenceWarning
 
-from ramansr.io_utils import atomic_path, load_npz, save_npz
+from ramansr.io_utils import atomic_path, load_npz, read_json, save_npz
 from ramansr.preprocess import scale_with_range, smooth_spectra, unscale_channels
 
 
@@ -223,7 +223,6 @@ def clean_maps_file(
         The area's geometry file and its LR scan header: the clean cubes are
         aligned as the measured ones are.
     """
-    import json
 
     from ramansr.preprocess import align_scan
 
@@ -232,10 +231,8 @@ def clean_maps_file(
 
     truth = read_truth(truth_path)
     model = joblib.load(model_path)
-    with open(geometry_path) as handle:
-        record = json.load(handle)
-    with open(lowres_header_path) as handle:
-        lowres_wavenumbers = json.load(handle)["wavenumbers"]
+    record = read_json(geometry_path)
+    lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
     ranges = load_npz(spectra_paths["lowres"])
     efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
     maps = {}

@@ -20,12 +20,11 @@ overlap)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
 A field is ``(points - 1) * step`` along each axis, centre to centre.
 """
 
-import json
 import sys
 
 import numpy as np
 
-from ramansr.io_utils import write_json
+from ramansr.io_utils import read_json, write_json
 
 #: A step ratio within this relative distance of an integer is taken as that integer.
 RATIO_TOLERANCE = 0.02
@@ -266,8 +265,7 @@ def area_name(sample, area):
 
 def read_factor(geometry_path):
     """The SR factor from ``geometry.json`` (or from one area's geometry file, which equals it)."""
-    with open(geometry_path) as handle:
-        return int(json.load(handle)["factor"])
+    return int(read_json(geometry_path)["factor"])
 
 
 def area_geometry_file(
@@ -285,10 +283,7 @@ def area_geometry_file(
     Per area, so that a changed scan reruns only its own area's chain; the
     ``geometry`` stage then checks that every area has the run's factor.
     """
-    headers = []
-    for path in (lowres_header_path, highres_header_path):
-        with open(path) as handle:
-            headers.append(json.load(handle))
+    headers = [read_json(path) for path in (lowres_header_path, highres_header_path)]
     record = area_geometry(
         *headers, area_name(sample, area), lowres_step, highres_step, min_overlap, sample=sample, area=area
     )
@@ -303,11 +298,7 @@ def area_geometry_file(
 
 def geometry_file(area_paths, out_path):
     """The ``geometry`` stage: every area's geometry file combined into ``geometry.json`` with the run's factor."""
-    records = []
-    for path in area_paths:
-        with open(path) as handle:
-            records.append(json.load(handle))
-    geometry = combine_areas(records)
+    geometry = combine_areas([read_json(path) for path in area_paths])
     print(f"SR factor of the run: {geometry['factor']}", file=sys.stderr)
     write_json(geometry, out_path)
 

@@ -44,6 +44,24 @@ def write_json(data, path):
         handle.write("\n")
 
 
+def read_json(path):
+    """The JSON document in ``path``."""
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def write_text(text, path):
+    """Write ``text`` atomically, ending it with one newline."""
+    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        handle.write(text.rstrip("\n") + "\n")
+
+
+def write_csv(table, path, index=False):
+    """Write a :class:`pandas.DataFrame` as CSV atomically (without its index unless asked)."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=index)
+
+
 def save_npz(path, **arrays):
     """Write arrays to a compressed .npz atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import bootstrap
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from ramansr.io_utils import atomic_path, load_npz
+from ramansr.io_utils import load_npz, write_csv, write_text
 
 DATA_RANGE = 1.0
 SCALES = ("common", "minmax")
@@ -245,8 +245,7 @@ def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
     upscaled = super_resolve(load_model(checkpoint_path), pairs["lowres"])
     scores = score_predictions(model_name, upscaled, pairs, table)
-    with atomic_path(out_path) as tmp:
-        scores.to_csv(tmp, index=False)
+    write_csv(scores, out_path)
 
 
 def write_tables(metric_paths, pairs_path, split_path, outputs):
@@ -263,8 +262,7 @@ def write_tables(metric_paths, pairs_path, split_path, outputs):
     if "highres_clean" in pairs:
         table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
         scores = pd.concat([scores, ceiling_scores(pairs, table)], ignore_index=True)
-    with atomic_path(outputs["per_image"]) as tmp:
-        scores.to_csv(tmp, index=False)
+    write_csv(scores, outputs["per_image"])
     for split in ("train", "test"):
         parts, markdown = [], []
         for reference in sorted(set(scores["reference"]), key=["measured", "clean"].index):
@@ -278,10 +276,8 @@ def write_tables(metric_paths, pairs_path, split_path, outputs):
                     )
                 )
         markdown.append(PAPER_TABLES[split])
-        with atomic_path(outputs[split]) as tmp:
-            paper_layout(pd.concat(parts, ignore_index=True)).to_csv(tmp)
-        with atomic_path(outputs[f"{split}_md"]) as tmp, open(tmp, "w") as handle:
-            handle.write("\n".join(markdown))
+        write_csv(paper_layout(pd.concat(parts, ignore_index=True)), outputs[split], index=True)
+        write_text("\n".join(markdown), outputs[f"{split}_md"])
 
 
 SCALE_TITLES = {

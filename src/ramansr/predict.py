@@ -24,14 +24,13 @@ import torch
 
 from ramansr.dataset import (
     INTENSITY_CONVENTION,
-    apply_range,
     calibrate_to_lowres,
     normalize_maps,
 )
 from ramansr.decompose import fit_nmf
 from ramansr.io import Scan, read_scan, write_scan
-from ramansr.io_utils import atomic_path, save_npz, write_json
-from ramansr.preprocess import preprocess_cube, unscale_channels
+from ramansr.io_utils import atomic_path, read_json, save_npz, write_csv, write_json, write_text
+from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
 from ramansr.train import checkpoint_factor, load_model, super_resolve
 
 #: The processing settings a checkpoint stores (see ``pipeline_settings`` in workflow/rules/common.smk).
@@ -297,7 +296,7 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
     _, low, high = normalize_maps(lowres[None])
 
     def common(image):
-        return apply_range(image[None], low, high)[0]
+        return scale_with_range(image[None].astype(np.float32), low, high, axis=0)[0]
 
     measured_minmax = normalize_maps(measured[None])[0][0]
     result = {"band": list(band), "position": [float(v) for v in position], "calibration": [gain, offset]}
@@ -310,8 +309,7 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
 
 def check_prediction_file(predicted_mat, lowres_path, highres_path, registration_path, out_path, band=(2800.0, 3000.0)):
     """The ``prediction_check`` stage: :func:`check_prediction` at the registered window, as JSON."""
-    with open(registration_path) as handle:
-        registration = json.load(handle)
+    registration = read_json(registration_path)
     result = check_prediction(
         predicted_mat,
         lowres_path,
@@ -329,26 +327,24 @@ def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
 
     rows = []
     for (sample, area), path in zip(areas, check_paths, strict=True):
-        with open(path) as handle:
-            check = json.load(handle)
+        check = read_json(path)
         row = {"sample": sample, "area": area, "band": f"{check['band'][0]:.0f}-{check['band'][1]:.0f}"}
         for name, label in (("model", model_name), ("linear", "linear")):
             for key in ("psnr", "ssim", "psnr_common", "ssim_common"):
                 row[f"{label}_{key}"] = check[name][key]
         rows.append(row)
     table = pd.DataFrame(rows)
-    with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False)
-    with atomic_path(md_path) as tmp, open(tmp, "w") as handle:
-        handle.write(f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n")
-        handle.write(
-            "Band image of the predicted cube at the registered window against the measured HR "
-            "scan's; linear interpolation of the LR band image alongside. `psnr`, `ssim`: each image "
-            "min-max normalised on its own (paper-comparable, blind to intensity errors); "
-            "`*_common`: the measured image calibrated to the LR scan's units and every image "
-            "normalised with the LR band image's range (sees a wrong contrast or background).\n\n"
-        )
-        handle.write(table.to_markdown(index=False, floatfmt=".3f") + "\n")
+    write_csv(table, csv_path)
+    write_text(
+        f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n"
+        "Band image of the predicted cube at the registered window against the measured HR "
+        "scan's; linear interpolation of the LR band image alongside. `psnr`, `ssim`: each image "
+        "min-max normalised on its own (paper-comparable, blind to intensity errors); "
+        "`*_common`: the measured image calibrated to the LR scan's units and every image "
+        "normalised with the LR band image's range (sees a wrong contrast or background).\n\n"
+        + table.to_markdown(index=False, floatfmt=".3f"),
+        md_path,
+    )
 
 
 def main(argv=None):

@@ -44,7 +44,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.signal import savgol_filter
 
-from ramansr.io_utils import load_npz, save_npz
+from ramansr.io_utils import load_npz, read_json, save_npz
 
 #: Scale of the median absolute deviation of a normal distribution (Iglewicz and Hoaglin's modified z-score).
 MAD_TO_SIGMA = 0.6745
@@ -139,11 +139,29 @@ def unscale_channels(cube, data_min, data_max):
     return (cube * span + np.asarray(data_min)).astype(np.float32)
 
 
-def scale_with_range(cube, data_min, data_max):
-    """Scale a cube with another scan's per-channel range (e.g. a clean cube with its noisy scan's)."""
-    span = np.asarray(data_max) - np.asarray(data_min)
-    span = np.where(span > 0, span, 1.0)
-    return ((cube - np.asarray(data_min)) / span).astype(np.float32)
+def scale_with_range(values, low, high, axis=-1):
+    """Map ``low`` to 0 and ``high`` to 1, with ranges given along one axis.
+
+    For scaling with another array's range: a clean cube with its noisy scan's
+    per-channel range (``axis=-1``), an HR map with its LR map's (``axis=0`` of
+    a (k, rows, cols) stack). A range of zero width shifts without scaling.
+
+    Parameters
+    ----------
+    values : ndarray
+    low, high : array_like, shape (values.shape[axis],)
+    axis : int
+
+    Returns
+    -------
+    ndarray of float32, the shape of ``values``; computed in the inputs'
+    common precision.
+    """
+    values = np.asarray(values)
+    other_axes = tuple(i for i in range(values.ndim) if i != axis % values.ndim)
+    low = np.expand_dims(np.asarray(low), other_axes)
+    span = np.expand_dims(np.asarray(high), other_axes) - low
+    return ((values - low) / np.where(span > 0, span, 1.0)).astype(np.float32)
 
 
 def preprocess_cube(cube, window_length=11, polyorder=3, *, despike_threshold=None, clip_percentile=100.0):
@@ -237,12 +255,8 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
     ``spectra_path`` (the scaling range, and the raw and smoothed spectrum at
     the centre pixel for the figures); the log states the spikes found.
     """
-    import json
-
-    with open(geometry_path) as handle:
-        record = json.load(handle)
-    with open(lowres_header_path) as handle:
-        lowres_wavenumbers = json.load(handle)["wavenumbers"]
+    record = read_json(geometry_path)
+    lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
     arrays = load_npz(arrays_path)
     cube, wavenumbers = align_scan(arrays["cube"], arrays["wavenumbers"], scan, record, lowres_wavenumbers)
     spikes = 0

@@ -18,13 +18,11 @@ border of the search range (a peak that may be cut off); such areas are kept
 out of training and scoring unless the config says otherwise.
 """
 
-import json
-
 import cv2
 import numpy as np
 import pandas as pd
 
-from ramansr.io_utils import atomic_path, load_npz, write_json
+from ramansr.io_utils import load_npz, read_json, write_csv, write_json, write_text
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
@@ -246,10 +244,7 @@ def registration_table_file(areas, registration_paths, truth_paths, csv_path, md
 
     ``truth_paths`` is empty for real data, which has no truth.
     """
-    registrations = {}
-    for key, registration_path in zip(map(tuple, areas), registration_paths, strict=True):
-        with open(registration_path) as handle:
-            registrations[key] = json.load(handle)
+    registrations = {key: read_json(path) for key, path in zip(map(tuple, areas), registration_paths, strict=True)}
     truths = None
     if truth_paths:
         from ramansr.simulate import read_truth  # simulated runs only
@@ -258,8 +253,7 @@ def registration_table_file(areas, registration_paths, truth_paths, csv_path, md
             key: tuple(read_truth(path)["position"]) for key, path in zip(map(tuple, areas), truth_paths, strict=True)
         }
     table = registration_table(registrations, truths)
-    with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False)
+    write_csv(table, csv_path)
     doubtful = table.loc[table["doubtful"] != ""]
     lines = [f"### Registration of the HR window, {len(table)} areas\n"]
     if truths is not None:
@@ -275,5 +269,4 @@ def registration_table_file(areas, registration_paths, truth_paths, csv_path, md
         )
     else:
         lines.append("No registration is doubtful.\n")
-    with atomic_path(md_path) as tmp, open(tmp, "w") as handle:
-        handle.write("\n".join(lines) + "\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n")
+    write_text("\n".join(lines) + "\n" + table.to_markdown(index=False, floatfmt=".2f"), md_path)

@@ -9,13 +9,12 @@ Data contract: maps are float32 (k, rows, cols); frequencies are in cycles per
 pixel (Nyquist = 0.5).
 """
 
-import json
 import sys
 
 import numpy as np
 import pandas as pd
 
-from ramansr.io_utils import atomic_path, load_npz, write_json
+from ramansr.io_utils import load_npz, read_json, write_csv, write_json, write_text
 
 
 def radial_power_spectrum(image):
@@ -163,15 +162,10 @@ def selection_markdown(table):
 
 def selection_table_file(areas, selection_paths, registration_paths, csv_path, md_path):
     """The ``selection_table`` stage: ``selection_table`` as CSV and Markdown."""
-
-    def read(path):
-        with open(path) as handle:
-            return json.load(handle)
-
     table = selection_table(
-        [tuple(area) for area in areas], [read(p) for p in selection_paths], [read(p) for p in registration_paths]
+        [tuple(area) for area in areas],
+        [read_json(p) for p in selection_paths],
+        [read_json(p) for p in registration_paths],
     )
-    with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False)
-    with atomic_path(md_path) as tmp, open(tmp, "w") as handle:
-        handle.write(selection_markdown(table))
+    write_csv(table, csv_path)
+    write_text(selection_markdown(table), md_path)
