@@ -26,27 +26,9 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/report.smk"
 
 
-# Light aggregation and plotting run on the submitting node, not as cluster jobs.
-localrules:
-    all,
-    area_geometry,
-    geometry,
-    tables,
-    registration_table,
-    selection_table,
-    prediction_table,
-    simulation_overview,
-    figure_workflow,
-    figure_decomposition,
-    figure_registration,
-    figure_examples,
-    figure_smoothing,
-    figure_fourier,
-    figure_training_curves,
-
-
 rule all:
     default_target: True
     input:
         final_outputs(),
         report_outputs(),
+    localrule: True

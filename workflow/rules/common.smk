@@ -126,7 +126,7 @@ def scan_image_shape(sample, area, scan):
     return None if pd.isna(value) else str(value)
 
 
-def scan_file(wildcards, scan=None):
+def get_scan_file(wildcards, scan=None):
     """:func:`area_scan` of the job's sample and area (and scan, unless given)."""
     return area_scan(wildcards.sample, wildcards.area, scan or wildcards.scan)
 
@@ -139,11 +139,12 @@ def test_areas():
     return [tuple(row) for row in tested.itertuples(index=False)]
 
 
-def test_area_checks(wildcards):
+def get_test_area_checks(wildcards):
+    """The prediction check of every test area."""
     return [f"results/predictions/test_area_{s}_{a}/check.json" for s, a in test_areas()]
 
 
-def scan_to_predict(wildcards):
+def get_scan_to_predict(wildcards):
     """An LR-only scan listed under predict: scans, or the LR scan of a test area."""
     scans = config["predict"]["scans"]
     if wildcards.name in scans:
@@ -159,18 +160,13 @@ def per_area(pattern):
     return [pattern.format(sample=s, area=a) for s, a in AREAS]
 
 
-def sheet_steps(scan):
-    """Per-area pixel sizes (um) from the samples sheet's optional {scan}_step_um column; None where not given."""
+def get_area_step(wildcards, scan):
+    """The pixel size (um) in the samples sheet's optional {scan}_step_um column for the job's area; else None."""
     column = f"{scan}_step_um"
     if SIMULATED or column not in samples.columns:
-        return [None] * len(AREAS)
-    return [None if pd.isna(value) else float(value) for value in samples[column]]
-
-
-def area_step(scan):
-    """A params function: the samples sheet's {scan}_step_um of the job's area, or None."""
-    steps = dict(zip(AREAS, sheet_steps(scan)))
-    return lambda wildcards: steps[(wildcards.sample, wildcards.area)]
+        return None
+    value = samples.loc[(wildcards.sample, wildcards.area), column]
+    return None if pd.isna(value) else float(value)
 
 
 def pipeline_settings():
@@ -197,7 +193,7 @@ def model_checkpoint(name):
     return f"results/models/{name}/best.pt"
 
 
-def srgan_init(wildcards):
+def get_srgan_init(wildcards):
     """SRGAN's generator starts from the trained SRResNet when that is in the run."""
     if wildcards.model == "srgan" and "srresnet" in config["models"]:
         return model_checkpoint("srresnet")

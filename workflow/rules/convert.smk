@@ -3,7 +3,7 @@
 
 rule convert:
     input:
-        scan_file,
+        get_scan_file,
     output:
         arrays=temp("results/arrays/{sample}/{area}/{scan}.npz"),
         header="results/arrays/{sample}/{area}/{scan}.json",

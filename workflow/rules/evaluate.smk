@@ -56,6 +56,7 @@ rule tables:
         "results/logs/tables.log",
     benchmark:
         "results/benchmarks/tables.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     script:
@@ -81,6 +82,7 @@ rule registration_table:
         "results/logs/registration_table.log",
     benchmark:
         "results/benchmarks/registration_table.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:

@@ -14,11 +14,12 @@ rule area_geometry:
         "results/logs/geometry/{sample}/{area}.log",
     benchmark:
         "results/benchmarks/geometry/{sample}/{area}.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:
-        lowres_step=area_step("lowres"),
-        highres_step=area_step("highres"),
+        lowres_step=lambda wc: get_area_step(wc, "lowres"),
+        highres_step=lambda wc: get_area_step(wc, "highres"),
         min_overlap=config["preprocess"]["min_spectral_overlap"],
     script:
         "../scripts/area_geometry.py"
@@ -33,6 +34,7 @@ rule geometry:
         "results/logs/geometry.log",
     benchmark:
         "results/benchmarks/geometry.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     script:

@@ -4,7 +4,7 @@
 
 rule predict:
     input:
-        scan=scan_to_predict,
+        scan=get_scan_to_predict,
         model=model_checkpoint(config["predict"]["model"]),
     output:
         maps="results/predictions/{name}/maps.npz",
@@ -30,8 +30,8 @@ rule predict:
 rule prediction_check:
     input:
         predicted="results/predictions/test_area_{sample}_{area}/cube.mat",
-        lowres=lambda wc: scan_file(wc, "lowres"),
-        highres=lambda wc: scan_file(wc, "highres"),
+        lowres=lambda wc: get_scan_file(wc, "lowres"),
+        highres=lambda wc: get_scan_file(wc, "highres"),
         registration="results/registration/{sample}/{area}.json",
     output:
         "results/predictions/test_area_{sample}_{area}/check.json",
@@ -49,7 +49,7 @@ rule prediction_check:
 
 rule prediction_table:
     input:
-        checks=test_area_checks,
+        checks=get_test_area_checks,
     output:
         csv=report(
             "results/tables/prediction.csv",
@@ -61,6 +61,7 @@ rule prediction_table:
         "results/logs/prediction_table.log",
     benchmark:
         "results/benchmarks/prediction_table.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:

@@ -14,6 +14,7 @@ rule figure_workflow:
         "results/logs/figures/fig1_workflow.log",
     benchmark:
         "results/benchmarks/figures/fig1_workflow.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:
@@ -40,6 +41,7 @@ rule figure_decomposition:
         "results/logs/figures/fig2_decomposition.log",
     benchmark:
         "results/benchmarks/figures/fig2_decomposition.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:
@@ -65,6 +67,7 @@ rule figure_registration:
         "results/logs/figures/fig3_registration.log",
     benchmark:
         "results/benchmarks/figures/fig3_registration.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:
@@ -92,6 +95,7 @@ rule figure_examples:
         "results/benchmarks/figures/examples_{split}.tsv"
     wildcard_constraints:
         split="train|test",
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:
@@ -115,6 +119,7 @@ rule figure_smoothing:
         "results/logs/figures/figS1_smoothing.log",
     benchmark:
         "results/benchmarks/figures/figS1_smoothing.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:
@@ -138,6 +143,7 @@ rule figure_fourier:
         "results/logs/figures/fourier_{scan}.log",
     benchmark:
         "results/benchmarks/figures/fourier_{scan}.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     script:
@@ -158,6 +164,7 @@ rule figure_training_curves:
         "results/logs/figures/training_curves.log",
     benchmark:
         "results/benchmarks/figures/training_curves.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:

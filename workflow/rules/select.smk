@@ -39,6 +39,7 @@ rule selection_table:
         "results/logs/selection_table.log",
     benchmark:
         "results/benchmarks/selection_table.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     params:

@@ -33,6 +33,7 @@ rule simulation_overview:
         "results/logs/simulation_overview.log",
     benchmark:
         "results/benchmarks/simulation_overview.tsv"
+    localrule: True
     conda:
         "../../envs/ramansr.yaml"
     script:

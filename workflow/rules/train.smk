@@ -5,12 +5,13 @@ rule train:
     input:
         pairs="results/dataset/pairs.npz",
         split="results/dataset/split.csv",
-        init=srgan_init,
+        init=get_srgan_init,
     # Written only once training has finished. last.pt and best_so_far.pt, the files a
     # rerun resumes from, are deliberately not declared: Snakemake deletes a failed job's outputs.
     output:
         best="results/models/{model}/best.pt",
         history="results/models/{model}/history.csv",
+        summary="results/models/{model}/summary.json",
     log:
         "results/logs/train/{model}.log",
     benchmark:
@@ -23,6 +24,5 @@ rule train:
     params:
         settings=lambda wc: model_settings(wc.model),
         pipeline=pipeline_settings(),
-        out_dir=lambda wc: f"results/models/{wc.model}",
     script:
         "../scripts/train.py"

@@ -1,6 +1,7 @@
-"""Train one model."""
+"""Train one model into the folder of its declared outputs."""
 
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w")
 
@@ -13,7 +14,7 @@ train_model(
     snakemake.wildcards.model,
     snakemake.input.pairs,
     snakemake.input.split,
-    snakemake.params.out_dir,
+    Path(snakemake.output.best).parent,
     settings,
     pipeline=snakemake.params.pipeline,
 )
