@@ -31,10 +31,8 @@ from ramansr.decompose import fit_nmf
 from ramansr.io import Scan, read_scan, write_scan
 from ramansr.io_utils import atomic_path, read_json, save_npz, write_csv, write_json, write_text
 from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
+from ramansr.processing import PROCESSING_SETTINGS
 from ramansr.train import checkpoint_factor, load_model, super_resolve
-
-#: The processing settings a checkpoint stores (see ``pipeline_settings`` in workflow/rules/common.smk).
-PIPELINE_KEYS = ("window_length", "polyorder", "despike", "clip_percentile", "n_components", "seed", "max_iter")
 
 
 def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
@@ -74,7 +72,7 @@ def resolve_pipeline(checkpoint, overrides=None):
     Returns
     -------
     dict
-        Every key of ``PIPELINE_KEYS``.
+        Every key of ``ramansr.processing.PROCESSING_SETTINGS``.
 
     Raises
     ------
@@ -85,12 +83,12 @@ def resolve_pipeline(checkpoint, overrides=None):
     overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
     stored = checkpoint.get("pipeline")
     if stored is None:
-        missing = [key for key in PIPELINE_KEYS if key not in overrides]
+        missing = [key for key in PROCESSING_SETTINGS if key not in overrides]
         if missing:
             raise ValueError(
                 f"the {checkpoint['model_name']} checkpoint stores no processing settings; give {', '.join(missing)}"
             )
-        return {key: overrides[key] for key in PIPELINE_KEYS}
+        return {key: overrides[key] for key in PROCESSING_SETTINGS}
     contradictions = [
         f"{key}: {overrides[key]!r} given, {stored[key]!r} in the checkpoint"
         for key in overrides
@@ -101,7 +99,7 @@ def resolve_pipeline(checkpoint, overrides=None):
             "the model was trained with other processing settings, which prediction must repeat: "
             + "; ".join(contradictions)
         )
-    return {key: stored[key] for key in PIPELINE_KEYS}
+    return {key: stored[key] for key in PROCESSING_SETTINGS}
 
 
 def plot_maps(lowres_maps, predicted_maps, path, factor, title=""):
@@ -167,7 +165,7 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
         The reconstructed HR cube, written with :func:`ramansr.io.write_scan`
         (WITec layout), in the LR scan's units; its pixel size is the LR scan's divided by the SR factor.
     overrides : dict or None
-        Processing settings (keys of ``PIPELINE_KEYS``) given by the user; they
+        Processing settings (keys of ``ramansr.processing.PROCESSING_SETTINGS``) given by the user; they
         must agree with the checkpoint's (see :func:`resolve_pipeline`).
     device : str or torch.device or None
         None picks CUDA when available, else CPU.

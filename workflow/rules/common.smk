@@ -1,5 +1,6 @@
 # Shared helpers: config and samples validation, the sample/area list, paths.
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,9 @@ validate(config, schema="../schemas/config.schema.yaml")
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(Path(workflow.basedir) / "src"), os.getenv("PYTHONPATH")]))
 )
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # and so does the workflow itself
+
+from ramansr.processing import processing_settings
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
@@ -167,21 +171,6 @@ def get_area_step(wildcards, scan):
         return None
     value = samples.loc[(wildcards.sample, wildcards.area), column]
     return None if pd.isna(value) else float(value)
-
-
-def pipeline_settings():
-    """The processing settings a model's maps are made with; every checkpoint stores them for prediction."""
-    preprocess = config["preprocess"]
-    decompose = config["decompose"]
-    return {
-        "window_length": preprocess["window_length"],
-        "polyorder": preprocess["polyorder"],
-        "despike": preprocess["despike"],
-        "clip_percentile": preprocess["clip_percentile"],
-        "n_components": decompose["n_components"],
-        "seed": decompose["seed"],
-        "max_iter": decompose["max_iter"],
-    }
 
 
 def model_settings(name):

@@ -23,6 +23,6 @@ rule train:
         gpu=1,
     params:
         settings=lambda wc: model_settings(wc.model),
-        pipeline=pipeline_settings(),
+        pipeline=processing_settings(config),
     script:
         "../scripts/train.py"

@@ -1,0 +1,23 @@
+"""The processing settings a model's maps are made with.
+
+Every checkpoint stores them (the ``train`` rule passes them from the config),
+so that :mod:`ramansr.predict` makes the maps of a new scan the same way. Kept
+apart from both so that the workflow reads them at parse time without heavy
+imports.
+"""
+
+#: Each setting and the config section it lives in.
+PROCESSING_SETTINGS = {
+    "window_length": "preprocess",
+    "polyorder": "preprocess",
+    "despike": "preprocess",
+    "clip_percentile": "preprocess",
+    "n_components": "decompose",
+    "seed": "decompose",
+    "max_iter": "decompose",
+}
+
+
+def processing_settings(config):
+    """The processing settings from a run's config (a mapping with preprocess: and decompose:)."""
+    return {key: config[section][key] for key, section in PROCESSING_SETTINGS.items()}
