@@ -129,7 +129,7 @@ def sampled_abundances(settings, sample, window, rng):
     highres_positions : ndarray of float64, shape (lines, points, 2)
         (x, y) in um of every HR point in the LR frame.
     params : dict
-        From :func:`sample_morphology`.
+        From :func:`ramansr.simulate.specimen.sample_morphology`.
     """
     lowres, highres = settings["lowres"], settings["highres"]
     fine = settings["fine_step_um"]
