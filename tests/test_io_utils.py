@@ -2,6 +2,7 @@
 
 import os
 import stat
+import time
 
 import numpy as np
 import pytest
@@ -49,3 +50,26 @@ def test_a_failed_writer_leaves_the_old_file_and_no_temporary(tmp_path):
         raise RuntimeError("killed")
     np.testing.assert_array_equal(load_npz(target)["x"], np.arange(3))
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+def test_npz_round_trips_and_equal_arrays_give_equal_bytes_whenever_written(tmp_path, monkeypatch):
+    arrays = {"cube": np.arange(24, dtype=np.float32).reshape(2, 3, 4), "name": np.array("area 1"), "k": np.int64(3)}
+    monkeypatch.setattr(time, "time", lambda: 1.7e9)
+    save_npz(tmp_path / "first.npz", **arrays)
+    # a day later, the same arrays given in another order
+    monkeypatch.setattr(time, "time", lambda: 1.7e9 + 86400)
+    save_npz(tmp_path / "second.npz", **dict(reversed(arrays.items())))
+    assert (tmp_path / "first.npz").read_bytes() == (tmp_path / "second.npz").read_bytes()
+    loaded = load_npz(tmp_path / "first.npz")
+    assert loaded.keys() == arrays.keys()
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(loaded[key], value)
+        assert loaded[key].dtype == np.asarray(value).dtype
+
+
+def test_npz_is_compressed_and_refuses_object_arrays(tmp_path):
+    save_npz(tmp_path / "zeros.npz", x=np.zeros(1_000_000))
+    assert (tmp_path / "zeros.npz").stat().st_size < 100_000
+    with pytest.raises(ValueError, match="pickle"):
+        save_npz(tmp_path / "objects.npz", x=np.array([{"a": 1}], dtype=object))
+    assert not (tmp_path / "objects.npz").exists()

@@ -11,6 +11,10 @@ from scipy import ndimage
 
 from ramansr import simulate
 from ramansr.io import read_scan
+from ramansr.simulate.acquisition import collection_efficiency, draw_window, sampled_abundances
+from ramansr.simulate.specimen import add_heterogeneity, sample_morphology, specimen_abundance
+from ramansr.simulate.spectra import spectrometer_axis
+from ramansr.truth import clean_cube, read_truth, write_truth
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "simulation.schema.yaml"
 
@@ -34,7 +38,7 @@ def band_max_at(wavenumbers, spectrum, low, high):
 
 
 def test_spectrometer_axis_is_linear_in_wavelength():
-    wavenumbers = simulate.spectrometer_axis(954, (100.0, 3800.0), 488.0)
+    wavenumbers = spectrometer_axis(954, (100.0, 3800.0), 488.0)
     stokes_nm = 1e7 / (1e7 / 488.0 - wavenumbers)
     assert wavenumbers[0] == pytest.approx(100.0) and wavenumbers[-1] == pytest.approx(3800.0)
     np.testing.assert_allclose(np.diff(stokes_nm), np.diff(stokes_nm)[0], rtol=1e-9)
@@ -133,7 +137,7 @@ def test_noise_in_flat_region_matches_configured_snr():
 
 def test_highres_collects_more_light_than_lowres():
     _, _, truth = simulate.simulate_area(small_settings(), "B", 1)
-    expected = simulate.collection_efficiency(0.8) / simulate.collection_efficiency(0.5)
+    expected = collection_efficiency(0.8) / collection_efficiency(0.5)
     assert truth["highres_scale"] / truth["lowres_scale"] == pytest.approx(expected)
     assert expected > 2.5
 
@@ -151,7 +155,7 @@ def test_domain_size_grows_with_polymer_fraction():
     sizes = []
     for sample in settings["samples"]:
         rng = np.random.default_rng(simulate.area_seed_sequence(settings["seed"], sample, 1))
-        abundance, _ = simulate.specimen_abundance(settings, sample, (800, 800), rng)
+        abundance, _ = specimen_abundance(settings, sample, (800, 800), rng)
         sizes.append(interface_domain_size_um(abundance, settings["fine_step_um"]))
     fractions = [settings["polymer_fraction"][s] for s in settings["samples"]]
     assert np.all(np.diff(fractions) > 0)
@@ -160,7 +164,7 @@ def test_domain_size_grows_with_polymer_fraction():
 
 def test_phase_contrast_grows_with_polymer_fraction():
     settings = simulate.default_settings()
-    contrast = [simulate.sample_morphology(settings, s)["contrast"] for s in settings["samples"]]
+    contrast = [sample_morphology(settings, s)["contrast"] for s in settings["samples"]]
     assert np.all(np.diff(contrast) > 0)
 
 
@@ -214,7 +218,7 @@ def test_written_scans_read_back_with_paper_layout(tmp_path):
     assert lowres.pixel_size_um == pytest.approx((2.0, 2.0))
     assert highres.pixel_size_um == pytest.approx((0.5, 0.5))
     assert lowres.meta["format"] == "witec" and lowres.meta["date"] == simulate.ACQUISITION_DATE
-    truth = simulate.read_truth(paths[2])
+    truth = read_truth(paths[2])
     expected_lowres, _, _ = simulate.simulate_area(settings, "A", 2)
     np.testing.assert_array_equal(lowres.cube, expected_lowres.cube)
     np.testing.assert_array_equal(lowres.wavenumbers, truth["wavenumbers"])
@@ -226,16 +230,16 @@ def test_same_seed_gives_identical_files(tmp_path):
     for one, other in zip(first, second, strict=True):
         assert one.read_bytes() == other.read_bytes(), one.name
     other_area = tmp_path / "other.npz"
-    simulate.write_truth(simulate.simulate_area(small_settings(), "A", 3)[2], other_area)
+    write_truth(simulate.simulate_area(small_settings(), "A", 3)[2], other_area)
     assert other_area.read_bytes() != first[2].read_bytes()
 
 
 def test_clean_cube_is_the_expectation_of_the_scan(tmp_path):
     settings = small_settings(lowres={"points": 32})
     lowres, _, truth = simulate.simulate_area(settings, "C", 4)
-    simulate.write_truth(truth, tmp_path / "truth.npz")
-    clean = simulate.clean_cube(simulate.read_truth(tmp_path / "truth.npz"), "lowres")
-    np.testing.assert_array_equal(clean, simulate.clean_cube(truth, "lowres"))
+    write_truth(truth, tmp_path / "truth.npz")
+    clean = clean_cube(read_truth(tmp_path / "truth.npz"), "lowres")
+    np.testing.assert_array_equal(clean, clean_cube(truth, "lowres"))
     residual = lowres.cube - clean
     # shot + read noise: zero mean, variance = signal + read_noise**2
     z = residual / np.sqrt(clean + settings["read_noise"] ** 2)
@@ -258,12 +262,12 @@ def test_spikes_and_fluorescence_are_optional():
     lowres, _, truth = simulate.simulate_area(settings, "F", 1)
     spikes = truth["lowres_spikes"]
     assert len(spikes) > 5
-    residual = lowres.cube - simulate.clean_cube(truth, "lowres")
+    residual = lowres.cube - clean_cube(truth, "lowres")
     row, col, channel = spikes[0, :3].astype(int)
     assert residual[row, col, channel] > 10 * np.sqrt(settings["read_noise"] ** 2 + lowres.cube.mean())
     silent = (truth["wavenumbers"] > 1900) & (truth["wavenumbers"] < 2600)
-    clean_with = simulate.clean_cube(truth, "lowres")[..., silent].mean() / truth["lowres_scale"]
-    clean_without = simulate.clean_cube(quiet, "lowres")[..., silent].mean() / quiet["lowres_scale"]
+    clean_with = clean_cube(truth, "lowres")[..., silent].mean() / truth["lowres_scale"]
+    clean_without = clean_cube(quiet, "lowres")[..., silent].mean() / quiet["lowres_scale"]
     assert clean_with > 3 * clean_without
 
 
@@ -323,10 +327,8 @@ def test_heterogeneous_windows_differ_from_their_field():
     def range_departure(heterogeneity, sample, area):
         settings = simulate.resolve_settings({"heterogeneity": heterogeneity})
         specimen_seq, window_seq, _, _ = simulate.area_seed_sequence(settings["seed"], sample, area).spawn(4)
-        window = simulate.draw_window(settings, np.random.default_rng(window_seq))
-        lowres, highres, _, _ = simulate.sampled_abundances(
-            settings, sample, window, np.random.default_rng(specimen_seq)
-        )
+        window = draw_window(settings, np.random.default_rng(window_seq))
+        lowres, highres, _, _ = sampled_abundances(settings, sample, window, np.random.default_rng(specimen_seq))
         assert np.all(highres >= 0) and np.allclose(highres.sum(axis=0), 1.0, atol=0.02)
         low = np.abs(highres.min(axis=(1, 2)) - lowres.min(axis=(1, 2)))
         high = np.abs(highres.max(axis=(1, 2)) - lowres.max(axis=(1, 2)))
@@ -347,7 +349,7 @@ def test_heterogeneity_keeps_fractions_and_pulls_towards_one_phase():
         "inclusion_weight": 0.9,
         "gradient": 0.0,
     }
-    mixed = simulate.add_heterogeneity(abundance, settings, 0.25, np.random.default_rng(1))
+    mixed = add_heterogeneity(abundance, settings, 0.25, np.random.default_rng(1))
     np.testing.assert_allclose(mixed.sum(axis=0), 1.0)
     changed = np.abs(mixed - abundance).max(axis=0) > 0.3
     # a disc of radius 4 um = 16 px: about pi 16^2 pixels (less where it leaves the grid)

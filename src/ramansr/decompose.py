@@ -15,7 +15,8 @@ from sklearn.decomposition import NMF, PCA
 from sklearn.exceptions import ConvergenceWarning
 
 from ramansr.io_utils import atomic_path, load_npz, read_json, save_npz
-from ramansr.preprocess import scale_with_range, smooth_spectra, unscale_channels
+from ramansr.preprocess import align_scan, scale_with_range, smooth_spectra, unscale_channels
+from ramansr.truth import clean_cube, read_truth
 
 
 def _pixels(cube):
@@ -223,12 +224,6 @@ def clean_maps_file(
         The area's geometry file and its LR scan header: the clean cubes are
         aligned as the measured ones are.
     """
-
-    from ramansr.preprocess import align_scan
-
-    # Imported here: only simulated runs score against the truth.
-    from ramansr.simulate import clean_cube, read_truth
-
     truth = read_truth(truth_path)
     model = joblib.load(model_path)
     record = read_json(geometry_path)

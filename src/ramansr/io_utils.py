@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -62,10 +63,25 @@ def write_csv(table, path, index=False):
         table.to_csv(tmp, index=index)
 
 
+#: Timestamp of every member of the .npz files written here (the zip format's
+#: earliest): equal arrays give equal bytes, whenever they are written.
+NPZ_MEMBER_DATE = (1980, 1, 1, 0, 0, 0)
+
+
 def save_npz(path, **arrays):
-    """Write arrays to a compressed .npz atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
+    """Write arrays to a compressed .npz atomically and byte-reproducibly.
+
+    What ``np.savez_compressed`` writes (one deflated ``<key>.npy`` member
+    per array, readable by ``np.load``), but with the members in sorted
+    order and a fixed timestamp, so equal arrays give equal bytes. Object
+    arrays are refused (nothing here reads pickles).
+    """
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            member = zipfile.ZipInfo(f"{key}.npy", date_time=NPZ_MEMBER_DATE)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(member, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(arrays[key]), allow_pickle=False)
 
 
 def load_npz(path):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ramansr.bands import CH_BAND
 from ramansr.dataset import (
     INTENSITY_CONVENTION,
     calibrate_to_lowres,
@@ -256,7 +257,7 @@ def band_image(scan, band):
     return scan.cube[:, :, channels].sum(axis=2)
 
 
-def check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band=(2800.0, 3000.0)):
+def check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band=CH_BAND):
     """Score a predicted HR cube against the measured HR scan of the same area, at one band.
 
     Two scales, each for the predicted cube (cropped at the registered
@@ -305,7 +306,7 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
     return result
 
 
-def check_prediction_file(predicted_mat, lowres_path, highres_path, registration_path, out_path, band=(2800.0, 3000.0)):
+def check_prediction_file(predicted_mat, lowres_path, highres_path, registration_path, out_path, band=CH_BAND):
     """The ``prediction_check`` stage: :func:`check_prediction` at the registered window, as JSON."""
     registration = read_json(registration_path)
     result = check_prediction(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ramansr.io_utils import load_npz, read_json, write_csv, write_json, write_text
+from ramansr.truth import read_truth
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 
@@ -247,8 +248,6 @@ def registration_table_file(areas, registration_paths, truth_paths, csv_path, md
     registrations = {key: read_json(path) for key, path in zip(map(tuple, areas), registration_paths, strict=True)}
     truths = None
     if truth_paths:
-        from ramansr.simulate import read_truth  # simulated runs only
-
         truths = {
             key: tuple(read_truth(path)["position"]) for key, path in zip(map(tuple, areas), truth_paths, strict=True)
         }
