@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ramansr.bands import CH_BAND
+from ramansr.bands import CH_BAND, band_image
 from ramansr.dataset import (
     INTENSITY_CONVENTION,
     calibrate_to_lowres,
@@ -247,14 +247,6 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
     )
     result["seconds"] = time.perf_counter() - started
     return result
-
-
-def band_image(scan, band):
-    """Sum of a scan's channels inside ``band`` (rel. 1/cm): one Raman band's image."""
-    channels = (scan.wavenumbers >= band[0]) & (scan.wavenumbers <= band[1])
-    if not channels.any():
-        raise ValueError(f"{scan.name}: no channel between {band[0]} and {band[1]} rel. 1/cm")
-    return scan.cube[:, :, channels].sum(axis=2)
 
 
 def check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band=CH_BAND):
