@@ -465,7 +465,8 @@ def upscale_examples(checkpoint_paths, lowres_maps):
     dict
         Model name -> ndarray (n, factor h, factor w).
     """
-    from ramansr.train import load_model, super_resolve  # torch only where needed
+    # deferred: the other figures import this module and need no torch
+    from ramansr.inference import load_model, super_resolve
 
     return {name: super_resolve(load_model(path, "cpu"), lowres_maps) for name, path in checkpoint_paths.items()}
 

@@ -234,7 +234,8 @@ def table_markdown(summary, title):
 
 def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out_path):
     """The ``evaluate`` stage: one model's per-image scores as CSV."""
-    from ramansr.train import checkpoint_factor, load_model, super_resolve  # torch only where needed
+    # deferred: the summary and table stages import this module and need no torch
+    from ramansr.inference import checkpoint_factor, load_model, super_resolve
 
     pairs = load_npz(pairs_path)
     if checkpoint_factor(checkpoint_path) != int(pairs["factor"]):

@@ -29,10 +29,10 @@ from ramansr.dataset import (
     normalize_maps,
 )
 from ramansr.decompose import fit_nmf
+from ramansr.inference import checkpoint_factor, load_model, super_resolve
 from ramansr.io import Scan, read_scan, write_scan
 from ramansr.io_utils import atomic_path, save_npz, write_json
 from ramansr.preprocess import preprocess_cube, unscale_channels
-from ramansr.train import checkpoint_factor, load_model, super_resolve
 
 #: The processing settings a checkpoint stores (see ``pipeline_settings`` in workflow/rules/common.smk).
 PIPELINE_KEYS = ("window_length", "polyorder", "despike", "clip_percentile", "n_components", "seed", "max_iter")
