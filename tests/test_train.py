@@ -9,9 +9,10 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from ramansr import models
 from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.inference import load_model, super_resolve
+from ramansr.models.interpolation import Interpolation
+from ramansr.models.srgan import Generator
 from ramansr.train import DEFAULT_SETTINGS, resolve_settings, train_model
 
 TINY_SRRESNET = {"n_channels": 8, "n_blocks": 2}
@@ -251,7 +252,7 @@ def test_srgan_generator_starts_from_the_srresnet(dataset, tmp_path):
         tiny_settings(epochs=1, learning_rate=0.0, init_from=init_from),
     )
     srresnet, srgan = load_model(init_from, "cpu"), load_model(tmp_path / "srgan" / "last.pt", "cpu")
-    assert isinstance(srgan, models.Generator)
+    assert isinstance(srgan, Generator)
     for (name, expected), (_, actual) in zip(srresnet.named_parameters(), srgan.named_parameters(), strict=True):
         assert torch.equal(expected, actual), name
 
@@ -264,7 +265,7 @@ def test_baselines_write_a_name_only_checkpoint(dataset, tmp_path, name, mode):
     assert checkpoint["model_name"] == name and checkpoint["model_state"] is None
     assert checkpoint["intensity_convention"] == INTENSITY_CONVENTION
     model = load_model(tmp_path / name / "last.pt", "cpu")
-    assert isinstance(model, models.Interpolation) and model.mode == mode
+    assert isinstance(model, Interpolation) and model.mode == mode
     assert summary["epochs_completed"] == 0 and 10 < summary["best_val_psnr"] < 60
 
 

@@ -21,20 +21,14 @@ from scipy.stats import bootstrap
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ramansr.io_utils import atomic_path, load_npz
+from ramansr.models import LABELS
 
 DATA_RANGE = 1.0
 SCALES = ("common", "minmax")
 
-# The paper's column order (Tables I and II), with the display names.
-MODEL_LABELS = {
-    "linear": "Linear interpolation",
-    "bicubic": "Bicubic",
-    "srcnn": "SRCNN",
-    "rcan": "RCAN",
-    "srgan": "SRGAN",
-    "srresnet": "SRResNet",
-    "measured_hr": "Measured HR (ceiling)",
-}
+# The tables' columns with their display names: the registry's models in the paper's order (Tables I and II),
+# then the measured HR map, the ceiling.
+MODEL_LABELS = {**LABELS, "measured_hr": "Measured HR (ceiling)"}
 
 
 def crop_window(upscaled, position, shape):

@@ -17,6 +17,8 @@ from ramansr.models import build
 from ramansr.models.srgan import Discriminator
 from ramansr.pairs import extract_windows, make_batch
 
+# what precision "auto" means for each trainable model (see ramansr.train); tests/test_models.py keeps its
+# keys equal to ramansr.models.TRAINABLE
 AUTO_PRECISION = {"srcnn": "bf16", "srresnet": "bf16", "srgan": "bf16", "rcan": "tf32"}
 
 
@@ -31,7 +33,7 @@ def configure_precision(model_name, precision, device):
     if device.type != "cuda":
         return "fp32"
     if precision == "auto":
-        precision = AUTO_PRECISION.get(model_name, "tf32")
+        precision = AUTO_PRECISION[model_name]
     allow_tf32 = precision != "fp32"
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     torch.backends.cudnn.allow_tf32 = allow_tf32
