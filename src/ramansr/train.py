@@ -22,7 +22,7 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
 - ``margin`` (8): LR pixels of context on each side of the window in crop mode.
 - ``augment`` (False): random flips and 90 degree rotations; the window moves with the map.
 - ``precision`` ("auto"): "fp32", "tf32", "bf16" (autocast + channels_last) or
-  "auto" (bf16 for srcnn/srresnet/srgan, tf32 for rcan: one H200 measurement
+  "auto" (per model, :data:`ramansr.trainer.AUTO_PRECISION`: one H200 measurement
   found bf16 slower than TF32 for RCAN, faster for SRResNet). CPU runs are fp32.
 - ``model`` ({}): keyword arguments of :func:`ramansr.models.build`.
 - srgan only: ``adversarial_weight`` (1e-3), ``init_from`` (None: path of a
@@ -76,7 +76,6 @@ DEFAULT_SETTINGS = {
     "init_from": None,
     "discriminator": {},
 }
-
 
 # Changing these between a kill and the rerun still gives a sound run; anything else must match to resume.
 RESUMABLE_CHANGES = ("epochs", "val_every", "checkpoint_every")
