@@ -1,4 +1,5 @@
-"""Figures: each one is written as PNG and PDF, and the PNG shows something (not a blank canvas)."""
+"""Figures, the rule graph and the shared style: each figure is written as PNG and PDF, and the PNG shows
+something (not a blank canvas)."""
 
 import json
 
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from ramansr import figures
+from ramansr import figure_style, figures, rulegraph
 from ramansr.io_utils import save_npz
 
 N_COMPONENTS = 3
@@ -158,25 +159,25 @@ def dataset(tmp_path, area):
 
 
 def test_parse_dot_reads_rules_and_edges():
-    labels, edges = figures.parse_dot(RULEGRAPH)
+    labels, edges = rulegraph.parse_dot(RULEGRAPH)
     assert sorted(labels.values()) == ["all", "dataset", "evaluate", "tables", "train"]
     assert ("4", "3") in edges and len(edges) == 6
 
 
 def test_layered_layout_puts_producers_above_consumers():
-    labels, edges = figures.parse_dot(RULEGRAPH)
-    positions = figures.layered_layout(labels, edges)
+    labels, edges = rulegraph.parse_dot(RULEGRAPH)
+    positions = rulegraph.layered_layout(labels, edges)
     assert all(positions[source][1] > positions[target][1] for source, target in edges)
 
 
 @pytest.mark.parametrize("graphviz", [True, False])
 def test_rulegraph_figure(tmp_path, monkeypatch, graphviz):
     if not graphviz:
-        monkeypatch.setattr(figures.shutil, "which", lambda name: None)
-    elif figures.shutil.which("dot") is None:
+        monkeypatch.setattr(rulegraph.shutil, "which", lambda name: None)
+    elif rulegraph.shutil.which("dot") is None:
         pytest.skip("graphviz is not installed")
     paths = figure_paths(tmp_path, "fig1")
-    figures.plot_rulegraph(RULEGRAPH, paths)
+    rulegraph.plot_rulegraph(RULEGRAPH, paths)
     assert_figure_written(paths[0])
 
 
@@ -266,14 +267,14 @@ def test_training_curves_without_trained_models(tmp_path):
 
 
 def test_save_figure_leaves_no_temporary_files(tmp_path):
-    fig, axes = figures.new_figure(1, 1)
+    fig, axes = figure_style.new_figure(1, 1)
     axes[0, 0].plot([0, 1], [0, 1])
     paths = figure_paths(tmp_path, "line")
-    figures.save_figure(fig, paths)
+    figure_style.save_figure(fig, paths)
     assert sorted(p.name for p in paths[0].parent.iterdir()) == ["line.pdf", "line.png"]
 
 
 def test_nice_length():
-    assert figures.nice_length(7.3) == 5.0
-    assert figures.nice_length(0.26) == 0.2
-    assert figures.nice_length(1.0) == 1.0
+    assert figure_style.nice_length(7.3) == 5.0
+    assert figure_style.nice_length(0.26) == 0.2
+    assert figure_style.nice_length(1.0) == 1.0

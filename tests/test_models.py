@@ -1,14 +1,23 @@
-"""The SR models: shapes, sizes, the registry and the baselines' values."""
+"""The SR models: shapes, sizes, the registry (and the schema and tables that follow it) and the baselines' values."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 from torch.nn import functional as F
 
 from ramansr import models
+from ramansr.metrics import MODEL_LABELS
 from ramansr.models.rcan import RCAN, ChannelAttention, ResidualChannelAttentionBlock, ResidualGroup
 from ramansr.models.srgan import Discriminator
 from ramansr.models.srresnet import ResidualBlock, SRResNet
+from ramansr.trainer import AUTO_PRECISION
+
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 TINY_KWARGS = {
     "linear": {},
@@ -51,6 +60,38 @@ def test_trainable_names():
     for name in models.MODELS:
         has_parameters = any(True for _ in models.build(name, **TINY_KWARGS[name], scaling_factor=4).parameters())
         assert has_parameters == models.is_trainable(name)
+
+
+def enums(node):
+    """Every ``enum`` list anywhere in a loaded JSON schema."""
+    if isinstance(node, dict):
+        return ([node["enum"]] if "enum" in node else []) + [e for value in node.values() for e in enums(value)]
+    if isinstance(node, list):
+        return [e for value in node for e in enums(value)]
+    return []
+
+
+def test_the_config_schema_names_the_registrys_models():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert schema["definitions"]["model_name"]["enum"] == list(models.MODELS)
+    # the models, model_settings and predict keys refer to that one list rather than repeating it
+    assert [names for names in enums(schema) if "bicubic" in names] == [list(models.MODELS)]
+
+
+def test_the_tables_follow_the_registry_in_the_papers_order():
+    assert list(MODEL_LABELS) == ["linear", "bicubic", "srcnn", "rcan", "srgan", "srresnet", "measured_hr"]
+    assert all(MODEL_LABELS[name] == entry.label for name, entry in models.MODELS.items())
+
+
+def test_every_trainable_model_has_an_automatic_precision():
+    assert set(AUTO_PRECISION) == set(models.TRAINABLE)
+
+
+def test_the_registry_and_the_tables_import_without_torch():
+    # the tables and figures stages run in envs/ramansr.yaml, which has no torch
+    code = "import sys, ramansr.models, ramansr.metrics; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(("name", "mode"), [("linear", "bilinear"), ("bicubic", "bicubic")])

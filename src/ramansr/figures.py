@@ -1,7 +1,7 @@
-"""The paper's figures (1-5), the supplementary ones, and the training curves.
+"""The paper's figures (2-5), the supplementary ones and the training curves.
 
-Every figure is drawn with matplotlib's Agg backend in one style
-(:func:`apply_style`) and written as PNG and PDF, atomically: each function
+Every figure is drawn with matplotlib's Agg backend in the one style of :mod:`ramansr.figure_style`
+and written as PNG and PDF, atomically: each function
 takes ``out_paths``, a sequence of paths whose suffixes (``.png``, ``.pdf``)
 choose the formats. Maps get a colour bar and a scale bar in micrometres
 (in pixels when the scan does not record its pixel size).
@@ -9,89 +9,35 @@ choose the formats. Maps get a colour bar and a scale bar in micrometres
 Inputs follow the file contracts of :mod:`ramansr.preprocess` (spectra),
 :mod:`ramansr.decompose` (nmf.npz, pca.npz), :mod:`ramansr.register` and
 :mod:`ramansr.selection` (per-area JSON), :mod:`ramansr.dataset` (pairs.npz,
-split.csv) and :mod:`ramansr.train` (history.csv, best.pt).
+split.csv) and :mod:`ramansr.train` (history.csv, best.pt). Fig. 1, the workflow, is in
+:mod:`ramansr.rulegraph`.
 """
 
 import json
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib import patheffects
-from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from ramansr.io_utils import atomic_path, load_npz
+from ramansr.figure_style import (
+    draw_window,
+    message_panel,
+    new_figure,
+    save_figure,
+    show_map,
+)
+from ramansr.io_utils import load_npz
 from ramansr.metrics import MODEL_LABELS, crop_window, score
 from ramansr.register import match_window, upscale
 from ramansr.selection import radial_power_spectrum
 
-MAP_CMAP = "viridis"
 CORRELATION_CMAP = "magma"
-WINDOW_COLOR = "red"
 KEPT_COLOR = "tab:blue"
 REJECTED_COLOR = "tab:red"
-LAYOUT_STEP_IN = (1.9, 0.8)  # node spacing of the fallback rule-graph layout, inches
-STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 10,
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "figure.titlesize": 12,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": False,
-    "lines.linewidth": 1.4,
-    "image.interpolation": "nearest",
-    "savefig.dpi": 150,
-    "pdf.fonttype": 42,
-}
 
 
-# --------------------------------------------------------------------------- style and output
-
-
-def apply_style():
-    """Set the one style every figure of the project uses."""
-    plt.rcParams.update(STYLE)
-
-
-def new_figure(rows, cols, panel_size=(2.6, 2.4), **kwargs):
-    """A styled figure with a grid of axes (always a 2-D array) and a constrained layout."""
-    apply_style()
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(panel_size[0] * cols, panel_size[1] * rows),
-        squeeze=False,
-        layout="constrained",
-        **kwargs,
-    )
-    return fig, axes
-
-
-def save_figure(fig, out_paths):
-    """Write ``fig`` to every path (format from the suffix), atomically, then close it."""
-    for path in map(Path, out_paths):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lstrip("."), bbox_inches="tight", pad_inches=0.08)
-    plt.close(fig)
-
-
-def message_panel(ax, text):
-    """Replace a panel's contents with a centred message (e.g. 'nothing to show')."""
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes)
+# --------------------------------------------------------------------------- labels and pixel sizes
 
 
 def model_label(name):
@@ -99,225 +45,10 @@ def model_label(name):
     return MODEL_LABELS.get(name, name)
 
 
-# --------------------------------------------------------------------------- maps
-
-
 def pixel_size_from_spectra(spectra_path):
     """A scan's pixel size in um (the column step), or NaN, from the preprocess stage's spectra file."""
     size = np.asarray(load_npz(spectra_path)["pixel_size_um"], dtype=float).ravel()
     return float(size[-1]) if size.size else float("nan")
-
-
-def nice_length(maximum):
-    """The largest of 1, 2, 5 x 10^n not above ``maximum`` (a scale bar's length)."""
-    exponent = np.floor(np.log10(maximum))
-    for mantissa in (5, 2, 1):
-        if mantissa * 10**exponent <= maximum:
-            return float(mantissa * 10**exponent)
-    return float(10**exponent)
-
-
-def add_scale_bar(ax, image_width_px, pixel_size_um):
-    """A white, black-edged bar about a fifth of the map wide, labelled in um (px when the size is unknown)."""
-    known = np.isfinite(pixel_size_um) and pixel_size_um > 0
-    unit_per_px = pixel_size_um if known else 1.0
-    length = nice_length(0.25 * image_width_px * unit_per_px)
-    length_px = length / unit_per_px
-    unit = "um" if known else "px"
-    x0, y0 = ax.get_xlim()[0], ax.get_ylim()[0]  # image coordinates: y0 is the bottom edge
-    height = abs(ax.get_ylim()[0] - ax.get_ylim()[1])
-    left = x0 + 0.05 * image_width_px
-    bottom = y0 - 0.06 * height
-    outline = [patheffects.withStroke(linewidth=4.5, foreground="black")]
-    ax.plot(
-        [left, left + length_px],
-        [bottom, bottom],
-        color="white",
-        linewidth=3,
-        solid_capstyle="butt",
-        path_effects=outline,
-    )
-    ax.text(
-        left + length_px / 2,
-        bottom - 0.03 * height,
-        f"{length:g} {unit}",
-        color="white",
-        ha="center",
-        va="bottom",
-        fontsize=8,
-        fontweight="bold",
-        path_effects=[patheffects.withStroke(linewidth=2, foreground="black")],
-    )
-
-
-def show_map(ax, image, title, pixel_size_um, *, colorbar_label=None, cmap=MAP_CMAP, vmin=None, vmax=None):
-    """Draw a 2-D map without ticks, with its title, a scale bar and (optionally) a colour bar.
-
-    Returns
-    -------
-    matplotlib.image.AxesImage
-    """
-    artist = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
-    ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    add_scale_bar(ax, image.shape[1], pixel_size_um)
-    if colorbar_label is not None:
-        ax.figure.colorbar(artist, ax=ax, label=colorbar_label, shrink=0.85)
-    return artist
-
-
-def draw_window(ax, left, top, width, height):
-    """The HR window as a red rectangle; coordinates are pixel edges of the shown image."""
-    ax.add_patch(Rectangle((left, top), width, height, fill=False, edgecolor=WINDOW_COLOR, linewidth=1.5))
-
-
-# --------------------------------------------------------------------------- Fig. 1: the workflow
-
-
-def rulegraph_dot(snakefile, configfiles=(), workdir="."):
-    """The DOT text of ``snakemake --rulegraph`` for a workflow and its config files."""
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(snakefile),
-        "--rulegraph",
-        "--nolock",
-        "--quiet",
-        "all",
-    ]
-    for path in configfiles:
-        command += ["--configfile", str(path)]
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=True)
-    return result.stdout
-
-
-def parse_dot(dot_text):
-    """Nodes and edges of a rule graph's DOT text (the subset snakemake writes).
-
-    Returns
-    -------
-    labels : dict
-        Node id -> rule name.
-    edges : list of (source id, target id)
-        From the producing rule to the consuming one.
-    """
-    labels = dict(re.findall(r'^\s*(\w+)\s*\[\s*label\s*=\s*"([^"]+)"', dot_text, flags=re.MULTILINE))
-    edges = re.findall(r"^\s*(\w+)\s*->\s*(\w+)", dot_text, flags=re.MULTILINE)
-    return labels, edges
-
-
-def layered_layout(labels, edges):
-    """Node positions without graphviz: the layer is the longest path from a source; top to bottom.
-
-    Returns
-    -------
-    dict
-        Node id -> (x, y) in inches (as graphviz's), y decreasing with the layer.
-    """
-    parents = {node: [] for node in labels}
-    for source, target in edges:
-        if source != target:  # a rule feeding itself (SRGAN starts from SRResNet) sets no layer
-            parents[target].append(source)
-    depth = {}
-
-    def node_depth(node):
-        if node not in depth:
-            depth[node] = 1 + max((node_depth(p) for p in parents[node]), default=-1)
-        return depth[node]
-
-    layers = {}
-    for node in sorted(labels, key=lambda n: labels[n]):
-        layers.setdefault(node_depth(node), []).append(node)
-    positions = {}
-    for layer, nodes in layers.items():
-        for i, node in enumerate(nodes):
-            positions[node] = (LAYOUT_STEP_IN[0] * (i - (len(nodes) - 1) / 2), -LAYOUT_STEP_IN[1] * layer)
-    return positions
-
-
-def graphviz_layout(dot_text):
-    """Node positions in inches from graphviz's ``dot -Tplain``, or None when ``dot`` is not installed."""
-    if shutil.which("dot") is None:
-        return None
-    plain = subprocess.run(["dot", "-Tplain"], input=dot_text, capture_output=True, text=True, check=True).stdout
-    positions = {}
-    for line in plain.splitlines():
-        fields = line.split()
-        if fields and fields[0] == "node":
-            positions[fields[1]] = (float(fields[2]), float(fields[3]))
-    return positions
-
-
-def box_half_sizes(ax, texts):
-    """Half width and half height of each boxed label, in data units (needs a drawn canvas)."""
-    ax.figure.canvas.draw()
-    to_data = ax.transData.inverted()
-    sizes = {}
-    for node, text in texts.items():
-        (x0, y0), (x1, y1) = to_data.transform(text.get_bbox_patch().get_window_extent().get_points())
-        sizes[node] = (abs(x1 - x0) / 2, abs(y1 - y0) / 2)
-    return sizes
-
-
-def edge_on_box(centre, towards, half_size):
-    """Where the line from a box's centre towards a point leaves the box."""
-    centre, towards = np.asarray(centre, float), np.asarray(towards, float)
-    direction = towards - centre
-    limits = [h / abs(d) for h, d in zip(half_size, direction, strict=True) if d != 0]
-    return tuple(centre + min([*limits, 1.0]) * direction)
-
-
-def rule_arrow(start, end, start_size, end_size):
-    """An arrow from one rule's box to another's; a loop on the right of the box when a rule feeds itself."""
-    style = {"arrowstyle": "-|>", "mutation_scale": 12, "color": "0.45", "linewidth": 1.0, "shrinkA": 1, "shrinkB": 1}
-    if start == end:
-        x, y = start
-        right = x + start_size[0]
-        return FancyArrowPatch(
-            (right, y + 0.6 * start_size[1]), (right, y - 0.6 * start_size[1]), connectionstyle="arc3,rad=-2.5", **style
-        )
-    return FancyArrowPatch(edge_on_box(start, end, start_size), edge_on_box(end, start, end_size), **style)
-
-
-def plot_rulegraph(dot_text, out_paths):
-    """Fig. 1: the workflow's rules and their dependencies.
-
-    Parameters
-    ----------
-    dot_text : str
-        Output of ``snakemake --rulegraph``.
-    out_paths : sequence of path-like
-    """
-    dot_text = dot_text[dot_text.find("digraph") :]
-    labels, edges = parse_dot(dot_text)
-    positions = graphviz_layout(dot_text) or layered_layout(labels, edges)
-    xs = np.array([positions[n][0] for n in labels])
-    ys = np.array([positions[n][1] for n in labels])
-    fig, axes = new_figure(1, 1, panel_size=(max(6.5, np.ptp(xs) + 2.5), np.ptp(ys) + 1.2))
-    ax = axes[0, 0]
-    ax.set_xlim(xs.min() - 1.0, xs.max() + 1.0)
-    ax.set_ylim(ys.min() - 0.4, ys.max() + 0.4)
-    ax.set_axis_off()
-    ax.set_title("ramansr workflow: each arrow feeds a rule's output into another rule's input", fontsize=13)
-    texts = {
-        node: ax.text(
-            *positions[node],
-            name,
-            ha="center",
-            va="center",
-            fontsize=11,
-            zorder=3,
-            bbox={"boxstyle": "round,pad=0.4", "facecolor": "#dbe9f6", "edgecolor": "#2c6aa0"},
-        )
-        for node, name in labels.items()
-    }
-    sizes = box_half_sizes(ax, texts)
-    for source, target in edges:
-        ax.add_patch(rule_arrow(positions[source], positions[target], sizes[source], sizes[target]))
-    save_figure(fig, out_paths)
 
 
 # --------------------------------------------------------------------------- Fig. 2: PCA against NMF
@@ -465,7 +196,8 @@ def upscale_examples(checkpoint_paths, lowres_maps):
     dict
         Model name -> ndarray (n, factor h, factor w).
     """
-    from ramansr.train import load_model, super_resolve  # torch only where needed
+    # deferred: the other figures import this module and need no torch
+    from ramansr.inference import load_model, super_resolve
 
     return {name: super_resolve(load_model(path, "cpu"), lowres_maps) for name, path in checkpoint_paths.items()}
 

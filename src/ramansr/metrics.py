@@ -21,20 +21,14 @@ from scipy.stats import bootstrap
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ramansr.io_utils import load_npz, write_csv, write_text
+from ramansr.models import LABELS
 
 DATA_RANGE = 1.0
 SCALES = ("common", "minmax")
 
-# The paper's column order (Tables I and II), with the display names.
-MODEL_LABELS = {
-    "linear": "Linear interpolation",
-    "bicubic": "Bicubic",
-    "srcnn": "SRCNN",
-    "rcan": "RCAN",
-    "srgan": "SRGAN",
-    "srresnet": "SRResNet",
-    "measured_hr": "Measured HR (ceiling)",
-}
+# The tables' columns with their display names: the registry's models in the paper's order (Tables I and II),
+# then the measured HR map, the ceiling.
+MODEL_LABELS = {**LABELS, "measured_hr": "Measured HR (ceiling)"}
 
 
 def crop_window(upscaled, position, shape):
@@ -234,7 +228,8 @@ def table_markdown(summary, title):
 
 def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out_path):
     """The ``evaluate`` stage: one model's per-image scores as CSV."""
-    from ramansr.train import checkpoint_factor, load_model, super_resolve  # torch only where needed
+    # deferred: the summary and table stages import this module and need no torch
+    from ramansr.inference import checkpoint_factor, load_model, super_resolve
 
     pairs = load_npz(pairs_path)
     if checkpoint_factor(checkpoint_path) != int(pairs["factor"]):

@@ -29,11 +29,12 @@ from ramansr.dataset import (
     normalize_maps,
 )
 from ramansr.decompose import fit_nmf
+from ramansr.figure_style import new_figure, save_figure, show_map
+from ramansr.inference import checkpoint_factor, load_model, super_resolve
 from ramansr.io import Scan, read_scan, write_scan
-from ramansr.io_utils import atomic_path, read_json, save_npz, write_csv, write_json, write_text
+from ramansr.io_utils import read_json, save_npz, write_csv, write_json, write_text
 from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
 from ramansr.processing import PROCESSING_SETTINGS
-from ramansr.train import checkpoint_factor, load_model, super_resolve
 
 
 def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
@@ -103,26 +104,29 @@ def resolve_pipeline(checkpoint, overrides=None):
     return {key: stored[key] for key in PROCESSING_SETTINGS}
 
 
-def plot_maps(lowres_maps, predicted_maps, path, factor, title=""):
-    """PNG of each component: LR map (top row) over its super-resolved map (bottom row)."""
-    import matplotlib
+def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None, title=""):
+    """Each component's LR map (top row) over its super-resolved map (bottom row), in the figures' style.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n_components = len(lowres_maps)
-    figure, axes = plt.subplots(2, n_components, figsize=(2.6 * n_components, 5.4), squeeze=False)
-    for component in range(n_components):
-        for row, (maps, label) in enumerate(((lowres_maps, "LR"), (predicted_maps, f"{factor}x SR"))):
-            axis = axes[row, component]
-            axis.imshow(maps[component], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
-            axis.set_title(f"component {component}: {label}", fontsize=9)
-            axis.set_axis_off()
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=120, format="png")
-    plt.close(figure)
+    Parameters
+    ----------
+    lowres_maps : ndarray, (k, h, w)
+    predicted_maps : ndarray, (k, factor h, factor w)
+    out_paths : sequence of path-like
+        Formats from the suffixes (``.png``, ``.pdf``).
+    factor : int
+        The SR factor.
+    pixel_size_um : (row step, column step) or None
+        The LR scan's pixel size; None draws the scale bars in pixels.
+    title : str
+    """
+    lr_pixel = float("nan") if pixel_size_um is None else float(pixel_size_um[-1])
+    rows = ((lowres_maps, "LR", lr_pixel), (predicted_maps, f"{factor}x SR", lr_pixel / factor))
+    fig, axes = new_figure(2, len(lowres_maps))
+    for component in range(len(lowres_maps)):
+        for axis, (maps, label, pixel_size) in zip(axes[:, component], rows, strict=True):
+            show_map(axis, maps[component], f"component {component}: {label}", pixel_size, vmin=0.0, vmax=1.0)
+    fig.suptitle(title)
+    save_figure(fig, out_paths)
 
 
 def checkpoint_convention(checkpoint_path):
@@ -226,7 +230,12 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
         settings=np.array(json.dumps(result)),
     )
     plot_maps(
-        lowres_maps, predicted_maps, out_png, factor, title=f"{scan.name or Path(lowres_path).stem}: {model_name}"
+        lowres_maps,
+        predicted_maps,
+        [out_png],
+        factor,
+        scan.pixel_size_um,
+        title=f"{scan.name or Path(lowres_path).stem}: {model_name}",
     )
     meta = {
         "source": str(lowres_path),

@@ -96,8 +96,9 @@ rule figure_examples:
     wildcard_constraints:
         split="train|test",
     localrule: True
+    # it runs the trained models
     conda:
-        "../../envs/ramansr.yaml"
+        "../../envs/torch.yaml"
     params:
         models=list(config["models"]),
     script:

@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.figures import plot_rulegraph, rulegraph_dot
+from ramansr.rulegraph import plot_rulegraph, rulegraph_dot
 
 plot_rulegraph(
     rulegraph_dot(snakemake.params.snakefile, snakemake.params.configfiles),

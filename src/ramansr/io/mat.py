@@ -1,5 +1,7 @@
 """Read MATLAB files (level 5 and v7.3): the WITec export and plain arrays.
 
+One module past ~450 lines: both MAT versions decode the same WITec struct and plain layouts.
+
 Formats, detected from the file's content:
 
 ``witec``

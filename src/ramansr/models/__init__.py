@@ -3,30 +3,50 @@
 Every model is built for the run's SR factor (``scaling_factor``, from
 :mod:`ramansr.geometry`); none has a default.
 
-Use :func:`build` with a config name; :data:`TRAINABLE` lists the names that
-need training (the interpolation baselines do not).
+:data:`MODELS` is the one list of the models a config may name: the config schema's enum of model
+names is tested against it, and the tables of :mod:`ramansr.metrics` take their columns (the paper's
+order) and display names from it. It imports no torch, so the CPU stages can read it; :func:`build`
+imports a model's module when it builds one. :data:`TRAINABLE` lists the names that need training
+(the interpolation baselines do not).
 """
 
-from functools import partial
+from collections.abc import Mapping
+from importlib import import_module
+from types import MappingProxyType
+from typing import NamedTuple
 
-from ramansr.models.interpolation import Interpolation
-from ramansr.models.rcan import RCAN
-from ramansr.models.srcnn import SRCNN
-from ramansr.models.srgan import Discriminator, Generator
-from ramansr.models.srresnet import SRResNet
+
+class ModelEntry(NamedTuple):
+    """How to build one model, and how the paper's tables name it."""
+
+    module: str
+    """Module under ``ramansr.models`` that defines the constructor."""
+    constructor: str
+    """Class name in that module."""
+    label: str
+    """The paper's display name (the tables' column header)."""
+    trainable: bool
+    """Whether the model has parameters to train."""
+    fixed_kwargs: Mapping = MappingProxyType({})
+    """Constructor arguments that make this entry (a call's own keyword arguments override them)."""
+
 
 MODELS = {
-    "linear": partial(Interpolation, mode="bilinear"),
-    "bicubic": partial(Interpolation, mode="bicubic"),
-    "srcnn": SRCNN,
-    "srresnet": SRResNet,
-    "srgan": Generator,
-    "rcan": RCAN,
+    "linear": ModelEntry("interpolation", "Interpolation", "Linear interpolation", False, {"mode": "bilinear"}),
+    "bicubic": ModelEntry("interpolation", "Interpolation", "Bicubic", False, {"mode": "bicubic"}),
+    "srcnn": ModelEntry("srcnn", "SRCNN", "SRCNN", True),
+    "rcan": ModelEntry("rcan", "RCAN", "RCAN", True),
+    "srgan": ModelEntry("srgan", "Generator", "SRGAN", True),
+    "srresnet": ModelEntry("srresnet", "SRResNet", "SRResNet", True),
 }
-"""Config name -> model constructor ("srgan" builds the generator)."""
+"""Config name -> :class:`ModelEntry`, in the column order of the paper's Tables I and II
+("srgan" builds the generator)."""
 
-TRAINABLE = ("srcnn", "srresnet", "srgan", "rcan")
+TRAINABLE = tuple(name for name, entry in MODELS.items() if entry.trainable)
 """Config names of the models with learnable parameters."""
+
+LABELS = {name: entry.label for name, entry in MODELS.items()}
+"""Config name -> the paper's display name, in the tables' column order."""
 
 
 def build(name, **kwargs):
@@ -35,7 +55,7 @@ def build(name, **kwargs):
     Parameters
     ----------
     name : str
-        One of ``MODELS``: "linear", "bicubic", "srcnn", "srresnet", "srgan", "rcan".
+        One of ``MODELS``: "linear", "bicubic", "srcnn", "rcan", "srgan", "srresnet".
     **kwargs
         Passed to the model's constructor (sizes such as ``n_blocks``).
 
@@ -50,7 +70,9 @@ def build(name, **kwargs):
         If ``name`` is not a known model.
     """
     _check_known(name)
-    return MODELS[name](**kwargs)
+    entry = MODELS[name]
+    constructor = getattr(import_module(f"ramansr.models.{entry.module}"), entry.constructor)
+    return constructor(**{**entry.fixed_kwargs, **kwargs})
 
 
 def is_trainable(name):
@@ -70,15 +92,4 @@ def _check_known(name):
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
 
 
-__all__ = [
-    "MODELS",
-    "RCAN",
-    "SRCNN",
-    "TRAINABLE",
-    "Discriminator",
-    "Generator",
-    "Interpolation",
-    "SRResNet",
-    "build",
-    "is_trainable",
-]
+__all__ = ["LABELS", "MODELS", "TRAINABLE", "ModelEntry", "build", "is_trainable"]

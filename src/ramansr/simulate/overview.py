@@ -21,7 +21,7 @@ def plot_overview(lowres_path, highres_path, truth_path, png_path):
     """
     from matplotlib.patches import Polygon
 
-    from ramansr.figures import new_figure, save_figure
+    from ramansr.figure_style import new_figure, save_figure
 
     lowres, highres, truth = read_scan(lowres_path), read_scan(highres_path), read_truth(truth_path)
     settings = json.loads(truth["settings"])

@@ -1,0 +1,84 @@
+"""Load a trained model and apply it: the part of training that scoring, figures and prediction need.
+
+:func:`load_model` rebuilds a model from a checkpoint of :func:`ramansr.train.train_model` (or a
+baseline's name-only one), :func:`checkpoint_factor` reads the SR factor it was trained for, and
+:func:`super_resolve` upscales LR maps with it in fp32, without gradients.
+"""
+
+import numpy as np
+import torch
+
+from ramansr.models import build
+
+
+def pick_device(device=None):
+    """``device`` as a torch.device; CUDA when available if None."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_model(checkpoint_path, device=None):
+    """Rebuild a model from a checkpoint of :func:`ramansr.train.train_model`, in eval mode.
+
+    Parameters
+    ----------
+    checkpoint_path : path-like
+        ``best.pt`` or ``last.pt`` (a baseline's name-only checkpoint works too).
+    device : str or torch.device or None
+        None picks CUDA when available, else CPU.
+
+    Returns
+    -------
+    torch.nn.Module
+    """
+    device = pick_device(device)
+    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=True)
+    model = build(checkpoint["model_name"], **checkpoint["model_kwargs"])
+    if checkpoint["model_state"] is not None:
+        model.load_state_dict(checkpoint["model_state"])
+    return model.to(device).eval()
+
+
+def checkpoint_factor(checkpoint):
+    """The SR factor a checkpoint (a path or a loaded dict) was trained for."""
+    if not isinstance(checkpoint, dict):
+        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    if "scaling_factor" not in checkpoint["model_kwargs"]:
+        raise ValueError(
+            f"the {checkpoint['model_name']} checkpoint records no SR factor: it predates "
+            "geometry-aware training; retrain it"
+        )
+    return int(checkpoint["model_kwargs"]["scaling_factor"])
+
+
+@torch.no_grad()
+def super_resolve(model, lowres_maps, device=None, batch_size=16):
+    """Upscale maps by the model's SR factor, without gradients, in fp32.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    lowres_maps : ndarray, (n, h, w) or (h, w)
+    device : str or torch.device or None
+        None uses the model's device (CPU for parameter-free models).
+    batch_size : int
+        Maps per forward pass.
+
+    Returns
+    -------
+    ndarray of float32, (n, factor h, factor w), or (factor h, factor w) for a single (h, w) map.
+    """
+    lowres_maps = np.asarray(lowres_maps, dtype=np.float32)
+    single = lowres_maps.ndim == 2
+    batch = lowres_maps[None] if single else lowres_maps
+    if device is None:
+        parameter = next(model.parameters(), None)
+        device = parameter.device if parameter is not None else torch.device("cpu")
+    model = model.to(device).eval()
+    outputs = []
+    for start in range(0, len(batch), batch_size):
+        lowres = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size, None])).to(device)
+        outputs.append(model(lowres)[:, 0].float().cpu().numpy())
+    upscaled = np.concatenate(outputs).astype(np.float32)
+    return upscaled[0] if single else upscaled

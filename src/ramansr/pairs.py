@@ -1,0 +1,223 @@
+"""The LR/HR pair set a model learns from: reading a split, window positions, augmentation, batches.
+
+A pair is a whole LR map (h, w) and an HR window (H, W) whose top-left corner (X, Y) lies in the LR
+map upscaled by the run's SR factor; :mod:`ramansr.dataset` writes them to ``pairs.npz`` and
+``split.csv``. :func:`make_batch` stacks pairs (optionally flipped and rotated, optionally cropped to
+the LR region under the window) for :mod:`ramansr.trainer`, and :func:`extract_windows` cuts the HR
+windows out of a model's output, where the loss is measured.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+
+class PairSet:
+    """The pairs of one split, with integer window positions.
+
+    Attributes
+    ----------
+    lowres : ndarray, (n, h, w) float32
+    highres : ndarray, (n, H, W) float32
+    positions : ndarray, (n, 2) int64
+        (X, Y) rounded to whole pixels and kept inside the upscaled LR map.
+    pair_ids : ndarray of str, (n,)
+    factor : int
+        The run's SR factor.
+    """
+
+    def __init__(self, lowres, highres, positions, pair_ids, factor):
+        self.lowres = np.ascontiguousarray(lowres, dtype=np.float32)
+        self.highres = np.ascontiguousarray(highres, dtype=np.float32)
+        self.pair_ids = np.asarray(pair_ids, dtype=str)
+        self.factor = int(factor)
+        self.positions = window_positions(positions, self.lowres.shape[1:], self.highres.shape[1:], self.factor)
+
+    def __len__(self):
+        return len(self.pair_ids)
+
+
+def window_positions(positions, lowres_shape, window_shape, factor):
+    """Round (X, Y) to pixels and clamp so the window lies inside the upscaled LR map.
+
+    Parameters
+    ----------
+    positions : array-like, (n, 2)
+        (X, Y) of each window's top-left corner.
+    lowres_shape : (h, w)
+    window_shape : (H, W)
+    factor : int
+        The SR factor.
+
+    Returns
+    -------
+    ndarray, (n, 2) int64
+    """
+    positions = np.rint(np.asarray(positions, dtype=np.float64)).astype(np.int64).reshape(-1, 2)
+    x_max = factor * lowres_shape[1] - window_shape[1]
+    y_max = factor * lowres_shape[0] - window_shape[0]
+    if x_max < 0 or y_max < 0:
+        raise ValueError(
+            f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map {tuple(lowres_shape)}"
+        )
+    return np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
+
+
+def load_pairs(pairs_path, split_path, split):
+    """Read the pairs of one split from ``pairs.npz`` and ``split.csv``.
+
+    Parameters
+    ----------
+    pairs_path, split_path : path-like
+    split : {"train", "val", "test"}
+
+    Returns
+    -------
+    PairSet
+    """
+    table = pd.read_csv(split_path, dtype={"pair_id": str})
+    wanted = set(table.loc[table["split"] == split, "pair_id"])
+    with np.load(pairs_path) as pairs:
+        selected = np.isin(pairs["pair_id"].astype(str), list(wanted))
+        return PairSet(
+            pairs["lowres"][selected],
+            pairs["highres"][selected],
+            pairs["position"][selected],
+            pairs["pair_id"][selected],
+            int(pairs["factor"]),
+        )
+
+
+def intensity_convention(pairs_path):
+    """The ``intensity_convention`` a pair set was written with (None for pair sets older than it)."""
+    with np.load(pairs_path) as pairs:
+        return str(pairs["intensity_convention"]) if "intensity_convention" in pairs.files else None
+
+
+def augment_pair(lowres, highres, position, flip, rotations, factor):
+    """Flip and rotate an LR map and its HR window together.
+
+    Parameters
+    ----------
+    lowres : ndarray, (h, w)
+    highres : ndarray, (H, W)
+    position : (X, Y) int
+        Window corner in the upscaled LR map.
+    flip : bool
+        Mirror left-right first.
+    rotations : int
+        Then rotate this many quarter turns counter-clockwise (``np.rot90``).
+    factor : int
+        The SR factor.
+
+    Returns
+    -------
+    lowres, highres, position
+        The transformed map, window and corner.
+    """
+    x, y = int(position[0]), int(position[1])
+    window_rows, window_cols = highres.shape
+    if flip:
+        lowres, highres = lowres[:, ::-1], highres[:, ::-1]
+        x = factor * lowres.shape[1] - x - window_cols
+    for _ in range(rotations):
+        # a counter-clockwise quarter turn sends (row, col) to (cols - 1 - col, row)
+        upscaled_cols = factor * lowres.shape[1]
+        x, y = y, upscaled_cols - x - window_cols
+        lowres, highres = np.rot90(lowres), np.rot90(highres)
+        window_rows, window_cols = window_cols, window_rows
+    return lowres, highres, (x, y)
+
+
+def crop_bounds(start, window_size, lowres_size, margin, factor):
+    """First LR index and length of the fixed-size LR crop that holds a window plus margin.
+
+    The length depends only on the window size, so crops of one batch stack.
+
+    Parameters
+    ----------
+    start : int
+        Window start in upscaled pixels.
+    window_size : int
+        Window length in HR (upscaled) pixels.
+    lowres_size : int
+        LR map length along this axis.
+    margin : int
+        LR pixels of context on each side.
+    factor : int
+        The SR factor.
+    """
+    # +1: a window not aligned to the LR grid straddles one more LR pixel
+    length = min(math.ceil(window_size / factor) + 1 + 2 * margin, lowres_size)
+    first = min(max(start // factor - margin, 0), lowres_size - length)
+    return first, length
+
+
+def make_batch(pairs, indices, *, mode, margin, rng=None):
+    """Inputs, targets and window corners of a batch, augmented when ``rng`` is given.
+
+    Parameters
+    ----------
+    pairs : PairSet
+    indices : sequence of int
+    mode : {"full", "crop"}
+    margin : int
+        LR pixels of context in crop mode.
+    rng : numpy.random.Generator or None
+        Draws the flip and rotation of each pair; None means no augmentation.
+
+    Returns
+    -------
+    lowres : ndarray, (B, 1, h', w')
+        Whole LR maps, or crops in crop mode.
+    highres : ndarray, (B, 1, H', W')
+    positions : ndarray, (B, 2) int64
+        Window corners in the upscaled model input.
+    """
+    lowres_batch, highres_batch, position_batch = [], [], []
+    for index in indices:
+        lowres, highres, position = pairs.lowres[index], pairs.highres[index], pairs.positions[index]
+        if rng is not None:
+            # quarter turns would change the batch's shapes unless both map and window are square
+            square = lowres.shape[0] == lowres.shape[1] and highres.shape[0] == highres.shape[1]
+            flip = bool(rng.integers(2))
+            rotations = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
+            lowres, highres, position = augment_pair(lowres, highres, position, flip, rotations, pairs.factor)
+        x, y = position
+        if mode == "crop":
+            row, rows = crop_bounds(y, highres.shape[0], lowres.shape[0], margin, pairs.factor)
+            col, cols = crop_bounds(x, highres.shape[1], lowres.shape[1], margin, pairs.factor)
+            lowres = lowres[row : row + rows, col : col + cols]
+            x, y = x - pairs.factor * col, y - pairs.factor * row
+        lowres_batch.append(lowres)
+        highres_batch.append(highres)
+        position_batch.append((x, y))
+    return (
+        np.stack(lowres_batch)[:, None].astype(np.float32),
+        np.stack(highres_batch)[:, None].astype(np.float32),
+        np.asarray(position_batch, dtype=np.int64),
+    )
+
+
+def extract_windows(upscaled, positions, window_shape):
+    """Cut each sample's HR window out of the model output in one gather.
+
+    Parameters
+    ----------
+    upscaled : torch.Tensor, (B, C, factor h, factor w)
+    positions : torch.Tensor, (B, 2) int64
+        (X, Y) corners.
+    window_shape : (H, W)
+
+    Returns
+    -------
+    torch.Tensor, (B, C, H, W)
+    """
+    window_rows, window_cols = window_shape
+    rows = positions[:, 1, None] + torch.arange(window_rows, device=upscaled.device)  # (B, H)
+    cols = positions[:, 0, None] + torch.arange(window_cols, device=upscaled.device)  # (B, W)
+    batch = torch.arange(upscaled.shape[0], device=upscaled.device)[:, None, None]
+    windows = upscaled.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    return windows.permute(0, 3, 1, 2)
