@@ -14,7 +14,7 @@ import logging
 
 import numpy as np
 
-from ramansr.io.scan import UNIT_TO_UM, WAVENUMBER_UNIT, finished_scan, scan_error
+from ramansr.io.scan import UNIT_TO_UM, WAVENUMBER_UNIT, finished_scan, pick_named, scan_error
 
 #: rosettasciio plugin module per format name used in Scan.meta.
 READERS = {"renishaw": "rsciio.renishaw", "horiba": "rsciio.jobinyvon"}
@@ -56,7 +56,7 @@ def read_rosetta(path, kind, variable=None, choose_with="variable="):
     spectral = {_title(signal, index): signal for index, signal in enumerate(signals) if _spectral_axis(signal)}
     if not spectral:
         raise scan_error(path, "no spectral data (no signal with a spectral axis)")
-    title = _pick(path, spectral, variable, choose_with)
+    title = pick_named(path, spectral, variable, choose_with)
     signal = spectral[title]
     cube, pixel_size = _map_cube(path, signal)
     wavenumbers, meta = _raman_shift(path, signal)
@@ -79,20 +79,6 @@ def _title(signal, index):
 def _spectral_axis(signal):
     axes = [axis for axis in signal["axes"] if axis.get("navigate") is False]
     return axes[0] if len(axes) == 1 and np.asarray(signal["data"]).dtype.kind in "fiu" else None
-
-
-def _pick(path, spectral, variable, choose_with):
-    if variable is not None:
-        if variable not in spectral:
-            raise scan_error(path, f"no map {variable!r}; maps: {', '.join(sorted(spectral))}")
-        return variable
-    if len(spectral) > 1:
-        raise scan_error(
-            path,
-            f"ambiguous: several maps ({', '.join(sorted(spectral))}); pick one with {choose_with}",
-            sorted(spectral),
-        )
-    return next(iter(spectral))
 
 
 def _map_cube(path, signal):

@@ -76,6 +76,24 @@ def scan_error(path, problem, candidates=()):
     return ScanFormatError(f"{path}: {problem}", candidates)
 
 
+def pick_named(path, names, variable, choose_with, kind="map"):
+    """The one of ``names`` to read: ``variable`` if given, else the only one.
+
+    Raises a :class:`ScanFormatError` naming the file, the candidates and how
+    to choose (``choose_with``) when ``variable`` is not among them or when
+    there are several and none is chosen.
+    """
+    if variable is not None:
+        if variable not in names:
+            raise scan_error(path, f"no {kind} {variable!r}; {kind}s: {', '.join(sorted(names)) or 'none'}")
+        return variable
+    if len(names) > 1:
+        raise scan_error(
+            path, f"ambiguous: several {kind}s ({', '.join(sorted(names))}); pick one with {choose_with}", sorted(names)
+        )
+    return next(iter(names))
+
+
 def is_numeric(value):
     return isinstance(value, np.ndarray) and value.dtype.kind in "fiuc"
 

@@ -12,7 +12,7 @@ import struct
 
 import numpy as np
 
-from ramansr.io.scan import WAVENUMBER_UNIT, finished_scan, scan_error
+from ramansr.io.scan import WAVENUMBER_UNIT, finished_scan, pick_named, scan_error
 
 #: First bytes of WITec project and data files (all versions witio reads).
 MAGICS = (b"WIT_PRCT", b"WIT_DATA", b"WIT_PR06", b"WIT_DA06")
@@ -88,23 +88,13 @@ def _points(graph):
 
 
 def _pick_map(path, project, maps, variable, choose_with):
-    if variable is not None:
-        if variable not in maps:
-            raise scan_error(path, f"no spectral map {variable!r}; maps: {', '.join(sorted(maps)) or 'none'}")
-        return variable
-    if not maps:
+    if variable is None and not maps:
         objects = [f"{data.caption} ({data.class_name})" for data in project.data]
         raise scan_error(
             path,
             f"no spectral map (no TDGraph object with more than one point); objects: {', '.join(objects) or 'none'}",
         )
-    if len(maps) > 1:
-        raise scan_error(
-            path,
-            f"ambiguous: several spectral maps ({', '.join(sorted(maps))}); pick one with {choose_with}",
-            sorted(maps),
-        )
-    return next(iter(maps))
+    return pick_named(path, maps, variable, choose_with, kind="spectral map")
 
 
 def _pixel_size(project, graph):
