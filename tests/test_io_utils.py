@@ -67,9 +67,12 @@ def test_npz_round_trips_and_equal_arrays_give_equal_bytes_whenever_written(tmp_
         assert loaded[key].dtype == np.asarray(value).dtype
 
 
-def test_npz_is_compressed_and_refuses_object_arrays(tmp_path):
+def test_npz_is_compressed_unless_asked_and_refuses_object_arrays(tmp_path):
     save_npz(tmp_path / "zeros.npz", x=np.zeros(1_000_000))
     assert (tmp_path / "zeros.npz").stat().st_size < 100_000
+    save_npz(tmp_path / "stored.npz", compress=False, x=np.zeros(1_000_000))
+    assert (tmp_path / "stored.npz").stat().st_size > 8_000_000
+    np.testing.assert_array_equal(load_npz(tmp_path / "stored.npz")["x"], np.zeros(1_000_000))
     with pytest.raises(ValueError, match="pickle"):
         save_npz(tmp_path / "objects.npz", x=np.array([{"a": 1}], dtype=object))
     assert not (tmp_path / "objects.npz").exists()

@@ -68,18 +68,22 @@ def write_csv(table, path, index=False):
 NPZ_MEMBER_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def save_npz(path, **arrays):
-    """Write arrays to a compressed .npz atomically and byte-reproducibly.
+def save_npz(path, *, compress=True, **arrays):
+    """Write arrays to an .npz atomically and byte-reproducibly.
 
-    What ``np.savez_compressed`` writes (one deflated ``<key>.npy`` member
-    per array, readable by ``np.load``), but with the members in sorted
-    order and a fixed timestamp, so equal arrays give equal bytes. Object
-    arrays are refused (nothing here reads pickles).
+    What ``np.savez_compressed`` (or, with ``compress=False``, ``np.savez``)
+    writes: one ``<key>.npy`` member per array, readable by ``np.load``, but
+    with the members in sorted order and a fixed timestamp, so equal arrays
+    give equal bytes. Object arrays are refused (nothing here reads pickles).
+    Deflate saves about a tenth of a float32 cube at 25-60 times the write
+    time and 10 times the read time (benchmarks/bench_npz.py), so the temporary cubes between stages are
+    stored uncompressed and the outputs a user keeps compressed.
     """
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=compression) as archive:
         for key in sorted(arrays):
             member = zipfile.ZipInfo(f"{key}.npy", date_time=NPZ_MEMBER_DATE)
-            member.compress_type = zipfile.ZIP_DEFLATED
+            member.compress_type = compression
             with archive.open(member, "w", force_zip64=True) as handle:
                 np.lib.format.write_array(handle, np.asanyarray(arrays[key]), allow_pickle=False)
 
@@ -91,14 +95,16 @@ def load_npz(path):
 
 
 def save_scan_arrays(scan, path):
-    """Store a :class:`ramansr.io.Scan` as plain arrays (the ``convert`` stage's output).
+    """Store a :class:`ramansr.io.Scan` as plain arrays (the ``convert`` stage's temporary output).
 
     Keys: cube (rows, cols, channels) float32, wavenumbers (channels,),
     pixel_size_um (2,) with NaN when unknown, name, meta (JSON text).
+    Uncompressed: the next stage reads it once and deletes it.
     """
     pixel_size = scan.pixel_size_um if scan.pixel_size_um is not None else (np.nan, np.nan)
     save_npz(
         path,
+        compress=False,
         cube=np.asarray(scan.cube, dtype=np.float32),
         wavenumbers=np.asarray(scan.wavenumbers, dtype=np.float64),
         pixel_size_um=np.asarray(pixel_size, dtype=np.float64),

@@ -274,7 +274,8 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
     pixel_size = np.asarray(record[f"{scan}_step_um"], dtype=np.float64)
     if scan == "highres" and record["resample"]:
         pixel_size = np.asarray(record["lowres_step_um"]) / record["factor"]
-    save_npz(cube_path, cube=scaled, data_min=data_min, data_max=data_max, wavenumbers=wavenumbers)
+    # temporary, read once by decompose: stored uncompressed (see save_npz)
+    save_npz(cube_path, compress=False, cube=scaled, data_min=data_min, data_max=data_max, wavenumbers=wavenumbers)
     save_npz(
         spectra_path,
         wavenumbers=wavenumbers,
