@@ -8,7 +8,8 @@ import torch
 from torch.nn import functional as F
 
 from ramansr.dataset import INTENSITY_CONVENTION
-from ramansr.io import Scan, read_scan, write_scan
+from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
+from ramansr.io.table import write_table
 from ramansr.predict import main, predict_scan, reconstruct_cube, resolve_pipeline
 from ramansr.train import save_checkpoint
 
@@ -182,3 +183,22 @@ def test_an_override_that_contradicts_the_checkpoint_is_an_error(lowres_scan, tm
 def test_a_checkpoint_without_settings_needs_them_all(tmp_path):
     with pytest.raises(ValueError, match=r"stores no processing settings; give .*despike"):
         resolve_pipeline({"model_name": "linear", "pipeline": None}, {"n_components": 3})
+
+
+def test_a_headerless_table_export_predicts_with_its_grid_given(lowres_scan, tmp_path):
+    table_path = tmp_path / "scan_lr.txt"
+    write_table(read_scan(lowres_scan), table_path, header=False)
+    model = checkpoint(tmp_path, "linear")
+    _, mat_outputs = run(lowres_scan, model, tmp_path / "mat")
+    with pytest.raises(ScanFormatError, match=r"scan_lr.txt: .*shape: 'rows x cols' of the scan under predict"):
+        run(table_path, model, tmp_path / "table")
+    outputs = {
+        name: tmp_path / "table" / f"out{suffix}"
+        for name, suffix in (("out_maps", "_maps.npz"), ("out_png", ".png"), ("out_mat", ".mat"))
+    }
+    predict_scan(table_path, model, **outputs, device="cpu", image_shape=f"{ROWS} x {COLS}")
+    expected, found = np.load(mat_outputs["out_maps"]), np.load(outputs["out_maps"])
+    np.testing.assert_allclose(found["predicted_maps"], expected["predicted_maps"], atol=1e-5)
+    assert found["predicted_maps"].shape == (3, 4 * ROWS, 4 * COLS)
+    with pytest.raises(ValueError, match=r"scan_lr.txt: image shape '10 by 12'"):
+        predict_scan(table_path, model, **outputs, device="cpu", image_shape="10 by 12")

@@ -31,7 +31,7 @@ from ramansr.dataset import (
 from ramansr.decompose import fit_nmf
 from ramansr.figure_style import new_figure, save_figure, show_map
 from ramansr.inference import checkpoint_factor, load_model, super_resolve
-from ramansr.io import Scan, read_scan, write_scan
+from ramansr.io import Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import read_json, save_npz, write_csv, write_json, write_text
 from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
 from ramansr.processing import PROCESSING_SETTINGS
@@ -150,7 +150,18 @@ def checkpoint_convention(checkpoint_path):
     return checkpoint["model_name"]
 
 
-def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, overrides=None, device=None):
+def predict_scan(
+    lowres_path,
+    checkpoint_path,
+    out_maps,
+    out_png,
+    out_mat,
+    *,
+    overrides=None,
+    device=None,
+    variable=None,
+    image_shape=None,
+):
     """Super-resolve every component map of an LR scan and rebuild the HR cube.
 
     Parameters
@@ -174,6 +185,10 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
         must agree with the checkpoint's (see :func:`resolve_pipeline`).
     device : str or torch.device or None
         None picks CUDA when available, else CPU.
+    variable : str or None
+        The map to read from a file that holds several (see :func:`ramansr.io.read_scan`).
+    image_shape : str or None
+        'rows x cols' of a WITec Table export without header lines.
 
     Returns
     -------
@@ -184,7 +199,17 @@ def predict_scan(lowres_path, checkpoint_path, out_maps, out_png, out_mat, *, ov
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
     model_name, factor = checkpoint["model_name"], checkpoint_factor(checkpoint)
     settings = resolve_pipeline(checkpoint, overrides)
-    scan = read_scan(lowres_path)
+    try:
+        grid = parse_image_shape(image_shape)
+    except ValueError as error:
+        raise ValueError(f"{lowres_path}: image shape {image_shape!r}: {error}") from error
+    scan = read_scan(
+        lowres_path,
+        variable,
+        grid,
+        choose_with="variable: of the scan under predict: scans (or --variable)",
+        shape_from="shape: 'rows x cols' of the scan under predict: scans (or --image-shape)",
+    )
     despike = settings["despike"]
     scaled_cube, data_min, data_max, spikes = preprocess_cube(
         scan.cube,
@@ -367,6 +392,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, help="NMF seed (default: the checkpoint's)")
     parser.add_argument("--max-iter", type=int, help="NMF iterations (default: the checkpoint's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
+    parser.add_argument("--variable", help="the map to read from a file that holds several")
+    parser.add_argument("--image-shape", help="'rows x cols' of a WITec Table export without header lines")
     args = parser.parse_args(argv)
     prefix = args.out_prefix or args.lowres.with_name(args.lowres.stem + "_sr")
     result = predict_scan(
@@ -383,6 +410,8 @@ def main(argv=None):
             "max_iter": args.max_iter,
         },
         device=args.device,
+        variable=args.variable,
+        image_shape=args.image_shape,
     )
     print(json.dumps(result, indent=2))
     return 0

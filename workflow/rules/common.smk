@@ -148,15 +148,32 @@ def get_test_area_checks(wildcards):
     return [f"results/predictions/test_area_{s}_{a}/check.json" for s, a in test_areas()]
 
 
-def get_scan_to_predict(wildcards):
-    """An LR-only scan listed under predict: scans, or the LR scan of a test area."""
+def scan_to_predict(name):
+    """{path, shape, variable} of an LR-only scan listed under predict: scans, or of a test area's LR scan."""
     scans = config["predict"]["scans"]
-    if wildcards.name in scans:
-        return scans[wildcards.name]
+    if name in scans:
+        entry = scans[name]
+        entry = {"path": entry} if isinstance(entry, str) else entry
+        return {"shape": None, "variable": config.get("mat_variable"), **entry}
     for sample, area in AREAS:
-        if wildcards.name == f"test_area_{sample}_{area}":
-            return area_scan(sample, area, "lowres")
-    raise ValueError(f"no scan to predict is named {wildcards.name!r}: list it under predict: scans")
+        if name == f"test_area_{sample}_{area}":
+            return {
+                "path": area_scan(sample, area, "lowres"),
+                "shape": scan_image_shape(sample, area, "lowres"),
+                "variable": None if SIMULATED else config.get("mat_variable"),
+            }
+    raise ValueError(f"no scan to predict is named {name!r}: list it under predict: scans")
+
+
+def get_scan_to_predict(wildcards):
+    """The file of the scan the job predicts."""
+    return scan_to_predict(wildcards.name)["path"]
+
+
+def get_scan_read_options(wildcards):
+    """How to read the scan the job predicts: its grid ('rows x cols' or None) and map name (or None)."""
+    entry = scan_to_predict(wildcards.name)
+    return {"image_shape": entry["shape"], "variable": entry["variable"]}
 
 
 def per_area(pattern):

@@ -14,6 +14,8 @@ rule predict:
             caption="../report/prediction.rst",
         ),
         mat="results/predictions/{name}/cube.mat",
+    params:
+        read=get_scan_read_options,
     log:
         "results/logs/predict/{name}.log",
     benchmark:
