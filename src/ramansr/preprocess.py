@@ -42,7 +42,6 @@ import sys
 
 import numpy as np
 from scipy import ndimage
-from scipy.signal import savgol_filter
 
 from ramansr.io_utils import load_npz, read_json, save_npz
 
@@ -105,6 +104,10 @@ def smooth_spectra(cube, window_length=11, polyorder=3):
     channels = cube.shape[-1]
     if window_length > channels:
         raise ValueError(f"Savitzky-Golay window_length {window_length} exceeds the {channels} channels of the spectra")
+    # Imported here: scipy.signal takes about a second to import, which the stages that only
+    # align or scale (dataset, the prediction check) need not pay.
+    from scipy.signal import savgol_filter
+
     return savgol_filter(cube, window_length, polyorder, axis=-1, mode="interp").astype(np.float32)
 
 

@@ -1,0 +1,29 @@
+"""Each light stage imports only what it uses: a job's start-up is part of its cost (issue 13)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "sklearn", "matplotlib", "scipy.signal")
+
+# stage -> the package modules its workflow script imports
+STAGES = {
+    "convert": ("ramansr.geometry", "ramansr.io", "ramansr.io_utils"),
+    "area_geometry, geometry": ("ramansr.geometry",),
+    "register": ("ramansr.register",),
+    "select": ("ramansr.selection",),
+    "dataset": ("ramansr.dataset",),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_light_stages_do_not_import_heavy_libraries(stage):
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {STAGES[stage]!r}: importlib.import_module(name)\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert loaded == [], f"{stage} imports {loaded}"
