@@ -2,6 +2,7 @@
 something (not a blank canvas)."""
 
 import json
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -168,6 +169,17 @@ def test_layered_layout_puts_producers_above_consumers():
     labels, edges = rulegraph.parse_dot(RULEGRAPH)
     positions = rulegraph.layered_layout(labels, edges)
     assert all(positions[source][1] > positions[target][1] for source, target in edges)
+
+
+def test_rulegraph_reads_every_config_file(tmp_path):
+    # the first file makes the second valid: with only the last one read, the config check refuses
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("predict: {model: linear, band: [2800.0, 3000.0], scans: {}}\n")
+    second.write_text("models: [linear, bicubic]\n")
+    repo = Path(__file__).resolve().parents[1]
+    dot = rulegraph.rulegraph_dot(repo / "Snakefile", [repo / ".test/config.yaml", first, second], workdir=repo)
+    labels, _ = rulegraph.parse_dot(dot)
+    assert {"train", "evaluate", "tables"} <= set(labels.values())
 
 
 @pytest.mark.parametrize("graphviz", [True, False])

@@ -31,8 +31,9 @@ def rulegraph_dot(snakefile, configfiles=(), workdir="."):
         "--quiet",
         "all",
     ]
-    for path in configfiles:
-        command += ["--configfile", str(path)]
+    if configfiles:
+        # one flag for all: Snakemake keeps only the last of repeated --configfile flags
+        command += ["--configfile", *map(str, configfiles)]
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=True)
     return result.stdout
 
