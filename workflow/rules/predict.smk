@@ -14,8 +14,6 @@ rule predict:
             caption="../report/prediction.rst",
         ),
         mat="results/predictions/{name}/cube.mat",
-    params:
-        read=get_scan_read_options,
     log:
         "results/logs/predict/{name}.log",
     benchmark:
@@ -25,6 +23,8 @@ rule predict:
     threads: 8
     resources:
         gpu=1,
+    params:
+        read=get_scan_read_options,
     script:
         "../scripts/predict.py"
 
