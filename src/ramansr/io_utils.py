@@ -76,8 +76,9 @@ def save_npz(path, *, compress=True, **arrays):
     with the members in sorted order and a fixed timestamp, so equal arrays
     give equal bytes. Object arrays are refused (nothing here reads pickles).
     Deflate saves about a tenth of a float32 cube at 25-60 times the write
-    time and 10 times the read time (benchmarks/bench_npz.py), so the temporary cubes between stages are
-    stored uncompressed and the outputs a user keeps compressed.
+    time and 10 times the read time (benchmarks/bench_npz.py), so the
+    temporary cubes between stages are stored uncompressed and the outputs a
+    user keeps compressed.
     """
     compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=compression) as archive:
