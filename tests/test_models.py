@@ -170,3 +170,16 @@ def test_srgan_generator_loads_an_srresnet_state_dict():
     generator.load_state_dict(srresnet.state_dict())
     lowres = torch.rand(1, 1, 6, 6)
     torch.testing.assert_close(generator(lowres), srresnet(lowres))
+
+
+@pytest.mark.parametrize("name", ["srcnn", "srresnet", "srgan", "rcan"])
+def test_bicubic_skip_starts_at_bicubic_and_adds_it_to_the_networks_output(name):
+    torch.manual_seed(0)
+    plain = models.build(name, **TINY_KWARGS[name], scaling_factor=4).eval()
+    skipped = models.build(name, **TINY_KWARGS[name], bicubic_skip=True, scaling_factor=4).eval()
+    lowres = torch.rand(2, 1, 6, 5)
+    bicubic = F.interpolate(lowres, scale_factor=4, mode="bicubic", align_corners=False)
+    with torch.no_grad():
+        torch.testing.assert_close(skipped(lowres), bicubic)
+        skipped.load_state_dict(plain.state_dict())
+        torch.testing.assert_close(skipped(lowres), plain(lowres) + bicubic)

@@ -1,6 +1,7 @@
 """Training: settings, repeatability, resuming, checkpoints, and loading and applying the trained model."""
 
 import csv
+import itertools
 import json
 
 import numpy as np
@@ -14,6 +15,7 @@ from ramansr.inference import load_model, super_resolve
 from ramansr.models.interpolation import Interpolation
 from ramansr.models.srgan import Generator
 from ramansr.train import DEFAULT_SETTINGS, resolve_settings, train_model
+from ramansr.trainer import learning_rate_factor
 
 TINY_SRRESNET = {"n_channels": 8, "n_blocks": 2}
 TINY_DISCRIMINATOR = {"n_channels": 4, "n_blocks": 4, "fc_size": 8}
@@ -224,6 +226,37 @@ def test_more_epochs_continue_a_finished_run_but_other_settings_start_afresh(dat
     )
     assert summary["resumed_from_epoch"] is None and summary["epochs_completed"] == 5
     assert len(pd.read_csv(tmp_path / "extended" / "history.csv")) == 5
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    factors = [learning_rate_factor(step, total_steps=20, warmup_steps=4) for step in range(20)]
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert all(later < earlier for earlier, later in itertools.pairwise(factors[4:]))
+    assert learning_rate_factor(20, total_steps=20, warmup_steps=4) == pytest.approx(0.0)
+    assert learning_rate_factor(12, total_steps=20, warmup_steps=4) == pytest.approx(0.5)
+
+
+def test_cosine_schedule_sets_the_optimisers_step_and_resumes_with_it(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    settings = tiny_settings(schedule="cosine", warmup_epochs=1)  # 6 epochs, last.pt every 2
+    train_model("srgan", pairs_path, split_path, tmp_path / "whole", settings)
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)
+    for name in ("model", "discriminator"):
+        # decayed to (almost) nothing by the last step
+        assert whole["optimiser_states"][name]["param_groups"][0]["lr"] < 1e-3 * settings["learning_rate"]
+
+    def kill_after_epoch_3(epoch, row):
+        if epoch == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_model("srgan", pairs_path, split_path, tmp_path / "killed", settings, on_epoch_end=kill_after_epoch_3)
+    summary = train_model("srgan", pairs_path, split_path, tmp_path / "killed", settings)
+    assert summary["resumed_from_epoch"] == 2
+    assert_same_weights(whole["model_state"], model_state(tmp_path / "killed" / "last.pt"))
+    # the epoch count sets the whole decay, so a cosine run with more epochs starts afresh
+    summary = train_model("srgan", pairs_path, split_path, tmp_path / "killed", {**settings, "epochs": 8})
+    assert summary["resumed_from_epoch"] is None
 
 
 def test_changed_training_data_start_afresh(dataset, tmp_path):

@@ -14,6 +14,9 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
 - ``epochs`` (1000): total epochs, counted across resumes.
 - ``batch_size`` (16): pairs per optimiser step.
 - ``learning_rate`` (1e-4): Adam's step size (generator and discriminator).
+- ``schedule`` ("constant"): "constant" keeps ``learning_rate`` (the paper); "cosine" warms up
+  linearly over ``warmup_epochs`` (0) and then decays to zero at the last epoch
+  (:func:`ramansr.trainer.learning_rate_factor`), which makes a short budget converge.
 - ``val_every`` (10): validate every this many epochs, and after the last.
 - ``checkpoint_every`` (50): write ``last.pt`` every this many epochs, and after the last.
 - ``seed`` (0): seeds the initial weights and every epoch's shuffle and augmentation.
@@ -46,6 +49,7 @@ one means the caller asks for a new training (``--forcerun``), which starts afre
 import copy
 import csv
 import hashlib
+import math
 import shutil
 import sys
 import time
@@ -64,6 +68,8 @@ DEFAULT_SETTINGS = {
     "epochs": 1000,
     "batch_size": 16,
     "learning_rate": 1e-4,
+    "schedule": "constant",
+    "warmup_epochs": 0,
     "val_every": 10,
     "checkpoint_every": 50,
     "seed": 0,
@@ -78,6 +84,7 @@ DEFAULT_SETTINGS = {
 }
 
 # Changing these between a kill and the rerun still gives a sound run; anything else must match to resume.
+# (Not epochs under the cosine schedule: the epoch count sets the whole decay.)
 RESUMABLE_CHANGES = ("epochs", "val_every", "checkpoint_every")
 
 # The resume files (undeclared) and the declared outputs, in ``out_dir``.
@@ -109,9 +116,11 @@ def resolve_settings(settings):
     resolved.update(copy.deepcopy(settings))
     if resolved["mode"] not in {"full", "crop"}:
         raise ValueError(f"mode must be 'full' or 'crop', got {resolved['mode']!r}")
+    if resolved["schedule"] not in {"constant", "cosine"}:
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {resolved['schedule']!r}")
     if resolved["precision"] not in {"auto", "fp32", "tf32", "bf16"}:
         raise ValueError(f"precision must be auto, fp32, tf32 or bf16, got {resolved['precision']!r}")
-    for key in ("epochs", "batch_size", "val_every", "checkpoint_every", "margin", "seed"):
+    for key in ("epochs", "warmup_epochs", "batch_size", "val_every", "checkpoint_every", "margin", "seed"):
         resolved[key] = int(resolved[key])
     if resolved["init_from"] is not None:
         resolved["init_from"] = str(resolved["init_from"])
@@ -157,9 +166,8 @@ def _resume_state(out_dir, settings, fingerprint):
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    differing = sorted(
-        key for key in settings if key not in RESUMABLE_CHANGES and state["settings"].get(key) != settings[key]
-    )
+    resumable = RESUMABLE_CHANGES if settings["schedule"] == "constant" else ("val_every", "checkpoint_every")
+    differing = sorted(key for key in settings if key not in resumable and state["settings"].get(key) != settings[key])
     if state.get("inputs") != fingerprint:
         differing.append("training data")
     if differing:
@@ -269,7 +277,8 @@ def train_model(
     if len(train_pairs) == 0:
         raise ValueError(f"no pairs in the train split of {split_path}")
 
-    run = TrainingRun(model_name, settings, device, factor, pipeline)
+    steps_per_epoch = math.ceil(len(train_pairs) / settings["batch_size"])
+    run = TrainingRun(model_name, settings, device, factor, pipeline, steps_per_epoch)
     fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
     run.inputs = fingerprint
     run.intensity_convention = intensity_convention(pairs_path)

@@ -42,6 +42,30 @@ def configure_precision(model_name, precision, device):
     return precision
 
 
+def learning_rate_factor(step, total_steps, warmup_steps):
+    """The multiplier of the base learning rate at optimiser step ``step`` (counted from 0).
+
+    A linear warm-up over ``warmup_steps`` (the first steps of a fresh network are the least stable), then
+    a cosine decay to zero at ``total_steps``: large steps while far from a minimum, small ones to settle.
+
+    Parameters
+    ----------
+    step : int
+    total_steps : int
+        Steps of the whole run (epochs x steps per epoch).
+    warmup_steps : int
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def psnr_from_mse(mse, data_range=1.0):
     """Peak signal-to-noise ratio in dB for a mean squared error."""
     return float("inf") if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
@@ -84,7 +108,7 @@ def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
 class TrainingRun:
     """Everything one training run moves between batches, epochs and checkpoints."""
 
-    def __init__(self, model_name, settings, device, factor, pipeline=None):
+    def __init__(self, model_name, settings, device, factor, pipeline=None, steps_per_epoch=1):
         self.model_name = model_name
         self.settings = settings
         self.device = device
@@ -102,6 +126,16 @@ class TrainingRun:
             self.optimisers["discriminator"] = torch.optim.Adam(
                 self.discriminator.parameters(), lr=settings["learning_rate"]
             )
+        self.schedulers = {}
+        if settings["schedule"] == "cosine":
+            total_steps = settings["epochs"] * steps_per_epoch
+            warmup_steps = settings["warmup_epochs"] * steps_per_epoch
+            self.schedulers = {
+                name: torch.optim.lr_scheduler.LambdaLR(
+                    optimiser, lambda step: learning_rate_factor(step, total_steps, warmup_steps)
+                )
+                for name, optimiser in self.optimisers.items()
+            }
         if self.precision == "bf16":
             for network in self.networks():
                 network.to(memory_format=torch.channels_last)
@@ -150,6 +184,8 @@ class TrainingRun:
         self.optimisers["model"].zero_grad(set_to_none=True)
         generator_loss.backward()
         self.optimisers["model"].step()
+        if "model" in self.schedulers:
+            self.schedulers["model"].step()
         losses = {"train_loss": content_loss.detach()}
         if self.discriminator is not None:
             with self.autocast():
@@ -162,6 +198,8 @@ class TrainingRun:
             self.optimisers["discriminator"].zero_grad(set_to_none=True)
             discriminator_loss.backward()
             self.optimisers["discriminator"].step()
+            if "discriminator" in self.schedulers:
+                self.schedulers["discriminator"].step()
             losses.update(adversarial_loss=adversarial_loss.detach(), discriminator_loss=discriminator_loss.detach())
         return losses
 
@@ -202,6 +240,7 @@ class TrainingRun:
             "pipeline": self.pipeline,
             "model_state": self.model.state_dict(),
             "optimiser_states": {name: optimiser.state_dict() for name, optimiser in self.optimisers.items()},
+            "scheduler_states": {name: scheduler.state_dict() for name, scheduler in self.schedulers.items()},
             "epoch": self.epoch,
             "history": self.history,
             "best_val_psnr": self.best_val_psnr,
@@ -222,6 +261,8 @@ class TrainingRun:
             self.discriminator.load_state_dict(state["discriminator_state"])
         for name, optimiser in self.optimisers.items():
             optimiser.load_state_dict(state["optimiser_states"][name])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["scheduler_states"][name])
         self.epoch = state["epoch"]
         self.history = state["history"]
         self.best_val_psnr = state["best_val_psnr"]

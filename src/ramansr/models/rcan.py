@@ -1,6 +1,7 @@
 """RCAN (Zhang et al., 2018): residual-in-residual with channel attention."""
 
 from torch import nn
+from torch.nn import functional as F
 
 from ramansr.models.upsampling import pixel_shuffle_stages
 
@@ -103,15 +104,28 @@ class RCAN(nn.Module):
         Bottleneck ratio of the channel attention.
     kernel_size : int
         Kernel size of every 3x3-style convolution.
+    bicubic_skip : bool
+        Add the bicubic upscaling of the input to the output (see :class:`~ramansr.models.srresnet.SRResNet`).
     scaling_factor : int
         Upscaling of each spatial dimension: the run's SR factor, reached with x2
         and x3 PixelShuffle stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
     """
 
     def __init__(
-        self, in_channels=1, n_groups=10, n_blocks=20, n_channels=64, reduction=16, kernel_size=3, *, scaling_factor
+        self,
+        in_channels=1,
+        n_groups=10,
+        n_blocks=20,
+        n_channels=64,
+        reduction=16,
+        kernel_size=3,
+        bicubic_skip=False,
+        *,
+        scaling_factor,
     ):
         super().__init__()
+        self.scaling_factor = int(scaling_factor)
+        self.bicubic_skip = bool(bicubic_skip)
         stages = pixel_shuffle_stages(scaling_factor)
         padding = kernel_size // 2
         self.head = nn.Conv2d(in_channels, n_channels, kernel_size, padding=padding)
@@ -127,6 +141,10 @@ class RCAN(nn.Module):
             ]
         self.upsampler = nn.Sequential(*upsampler)
         self.tail = nn.Conv2d(n_channels, in_channels, kernel_size, padding=padding)
+        if self.bicubic_skip:
+            # the untrained network then returns the bicubic map exactly, and learns only corrections to it
+            nn.init.zeros_(self.tail.weight)
+            nn.init.zeros_(self.tail.bias)
 
     def forward(self, lowres):
         """Super-resolve a batch of maps.
@@ -144,4 +162,7 @@ class RCAN(nn.Module):
         features = self.head(lowres)
         # long skip: the deep body only has to learn the high-frequency residual
         features = features + self.body(features)
-        return self.tail(self.upsampler(features))
+        upscaled = self.tail(self.upsampler(features))
+        if self.bicubic_skip:
+            upscaled = upscaled + F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic")
+        return upscaled

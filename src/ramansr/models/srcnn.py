@@ -20,12 +20,18 @@ class SRCNN(nn.Module):
         Filters of the first and second convolutions.
     kernel_sizes : tuple of int
         Kernel sizes of the three convolutions.
+    bicubic_skip : bool
+        Add the bicubic map to the output, so that the network learns only the detail it lacks
+        (VDSR's residual learning).
     scaling_factor : int
         Factor by which both spatial dimensions grow.
     """
 
-    def __init__(self, in_channels=1, n_channels=(64, 32), kernel_sizes=(9, 5, 5), *, scaling_factor):
+    def __init__(
+        self, in_channels=1, n_channels=(64, 32), kernel_sizes=(9, 5, 5), bicubic_skip=False, *, scaling_factor
+    ):
         super().__init__()
+        self.bicubic_skip = bool(bicubic_skip)
         self.scaling_factor = int(scaling_factor)
         first_channels, second_channels = n_channels
         first_kernel, second_kernel, third_kernel = kernel_sizes
@@ -33,6 +39,10 @@ class SRCNN(nn.Module):
         self.patch_extraction = nn.Conv2d(in_channels, first_channels, first_kernel, padding=first_kernel // 2)
         self.nonlinear_mapping = nn.Conv2d(first_channels, second_channels, second_kernel, padding=second_kernel // 2)
         self.reconstruction = nn.Conv2d(second_channels, in_channels, third_kernel, padding=third_kernel // 2)
+        if self.bicubic_skip:
+            # the untrained network then returns the bicubic map exactly, and learns only corrections to it
+            nn.init.zeros_(self.reconstruction.weight)
+            nn.init.zeros_(self.reconstruction.bias)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, lowres):
@@ -51,4 +61,5 @@ class SRCNN(nn.Module):
         upscaled = F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic", align_corners=False)
         features = self.relu(self.patch_extraction(upscaled))
         features = self.relu(self.nonlinear_mapping(features))
-        return self.reconstruction(features)
+        restored = self.reconstruction(features)
+        return restored + upscaled if self.bicubic_skip else restored

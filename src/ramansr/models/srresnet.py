@@ -1,6 +1,7 @@
 """SRResNet (Ledig et al., 2017): residual blocks at LR, then sub-pixel upscaling."""
 
 from torch import nn
+from torch.nn import functional as F
 
 from ramansr.models.upsampling import pixel_shuffle_stages
 
@@ -48,12 +49,16 @@ class ResidualBlock(nn.Module):
         Kernel size of both convolutions.
     n_channels : int
         Channels in and out (equal, so the input can be added back).
+    batch_norm : bool
+        Whether each convolution is followed by batch norm.
     """
 
-    def __init__(self, kernel_size=3, n_channels=64):
+    def __init__(self, kernel_size=3, n_channels=64, batch_norm=True):
         super().__init__()
-        self.conv_block1 = ConvolutionalBlock(n_channels, n_channels, kernel_size, batch_norm=True, activation="prelu")
-        self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, kernel_size, batch_norm=True)
+        self.conv_block1 = ConvolutionalBlock(
+            n_channels, n_channels, kernel_size, batch_norm=batch_norm, activation="prelu"
+        )
+        self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, kernel_size, batch_norm=batch_norm)
 
     def forward(self, features):
         """(N, n_channels, h, w) -> (N, n_channels, h, w)."""
@@ -103,23 +108,46 @@ class SRResNet(nn.Module):
         Width of the network between the first and last convolutions.
     n_blocks : int
         Number of residual blocks.
+    batch_norm : bool
+        Batch norm after the convolutions of the residual part (the original); False drops it, as EDSR does.
+    bicubic_skip : bool
+        Add the bicubic upscaling of the input to the output, so that the network learns only the detail
+        bicubic interpolation misses (a global residual, as in VDSR); it starts near bicubic instead of
+        from nothing, which a short training budget needs.
     scaling_factor : int
         Upscaling of each spatial dimension: the run's SR factor, reached with x2
         and x3 sub-pixel stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
     """
 
     def __init__(
-        self, in_channels=1, large_kernel_size=9, small_kernel_size=3, n_channels=64, n_blocks=16, *, scaling_factor
+        self,
+        in_channels=1,
+        large_kernel_size=9,
+        small_kernel_size=3,
+        n_channels=64,
+        n_blocks=16,
+        batch_norm=True,
+        bicubic_skip=False,
+        *,
+        scaling_factor,
     ):
         super().__init__()
+        self.scaling_factor = int(scaling_factor)
+        self.bicubic_skip = bool(bicubic_skip)
         stages = pixel_shuffle_stages(scaling_factor)
         self.conv_block1 = ConvolutionalBlock(in_channels, n_channels, large_kernel_size, activation="prelu")
-        self.residual_blocks = nn.Sequential(*[ResidualBlock(small_kernel_size, n_channels) for _ in range(n_blocks)])
-        self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, small_kernel_size, batch_norm=True)
+        self.residual_blocks = nn.Sequential(
+            *[ResidualBlock(small_kernel_size, n_channels, batch_norm) for _ in range(n_blocks)]
+        )
+        self.conv_block2 = ConvolutionalBlock(n_channels, n_channels, small_kernel_size, batch_norm=batch_norm)
         self.subpixel_blocks = nn.Sequential(
             *[SubPixelConvolutionalBlock(small_kernel_size, n_channels, stage) for stage in stages]
         )
         self.conv_block3 = ConvolutionalBlock(n_channels, in_channels, large_kernel_size)
+        if self.bicubic_skip:
+            # the untrained network then returns the bicubic map exactly, and learns only corrections to it
+            nn.init.zeros_(self.conv_block3.block[0].weight)
+            nn.init.zeros_(self.conv_block3.block[0].bias)
 
     def forward(self, lowres):
         """Super-resolve a batch of maps.
@@ -138,4 +166,7 @@ class SRResNet(nn.Module):
         # long skip: the residual blocks learn a correction to the shallow features
         features = features + self.conv_block2(self.residual_blocks(features))
         features = self.subpixel_blocks(features)  # (N, n_channels, factor h, factor w)
-        return self.conv_block3(features)  # (N, C, factor h, factor w)
+        upscaled = self.conv_block3(features)  # (N, C, factor h, factor w)
+        if self.bicubic_skip:
+            upscaled = upscaled + F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic")
+        return upscaled
