@@ -36,7 +36,6 @@ from ramansr.io_utils import read_json, save_npz, write_csv, write_json, write_t
 from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
 from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
 
-
 ROWS_PER_BLOCK = 32
 
 
