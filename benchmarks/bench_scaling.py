@@ -119,7 +119,9 @@ def floors(paths, config, lowres_side):
         seconds, out = timed(preprocess_cube, scan.cube, pre["window_length"], pre["polyorder"], **options)
         result["preprocess"][name], scaled[name] = seconds, out[0]
     started = time.perf_counter()
-    lr_maps, _, model = fit_nmf(scaled["lowres"], dec["n_components"], seed=dec["seed"], max_iter=dec["max_iter"])
+    lr_maps, _, model = fit_nmf(
+        scaled["lowres"], dec["n_components"], seed=dec["seed"], max_iter=dec["max_iter"], tol=dec["tol"]
+    )
     hr_maps = transform_nmf(model, scaled["highres"])
     fit_pca(scaled["lowres"], dec["pca_components"])
     result["decompose"] = time.perf_counter() - started

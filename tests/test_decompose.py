@@ -47,6 +47,15 @@ def test_nmf_is_repeatable():
     np.testing.assert_array_equal(fit_nmf(cube, 3, seed=0)[0], fit_nmf(cube, 3, seed=0)[0])
 
 
+def test_a_convergence_tolerance_stops_early_with_the_same_maps():
+    cube, _ = two_phase_cube(np.random.default_rng(4), noise=0.05)
+    fixed, _, fixed_model = fit_nmf(cube, 2, seed=0, max_iter=400, tol=0.0)
+    stopped, _, stopped_model = fit_nmf(cube, 2, seed=0, max_iter=400, tol=1e-3)
+    assert fixed_model.n_iter_ == 400 and stopped_model.n_iter_ < 400
+    for found, reference in zip(stopped, fixed, strict=True):
+        assert np.corrcoef(found.ravel(), reference.ravel())[0, 1] > 0.999
+
+
 def test_pca_explains_most_variance_in_its_first_component():
     cube, _ = two_phase_cube(np.random.default_rng(3))
     maps, spectra, explained = fit_pca(cube, 3)

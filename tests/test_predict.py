@@ -38,6 +38,7 @@ PIPELINE = {
     "n_components": 3,
     "seed": 0,
     "max_iter": 400,
+    "tol": 1e-4,
 }
 
 
@@ -178,6 +179,13 @@ def test_an_override_that_contradicts_the_checkpoint_is_an_error(lowres_scan, tm
     assert not (tmp_path / "cli.mat").exists()
     # repeating the stored value is fine
     assert resolve_pipeline({"model_name": "linear", "pipeline": PIPELINE}, {"n_components": 3}) == PIPELINE
+
+
+def test_a_checkpoint_from_before_the_nmf_tolerance_setting_gets_the_tolerance_it_was_made_with():
+    older = {key: value for key, value in PIPELINE.items() if key != "tol"}
+    assert resolve_pipeline({"model_name": "linear", "pipeline": older})["tol"] == 1e-4
+    with pytest.raises(ValueError, match=r"tol: 0\.001 given, 0\.0001 in the checkpoint"):
+        resolve_pipeline({"model_name": "linear", "pipeline": older}, {"tol": 1e-3})
 
 
 def test_a_checkpoint_without_settings_needs_them_all(tmp_path):

@@ -132,7 +132,7 @@ def test_a_blank_scan_is_refused_before_nmf(tmp_path, value):
     save_npz(highres, cube=cube(16, 16, 40), wavenumbers=np.arange(40.0))
     outputs = [tmp_path / name for name in ("nmf.npz", "pca.npz", "model.joblib")]
     with pytest.raises(ValueError, match=r"1_20x.mat \(sample A, area 1\): blank scan, no channel varies"):
-        decompose_area_files(lowres, highres, *outputs, 3, 2, 0, 50, names=NAMES)
+        decompose_area_files(lowres, highres, *outputs, 3, 2, 0, 50, 1e-4, names=NAMES)
     assert not any(path.exists() for path in outputs)
 
 

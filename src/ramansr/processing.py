@@ -15,7 +15,12 @@ PROCESSING_SETTINGS = {
     "n_components": "decompose",
     "seed": "decompose",
     "max_iter": "decompose",
+    "tol": "decompose",
 }
+
+#: What a setting was before the config had it, for checkpoints that predate it: NMF's ``tol`` was
+#: scikit-learn's default.
+LEGACY_DEFAULTS = {"tol": 1e-4}
 
 
 def processing_settings(config):

@@ -20,7 +20,6 @@ out of training and scoring unless the config says otherwise.
 
 import cv2
 import numpy as np
-import pandas as pd
 
 from ramansr.io_utils import load_npz, read_json, write_csv, write_json, write_text
 from ramansr.truth import read_truth
@@ -219,6 +218,9 @@ def registration_table(registrations, truths=None):
         sample, area, X, Y, confidence, doubtful (the reasons, "" when none);
         with truths also X_true, Y_true, error_x, error_y, error (HR px).
     """
+    # deferred: the per-area stages that import this module write no table and need no pandas
+    import pandas as pd
+
     rows = []
     for key, registration in registrations.items():
         row = {

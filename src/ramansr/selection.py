@@ -12,7 +12,6 @@ pixel (Nyquist = 0.5).
 import sys
 
 import numpy as np
-import pandas as pd
 
 from ramansr.io_utils import load_npz, read_json, write_csv, write_json, write_text
 
@@ -121,6 +120,9 @@ def selection_table(areas, selections, registrations):
     pandas.DataFrame
         sample, area, component, lr_snr_db, hr_snr_db, registration_confidence, kept, reason.
     """
+    # deferred: the per-area stages that import this module write no table and need no pandas
+    import pandas as pd
+
     rows = [
         {
             "sample": sample,

@@ -20,6 +20,7 @@ rule decompose:
         pca_components=config["decompose"]["pca_components"],
         seed=config["decompose"]["seed"],
         max_iter=config["decompose"]["max_iter"],
+        tol=config["decompose"]["tol"],
         names=lambda wc: [f"{get_scan_file(wc, scan)} (sample {wc.sample}, area {wc.area})" for scan in SCANS],
     script:
         "../scripts/decompose.py"

@@ -16,5 +16,6 @@ decompose_area_files(
     snakemake.params.pca_components,
     snakemake.params.seed,
     snakemake.params.max_iter,
+    snakemake.params.tol,
     snakemake.params.names,
 )
