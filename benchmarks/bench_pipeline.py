@@ -7,6 +7,10 @@ seconds and peak memory from Snakemake's ``benchmark:`` files.
 
     python benchmarks/bench_pipeline.py --cores 2
     python benchmarks/bench_pipeline.py --cores 2 --configfile .test/config.yaml
+
+With the default config it also checks issue 13's targets: the run within ``TARGET_MINUTES`` on 2 cores,
+and on the test table (against the noise-free truth) the best learned model at or above
+``TARGET_BEST_PSNR`` and every learned model above bicubic, on the LR scale and on the paper's min-max scale.
 """
 
 import argparse
@@ -20,6 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+TARGET_MINUTES = 10
+# the best learned model's test PSNR (paper's min-max scale, against the truth) before the run was made faster
+TARGET_BEST_PSNR = 28.10
 IGNORE = shutil.ignore_patterns(".git", "results", ".snakemake", "__pycache__", "*.egg-info", ".pytest_cache")
 
 
@@ -44,6 +51,28 @@ def rule_table(benchmark_dir):
     return table.sort_values("wall_s", ascending=False)
 
 
+def quality_table(test_csv):
+    """Mean test PSNR and SSIM against the clean truth per model and scale, from ``results/tables/test.csv``."""
+    table = pd.read_csv(test_csv)
+    table = table[(table["reference"] == "clean") & (table["statistic"] == "mean")]
+    table = table.drop(columns=["reference", "statistic", "Measured HR (ceiling)"], errors="ignore")
+    return table.set_index(["scale", "metric"])
+
+
+def quality_targets(quality):
+    """Lines saying whether every learned model beats bicubic and the best reaches ``TARGET_BEST_PSNR``."""
+    learned = [name for name in quality.columns if name not in ("Linear interpolation", "Bicubic")]
+    lines = []
+    for (scale, metric), row in quality.iterrows():
+        below = [name for name in learned if row[name] <= row["Bicubic"]]
+        verdict = "met" if not below else "NOT met: " + ", ".join(below)
+        lines.append(f"every learned model above bicubic, {metric}, {scale} scale: {verdict}")
+    best = quality.loc[("minmax", "PSNR (dB)"), learned].max()
+    verdict = "met" if best >= TARGET_BEST_PSNR else "NOT met"
+    lines.append(f"best learned PSNR (min-max scale) {best:.2f} dB, target >= {TARGET_BEST_PSNR}: {verdict}")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
@@ -60,8 +89,16 @@ def main(argv=None):
     wall = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"snakemake failed:\n{result.stderr[-3000:]}")
-    print(f"pipeline wall time: {wall:.0f} s ({wall / 60:.1f} min) with --cores {args.cores}\n")
+    verdict = "met" if wall <= 60 * TARGET_MINUTES else "NOT met"
+    print(f"pipeline wall time: {wall:.0f} s ({wall / 60:.1f} min) with --cores {args.cores}", end="")
+    print(f"; target <= {TARGET_MINUTES} min (default config, 2 cores): {verdict}\n" if not args.configfile else "\n")
     print(rule_table(workdir / "results/benchmarks").round(1).to_string())
+    test_csv = workdir / "results/tables/test.csv"
+    if test_csv.exists():
+        quality = quality_table(test_csv)
+        print("\ntest set against the noise-free truth (mean):")
+        print(quality.round(3).to_string())
+        print("\n".join(["", *quality_targets(quality)]))
     if args.keep:
         print(f"\nscratch copy kept at {workdir}")
     else:

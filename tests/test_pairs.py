@@ -54,6 +54,24 @@ def test_crop_mode_keeps_the_window_inside_its_crop(augment, factor):
         np.testing.assert_array_equal(np.kron(crop, np.ones((factor, factor)))[y : y + rows, x : x + cols], target)
 
 
+@pytest.mark.parametrize("mode", ["crop", "full"])
+def test_patches_are_random_pieces_of_the_window_under_their_corners(mode):
+    factor, rows, cols, patch = 4, 12, 16, 6
+    rng = np.random.default_rng(2)
+    lowres = rng.random((3, 12, 14)).astype(np.float32)
+    upscaled = np.kron(lowres, np.ones((1, factor, factor), np.float32))
+    positions = np.array([[0, 0], [5, 9], [40, 36]])
+    windows = np.stack([upscaled[i, y : y + rows, x : x + cols] for i, (x, y) in enumerate(positions)])
+    pairs = PairSet(lowres, windows, positions, ["a", "b", "c"], factor)
+    crops, targets, corners = make_batch(pairs, range(3), mode=mode, margin=2, rng=rng, patch=patch)
+    assert targets.shape == (3, 1, patch, patch)
+    for crop, target, (x, y) in zip(crops[:, 0], targets[:, 0], corners, strict=True):
+        np.testing.assert_array_equal(np.kron(crop, np.ones((factor, factor)))[y : y + patch, x : x + patch], target)
+    # the pieces move from one draw to the next
+    _, other_targets, _ = make_batch(pairs, range(3), mode=mode, margin=2, rng=rng, patch=patch)
+    assert not np.array_equal(targets, other_targets)
+
+
 def test_extract_windows_matches_slicing():
     upscaled = torch.rand(3, 1, 20, 24)
     positions = torch.tensor([[0, 0], [8, 4], [7, 10]])

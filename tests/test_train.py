@@ -3,15 +3,18 @@
 import csv
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from scipy.ndimage import gaussian_filter
 
 from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.inference import load_model, super_resolve
+from ramansr.models import TRAINABLE, build
 from ramansr.models.interpolation import Interpolation
 from ramansr.models.srgan import Generator
 from ramansr.train import DEFAULT_SETTINGS, resolve_settings, train_model
@@ -354,3 +357,19 @@ def test_scoring_refuses_a_checkpoint_of_another_factor(tmp_path):
     pairs3, split3 = write_synthetic_pairs(other, factor=3)
     with pytest.raises(ValueError, match=r"trained for SR factor 4, but the pairs of .* are at factor 3"):
         evaluate_model_file("linear", tmp_path / "linear" / "best.pt", pairs3, split3, tmp_path / "x.csv")
+
+
+def test_paper_config_restores_the_papers_recipe_over_the_cpu_budget():
+    """config/paper.yaml on top of config.yaml, merged as Snakemake merges config files."""
+    from snakemake.utils import update_config
+
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((repo / "config" / "paper.yaml").read_text()))
+    for name in TRAINABLE:
+        settings = resolve_settings({**config["training"], **config["model_settings"].get(name, {})})
+        assert (settings["epochs"], settings["learning_rate"], settings["schedule"]) == (1000, 1e-4, "constant")
+        paper_model = build(name, scaling_factor=4)
+        model = build(name, **settings["model"], scaling_factor=4)
+        assert not getattr(model, "bicubic_skip", False)
+        assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in paper_model.parameters())

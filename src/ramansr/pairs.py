@@ -155,7 +155,30 @@ def crop_bounds(start, window_size, lowres_size, margin, factor):
     return first, length
 
 
-def make_batch(pairs, indices, *, mode, margin, rng=None):
+def random_patch(highres, position, patch, rng):
+    """A ``patch`` x ``patch`` piece of an HR window at a random place, and its corner.
+
+    Parameters
+    ----------
+    highres : ndarray, (H, W)
+    position : (X, Y) int
+        The window's corner in the upscaled LR map.
+    patch : int
+        Side in HR pixels; a window smaller than that is kept whole along that side.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    highres, position
+        The piece and its corner in the upscaled LR map.
+    """
+    rows, cols = min(patch, highres.shape[0]), min(patch, highres.shape[1])
+    top = int(rng.integers(highres.shape[0] - rows + 1))
+    left = int(rng.integers(highres.shape[1] - cols + 1))
+    return highres[top : top + rows, left : left + cols], (position[0] + left, position[1] + top)
+
+
+def make_batch(pairs, indices, *, mode, margin, rng=None, patch=0):
     """Inputs, targets and window corners of a batch, augmented when ``rng`` is given.
 
     Parameters
@@ -167,6 +190,9 @@ def make_batch(pairs, indices, *, mode, margin, rng=None):
         LR pixels of context in crop mode.
     rng : numpy.random.Generator or None
         Draws the flip and rotation of each pair; None means no augmentation.
+    patch : int
+        With ``rng``, train on a random ``patch`` x ``patch`` piece of each HR window (0: the whole
+        window): smaller inputs make more, cheaper steps for the same compute.
 
     Returns
     -------
@@ -185,6 +211,8 @@ def make_batch(pairs, indices, *, mode, margin, rng=None):
             flip = bool(rng.integers(2))
             rotations = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
             lowres, highres, position = augment_pair(lowres, highres, position, flip, rotations, pairs.factor)
+            if patch:
+                highres, position = random_patch(highres, position, patch, rng)
         x, y = position
         if mode == "crop":
             row, rows = crop_bounds(y, highres.shape[0], lowres.shape[0], margin, pairs.factor)

@@ -218,6 +218,7 @@ class TrainingRun:
                 mode=self.settings["mode"],
                 margin=self.settings["margin"],
                 rng=rng if self.settings["augment"] else None,
+                patch=self.settings["patch"],
             )
             losses = self.train_step(*(self.to_device(array) for array in arrays))
             for key, value in losses.items():
