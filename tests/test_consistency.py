@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from ramansr.consistency import channel_psnr, far_below, lowres_consistency, reimage_lowres, spectral_angle
+from ramansr.consistency import (
+    channel_psnr,
+    far_below,
+    lowres_consistency,
+    map_errors,
+    reimage_lowres,
+    spectral_angle,
+    spectral_fidelity,
+)
 from ramansr.simulate.acquisition import airy_otf
 
 FACTOR, LR_STEP, NA, WAVELENGTH = 4, 2.0, 0.2, 0.5
@@ -93,3 +101,45 @@ def test_channel_psnr_is_skimages_at_each_channel():
     expected = peak_signal_noise_ratio(reference[..., 2], prediction[..., 2], data_range=20.0)
     assert found[2] == pytest.approx(expected)
     assert found[0] == pytest.approx(peak_signal_noise_ratio(reference[..., 0], prediction[..., 0], data_range=10.0))
+
+
+ODD = 3  # an odd factor puts every LR point on an SR pixel: LR maps and cubes are exact subsamples
+WINDOW = 24  # HR pixels
+
+
+def odd_scene():
+    """The cosine field on a 3x SR grid, and an HR window's corner at a whole LR point."""
+    sr_points = np.arange(ODD * LR_POINTS) * LR_STEP / ODD
+    return cosine_field(sr_points[None, :], sr_points[:, None]), (ODD * 2, ODD * 3)
+
+
+def lr_points(maps):
+    """The LR points of SR maps (..., rows, cols)."""
+    return maps[..., ODD // 2 :: ODD, ODD // 2 :: ODD]
+
+
+def test_map_errors_pair_components_and_score_the_calibrated_hr_map():
+    field, (x, y) = odd_scene()
+    maps = np.stack([field, 1.0 - field**2])
+    lowres_maps = lr_points(maps)
+    highres = 5.0 * maps[:, y : y + WINDOW, x : x + WINDOW] + 2.0  # another intensity scale
+    # the area's decomposition lists the components the other way round
+    psnr, matched = map_errors(maps, lowres_maps, lowres_maps[::-1], highres[::-1], (x, y), ODD)
+    np.testing.assert_array_equal(matched, [1, 0])
+    assert (psnr > 40.0).all()
+    worse, _ = map_errors(np.roll(maps, 2, axis=2), lowres_maps, lowres_maps[::-1], highres[::-1], (x, y), ODD)
+    assert (worse < psnr - 10.0).all()
+
+
+def test_spectral_fidelity_of_a_perfect_cube_beats_linear_interpolation():
+    field, (x, y) = odd_scene()
+    spectra = np.array([[1.0, 0.2, 0.5, 0.1], [0.1, 1.0, 0.3, 0.8]])
+    predicted = np.einsum("rc,l->rcl", field, spectra[0]) + np.einsum("rc,l->rcl", 1.0 - field, spectra[1])
+    lowres = np.moveaxis(lr_points(np.moveaxis(predicted, -1, 0)), 0, -1)
+    measured = 3.0 * predicted[y : y + WINDOW, x : x + WINDOW]  # the HR objective collects 3x the light
+    found = spectral_fidelity(predicted, lowres, measured, (x, y), ODD)
+    assert found["spectral_angle_deg"]["model"] == pytest.approx(0.0, abs=1e-4)
+    assert found["spectral_angle_deg"]["linear"] > 0.1
+    assert len(found["channel_psnr"]["model"]) == 4
+    assert min(found["channel_psnr"]["model"]) > 40.0
+    assert max(found["channel_psnr"]["linear"]) < min(found["channel_psnr"]["model"]) - 10.0

@@ -14,12 +14,13 @@ channel (PSNR per channel) and per spectrum (spectral angle).
 
 import numpy as np
 from scipy import ndimage
+from scipy.optimize import linear_sum_assignment
 from skimage.metrics import peak_signal_noise_ratio
 
+from ramansr.dataset import calibrate_to_lowres
+from ramansr.metrics import DATA_RANGE, crop_window, score
+from ramansr.register import upscale
 from ramansr.simulate.acquisition import airy_otf, blur
-
-#: The maps' data range: SR and LR maps are both normalised with the LR map's (low, high).
-DATA_RANGE = 1.0
 
 #: The LR imaging model where the scan and the config do not give it: a 20x/0.5 objective, a 532 nm laser.
 DEFAULT_LOWRES_NA = 0.5
@@ -29,7 +30,9 @@ DEFAULT_EXCITATION_NM = 532.0
 DEFAULT_MARGIN_DB = 3.0
 
 
-def reimage_lowres(sr_maps, factor, lowres_step_um=None, na=DEFAULT_LOWRES_NA, wavelength_um=DEFAULT_EXCITATION_NM / 1e3):
+def reimage_lowres(
+    sr_maps, factor, lowres_step_um=None, na=DEFAULT_LOWRES_NA, wavelength_um=DEFAULT_EXCITATION_NM / 1e3
+):
     """Image super-resolved maps as the LR scan would: blur with the LR PSF, sample at the LR points.
 
     The PSF is the incoherent Airy PSF of the LR objective
@@ -58,7 +61,7 @@ def reimage_lowres(sr_maps, factor, lowres_step_um=None, na=DEFAULT_LOWRES_NA, w
         The maps at the LR points (cubic spline where a point falls between SR pixels).
     """
     sr_maps = np.asarray(sr_maps, dtype=np.float64)
-    k, rows, cols = sr_maps.shape
+    rows, cols = sr_maps.shape[1:]
     if rows % factor or cols % factor:
         raise ValueError(f"SR maps of {rows} x {cols} pixels are not a whole number of {factor}x LR points")
     blurred = sr_maps
@@ -91,7 +94,9 @@ def lowres_consistency(sr_maps, lowres_maps, factor, **imaging):
     Returns
     -------
     psnr : ndarray of float64, (k,)
-        PSNR (dB) of the re-imaged SR map against the LR map, data_range ``DATA_RANGE`` (1).
+        PSNR (dB) of the re-imaged SR map against the LR map, data_range
+        ``ramansr.metrics.DATA_RANGE`` (1: SR and LR maps are both normalised
+        with the LR map's (low, high)).
     residual : ndarray of float32, (k, h, w)
         Re-imaged SR map minus LR map.
     """
@@ -175,3 +180,97 @@ def spectral_angle(prediction, reference):
     with np.errstate(invalid="ignore", divide="ignore"):
         cosine = np.sum(prediction * reference, axis=-1) / norms
     return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def spectral_fidelity(predicted, lowres, measured, position, factor):
+    """A rebuilt HR cube, and linear interpolation of the LR cube, against the measured HR cube at every channel.
+
+    Each channel is scored on the LR scan's scale, as the CH-band check's
+    ``common`` scale: the measured HR channel image is brought to the LR
+    units (:func:`ramansr.dataset.calibrate_to_lowres` against the LR channel
+    image, gain and offset) and the data range is the LR channel image's
+    (max - min). The spectral angle compares the spectra as measured (blind to
+    the objectives' different collection), at every pixel of the window.
+
+    Parameters
+    ----------
+    predicted : ndarray, (factor h, factor w, channels)
+        The rebuilt cube, in the LR scan's units, on the upscaled LR grid.
+    lowres : ndarray, (h, w, channels)
+        The LR scan.
+    measured : ndarray, (H, W, channels)
+        The HR scan, on the same channels.
+    position : (X, Y)
+        The registered window's corner in the upscaled LR grid.
+    factor : int
+
+    Returns
+    -------
+    dict
+        ``channel_psnr``: {model, linear} -> list of PSNR (dB) per channel;
+        ``spectral_angle_deg``: {model, linear} -> mean angle over the window's pixels.
+    """
+    window = measured.shape[:2]
+    channels = measured.shape[2]
+    model = np.stack([crop_window(predicted[..., c], position, window) for c in range(channels)], axis=-1)
+    linear = np.stack(
+        [crop_window(upscale(lowres[..., c], factor), position, window) for c in range(channels)], axis=-1
+    )
+    calibrated = np.empty(measured.shape, dtype=np.float64)
+    for c in range(channels):
+        gain, offset = calibrate_to_lowres(lowres[..., c], measured[..., c], position, factor)
+        calibrated[..., c] = gain * measured[..., c] + offset
+    # a channel without contrast in the LR scan has no range to score on
+    data_range = np.maximum(np.ptp(lowres.reshape(-1, channels), axis=0), np.finfo(np.float32).eps)
+    return {
+        "channel_psnr": {
+            name: [float(v) for v in channel_psnr(cube, calibrated, data_range)]
+            for name, cube in (("model", model), ("linear", linear))
+        },
+        "spectral_angle_deg": {
+            name: float(np.nanmean(spectral_angle(cube, measured)))
+            for name, cube in (("model", model), ("linear", linear))
+        },
+    }
+
+
+def map_errors(predicted_maps, lowres_maps, area_lowres_maps, area_highres_maps, position, factor):
+    """The true error of each predicted component map: PSNR against the measured HR map of that component.
+
+    A prediction fits its own NMF on the LR scan, whose components need not
+    come in the order of the area's decomposition (``decompose`` stage): each
+    predicted component is paired with the area's component whose LR map
+    correlates best with its own (one to one, scipy's ``linear_sum_assignment``).
+    The area's HR map is calibrated to the predicted component's LR map
+    (:func:`ramansr.dataset.calibrate_to_lowres`) and scored against the
+    predicted map at the window with data_range 1 (both maps are on the LR
+    map's normalised scale), as the evaluation's ``common`` scale does.
+
+    Parameters
+    ----------
+    predicted_maps : ndarray, (k, factor h, factor w)
+    lowres_maps : ndarray, (k, h, w)
+        The prediction's LR maps, normalised as ``predicted_maps``.
+    area_lowres_maps : ndarray, (k, h, w)
+    area_highres_maps : ndarray, (k, H, W)
+        The area's decomposition.
+    position : (X, Y)
+    factor : int
+
+    Returns
+    -------
+    psnr : ndarray of float64, (k,)
+    matched : ndarray of int, (k,)
+        The area's component paired with each predicted one.
+    """
+    k = len(lowres_maps)
+    flat = np.concatenate([np.reshape(lowres_maps, (k, -1)), np.reshape(area_lowres_maps, (len(area_lowres_maps), -1))])
+    correlation = np.nan_to_num(np.corrcoef(flat)[:k, k:])
+    _, matched = linear_sum_assignment(-correlation)
+    psnr = []
+    for component, area_component in enumerate(matched):
+        highres = np.asarray(area_highres_maps[area_component], dtype=np.float64)
+        gain, offset = calibrate_to_lowres(lowres_maps[component], highres, position, factor)
+        window = crop_window(predicted_maps[component], position, highres.shape)
+        psnr.append(score(window, gain * highres + offset)["psnr"])
+    return np.array(psnr), matched

@@ -16,6 +16,7 @@ writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat``.
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -23,16 +24,18 @@ import numpy as np
 import torch
 
 from ramansr.bands import CH_BAND, band_image
+from ramansr.consistency import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA, lowres_consistency
 from ramansr.dataset import (
     INTENSITY_CONVENTION,
     calibrate_to_lowres,
     normalize_maps,
 )
 from ramansr.decompose import fit_nmf
-from ramansr.figure_style import new_figure, save_figure, show_map
+from ramansr.figure_style import DIVERGING_CMAP, new_figure, save_figure, show_map
 from ramansr.inference import checkpoint_factor, load_model, super_resolve
 from ramansr.io import Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import read_json, save_npz, write_csv, write_json, write_text
+from ramansr.metrics import DATA_RANGE
 from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
 from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
 
@@ -67,6 +70,11 @@ def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
         scaled_block = np.einsum("krc,kl->rcl", maps[:, rows], spectra, optimize=True)
         cube[rows] = unscale_channels(scaled_block, data_min, data_max)
     return cube
+
+
+def lowres_step(pixel_size_um):
+    """One step (um) for the LR PSF: the geometric mean of a scan's (row, column) steps (equal in most scans)."""
+    return float(np.sqrt(pixel_size_um[0] * pixel_size_um[1]))
 
 
 def resolve_pipeline(checkpoint, overrides=None):
@@ -113,8 +121,8 @@ def resolve_pipeline(checkpoint, overrides=None):
     return {key: stored[key] for key in PROCESSING_SETTINGS}
 
 
-def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None, title=""):
-    """Each component's LR map (top row) over its super-resolved map (bottom row), in the figures' style.
+def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None, title="", residual=None, psnr=None):
+    """Each component's LR map (top row) over its super-resolved map, in the figures' style.
 
     Parameters
     ----------
@@ -127,13 +135,29 @@ def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None
     pixel_size_um : (row step, column step) or None
         The LR scan's pixel size; None draws the scale bars in pixels.
     title : str
+    residual, psnr : ndarray, (k, h, w) and (k,), or None
+        The LR consistency (:func:`ramansr.consistency.lowres_consistency`): a
+        third row shows the re-imaged SR map minus the LR map, titled with its PSNR.
     """
     lr_pixel = float("nan") if pixel_size_um is None else float(pixel_size_um[-1])
     rows = ((lowres_maps, "LR", lr_pixel), (predicted_maps, f"{factor}x SR", lr_pixel / factor))
-    fig, axes = new_figure(2, len(lowres_maps))
+    fig, axes = new_figure(2 if residual is None else 3, len(lowres_maps))
     for component in range(len(lowres_maps)):
-        for axis, (maps, label, pixel_size) in zip(axes[:, component], rows, strict=True):
+        for axis, (maps, label, pixel_size) in zip(axes[:, component], rows, strict=False):
             show_map(axis, maps[component], f"component {component}: {label}", pixel_size, vmin=0.0, vmax=1.0)
+    if residual is not None:
+        # one symmetric colour scale for every component, so residuals compare across maps
+        limit = max(float(np.abs(residual).max()), 1e-6)
+        for component, axis in enumerate(axes[2]):
+            show_map(
+                axis,
+                residual[component],
+                f"re-imaged SR - LR: {psnr[component]:.1f} dB",
+                lr_pixel,
+                cmap=DIVERGING_CMAP,
+                vmin=-limit,
+                vmax=limit,
+            )
     fig.suptitle(title)
     save_figure(fig, out_paths)
 
@@ -170,8 +194,16 @@ def predict_scan(
     device=None,
     variable=None,
     image_shape=None,
+    lowres_na=DEFAULT_LOWRES_NA,
+    excitation_nm=DEFAULT_EXCITATION_NM,
 ):
-    """Super-resolve every component map of an LR scan and rebuild the HR cube.
+    """Super-resolve every component map of an LR scan, rebuild the HR cube, and check both against the LR scan.
+
+    The check needs no HR scan: every SR map, imaged again by the LR
+    acquisition (:func:`ramansr.consistency.lowres_consistency`: the Airy PSF
+    of ``lowres_na`` at ``excitation_nm`` on the scan's pixel size, point
+    sampling at the LR points), is scored against its LR map; the PSNR per map
+    goes to the log, the .npz, the returned dict and the figure's third row.
 
     Parameters
     ----------
@@ -183,9 +215,10 @@ def predict_scan(
         .npz with ``predicted_maps`` (k, f r, f c) (f the SR factor) and
         ``lowres_maps`` (k, r, c), both normalised with the LR maps' ``map_low``
         and ``map_high`` (k,), ``spectra`` (k, channels), ``wavenumbers``,
-        ``settings`` (JSON text).
+        ``consistency_psnr`` (k,) (dB, data_range 1), ``lowres_residual`` (k, r, c)
+        (re-imaged SR map minus LR map), ``settings`` (JSON text).
     out_png : path-like
-        LR maps over predicted maps.
+        LR maps over predicted maps over the consistency residuals.
     out_mat : path-like
         The reconstructed HR cube, written with :func:`ramansr.io.write_scan`
         (WITec layout), in the LR scan's units; its pixel size is the LR scan's divided by the SR factor.
@@ -198,11 +231,14 @@ def predict_scan(
         The map to read from a file that holds several (see :func:`ramansr.io.read_scan`).
     image_shape : str or None
         'rows x cols' of a WITec Table export without header lines.
+    lowres_na, excitation_nm : float
+        The LR objective's numerical aperture and the laser wavelength (nm), for the consistency's PSF.
 
     Returns
     -------
     dict
-        Settings, input and output paths and shapes, model name and timing.
+        Settings, input and output paths and shapes, model name, ``consistency``
+        ({psnr: per map, data_range, na, excitation_nm, psf}) and timing.
     """
     started = time.perf_counter()
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
@@ -241,6 +277,20 @@ def predict_scan(
     # on the LR map's scale: an HR window may reach beyond the LR map's range, so no clipping to [0, 1]
     predicted_maps = super_resolve(model, lowres_maps)
     cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
+    consistency, residual = lowres_consistency(
+        predicted_maps,
+        lowres_maps,
+        factor,
+        lowres_step_um=None if scan.pixel_size_um is None else lowres_step(scan.pixel_size_um),
+        na=lowres_na,
+        wavelength_um=excitation_nm / 1e3,
+    )
+    psf = "none: the scan has no pixel size" if scan.pixel_size_um is None else "Airy"
+    print(
+        f"{lowres_path}: LR consistency (re-imaged SR maps against the LR maps, PSNR, data_range 1, PSF {psf}, "
+        f"NA {lowres_na:g}, {excitation_nm:g} nm): " + ", ".join(f"{value:.2f}" for value in consistency) + " dB",
+        file=sys.stderr,
+    )
 
     pixel_size = None if scan.pixel_size_um is None else tuple(step / factor for step in scan.pixel_size_um)
     result = {
@@ -256,6 +306,13 @@ def predict_scan(
         "out_maps": str(out_maps),
         "out_png": str(out_png),
         "out_mat": str(out_mat),
+        "consistency": {
+            "psnr": [float(value) for value in consistency],
+            "data_range": DATA_RANGE,
+            "na": lowres_na,
+            "excitation_nm": excitation_nm,
+            "psf": psf,
+        },
     }
     save_npz(
         out_maps,
@@ -265,6 +322,8 @@ def predict_scan(
         map_high=high,
         spectra=spectra,
         wavenumbers=scan.wavenumbers,
+        consistency_psnr=consistency,
+        lowres_residual=residual,
         settings=np.array(json.dumps(result)),
     )
     plot_maps(
@@ -274,6 +333,8 @@ def predict_scan(
         factor,
         scan.pixel_size_um,
         title=f"{scan.name or Path(lowres_path).stem}: {model_name}",
+        residual=residual,
+        psnr=consistency,
     )
     meta = {
         "source": str(lowres_path),
@@ -408,6 +469,18 @@ def main(argv=None):
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
     parser.add_argument("--variable", help="the map to read from a file that holds several")
     parser.add_argument("--image-shape", help="'rows x cols' of a WITec Table export without header lines")
+    parser.add_argument(
+        "--lowres-na",
+        type=float,
+        default=DEFAULT_LOWRES_NA,
+        help=f"NA of the LR objective, for the LR consistency check (default {DEFAULT_LOWRES_NA})",
+    )
+    parser.add_argument(
+        "--excitation-nm",
+        type=float,
+        default=DEFAULT_EXCITATION_NM,
+        help=f"laser wavelength (nm), for the LR consistency check (default {DEFAULT_EXCITATION_NM:g})",
+    )
     args = parser.parse_args(argv)
     prefix = args.out_prefix or args.lowres.with_name(args.lowres.stem + "_sr")
     result = predict_scan(
@@ -427,6 +500,8 @@ def main(argv=None):
         device=args.device,
         variable=args.variable,
         image_shape=args.image_shape,
+        lowres_na=args.lowres_na,
+        excitation_nm=args.excitation_nm,
     )
     print(json.dumps(result, indent=2))
     return 0
