@@ -162,6 +162,7 @@ def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None
                 residual[component],
                 f"re-imaged SR - LR: {psnr[component]:.1f} dB",
                 lr_pixel,
+                colorbar_label="residual",
                 cmap=DIVERGING_CMAP,
                 vmin=-limit,
                 vmax=limit,
