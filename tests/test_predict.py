@@ -7,10 +7,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from ramansr.consistency import lowres_consistency
 from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
 from ramansr.io.table import write_table
-from ramansr.predict import main, predict_scan, reconstruct_cube, resolve_pipeline
+from ramansr.predict import main, predict_scan, prediction_table, reconstruct_cube, resolve_pipeline
 from ramansr.train import save_checkpoint
 
 ROWS, COLS, CHANNELS = 10, 12, 40
@@ -210,3 +211,47 @@ def test_a_headerless_table_export_predicts_with_its_grid_given(lowres_scan, tmp
     assert found["predicted_maps"].shape == (3, 4 * ROWS, 4 * COLS)
     with pytest.raises(ValueError, match=r"scan_lr.txt: image shape '10 by 12'"):
         predict_scan(table_path, model, **outputs, device="cpu", image_shape="10 by 12")
+
+
+def test_every_prediction_checks_its_lr_consistency(lowres_scan, tmp_path):
+    result, outputs = run(lowres_scan, checkpoint(tmp_path, "linear"), tmp_path)
+    with np.load(outputs["out_maps"]) as maps:
+        consistency, residual = maps["consistency_psnr"], maps["lowres_residual"]
+        lowres_maps, predicted = maps["lowres_maps"], maps["predicted_maps"]
+    assert residual.shape == (3, ROWS, COLS)
+    np.testing.assert_allclose(result["consistency"]["psnr"], consistency)
+    assert result["consistency"]["psf"] == "Airy" and result["consistency"]["data_range"] == 1.0
+    # bilinear interpolation passes (nearly) through the LR points: consistent
+    assert (consistency > 30.0).all()
+    found, _ = lowres_consistency(predicted, lowres_maps, 4, lowres_step_um=2.0)
+    np.testing.assert_allclose(consistency, found)
+    shifted, _ = lowres_consistency(np.roll(predicted, 4, axis=2), lowres_maps, 4, lowres_step_um=2.0)
+    assert (shifted < consistency - 5.0).all()
+
+
+def test_predictions_far_below_the_test_areas_consistency_are_flagged():
+    def check(consistency, true_psnr):
+        scores = {"psnr": 20.0, "ssim": 0.5, "psnr_common": 21.0, "ssim_common": 0.6}
+        spectral = {
+            "channel_psnr": {"model": [20.0, 22.0], "linear": [18.0, 19.0]},
+            "spectral_angle_deg": {"model": 3.0, "linear": 4.0},
+        }
+        return {
+            "band": [2800.0, 3000.0],
+            "model": scores,
+            "linear": scores,
+            "spectral": spectral,
+            "maps": [
+                {"component": k, "area_component": k, "consistency_psnr": c, "true_psnr": t}
+                for k, (c, t) in enumerate(zip(consistency, true_psnr, strict=True))
+            ],
+        }
+
+    checks = {("A", "1"): check([30.0, 34.0], [25.0, 29.0]), ("B", "2"): check([32.0, 36.0], [27.0, 31.0])}
+    areas, maps, spearman = prediction_table(checks, {"cell_07": [28.0, 26.5]}, margin_db=3.0)
+    assert spearman == pytest.approx(1.0)  # consistency ranks the test maps as their true error does
+    assert areas["model_channel_psnr"].tolist() == [21.0, 21.0]
+    assert areas["linear_spectral_angle_deg"].tolist() == [4.0, 4.0]
+    assert maps.loc[maps["prediction"] == "cell_07", "flagged"].tolist() == [False, True]  # under 30 - 3 dB
+    assert not maps.loc[maps["prediction"] != "cell_07", "flagged"].any()
+    assert maps.loc[maps["prediction"] == "cell_07", "true_psnr"].isna().all()

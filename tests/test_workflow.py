@@ -85,6 +85,26 @@ def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_ru
     assert cube.cube.mean() == pytest.approx(lowres.cube.mean(), rel=0.15)
 
 
+def test_test_area_predictions_are_checked_at_every_channel_and_for_lr_consistency(finished_run):
+    table = pd.read_csv(finished_run / "results/tables/prediction.csv", dtype={"area": str})
+    spectral = [
+        "bicubic_channel_psnr",
+        "linear_channel_psnr",
+        "bicubic_spectral_angle_deg",
+        "linear_spectral_angle_deg",
+    ]
+    assert np.isfinite(table[spectral].to_numpy()).all()
+    assert ((table[spectral[2:]] >= 0) & (table[spectral[2:]] < 90)).all().all()
+    maps = pd.read_csv(finished_run / "results/tables/consistency.csv", dtype={"area": str})
+    assert len(maps) == 3 * len(table)  # every component map of every test area
+    assert np.isfinite(maps[["consistency_psnr", "true_psnr"]].to_numpy()).all()
+    assert not maps["flagged"].any()  # the test areas set the range
+    markdown = (finished_run / "results/tables/prediction.md").read_text()
+    assert "Spearman rank correlation of consistency and true PSNR over the 3 test maps" in markdown
+    assert "No prediction is flagged." in markdown
+    assert (finished_run / "results/figures/spectral_fidelity.png").stat().st_size > 0
+
+
 def test_the_report_embeds_every_figure_and_table(run_copy):
     snakemake(run_copy, "--report", "results/report.html")
     html = (run_copy / "results/report.html").read_text()

@@ -21,6 +21,8 @@ from ramansr.io_utils import atomic_path
 
 MAP_CMAP = "viridis"
 CORRELATION_CMAP = "magma"
+#: Signed values (PCA scores, residuals), drawn on a scale symmetric about zero.
+DIVERGING_CMAP = "RdBu_r"
 WINDOW_COLOR = "red"
 KEPT_COLOR = "tab:blue"
 REJECTED_COLOR = "tab:red"

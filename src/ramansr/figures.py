@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ramansr.figure_style import (
+    DIVERGING_CMAP,
     draw_window,
     message_panel,
     new_figure,
@@ -80,7 +81,7 @@ def plot_decomposition(nmf_path, pca_path, spectra_path, out_paths, title=""):
                 f"PC {row + 1} ({100 * explained[row]:.1f} % var.)",
                 pixel_size,
                 colorbar_label="score",
-                cmap="RdBu_r",
+                cmap=DIVERGING_CMAP,
                 **symmetric_limits(pca["maps"][row]),
             )
             plot_spectrum(axes[row, 1], pca["wavenumbers"], pca["spectra"][row], f"PC {row + 1} loading", "loading")

@@ -16,6 +16,7 @@ writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat``.
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -23,17 +24,27 @@ import numpy as np
 import torch
 
 from ramansr.bands import CH_BAND, band_image
+from ramansr.consistency import (
+    DEFAULT_EXCITATION_NM,
+    DEFAULT_LOWRES_NA,
+    DEFAULT_MARGIN_DB,
+    far_below,
+    lowres_consistency,
+    map_errors,
+    spectral_fidelity,
+)
 from ramansr.dataset import (
     INTENSITY_CONVENTION,
     calibrate_to_lowres,
     normalize_maps,
 )
 from ramansr.decompose import fit_nmf
-from ramansr.figure_style import new_figure, save_figure, show_map
+from ramansr.figure_style import DIVERGING_CMAP, new_figure, save_figure, show_map
 from ramansr.inference import checkpoint_factor, load_model, super_resolve
 from ramansr.io import Scan, parse_image_shape, read_scan, write_scan
-from ramansr.io_utils import read_json, save_npz, write_csv, write_json, write_text
-from ramansr.preprocess import preprocess_cube, scale_with_range, unscale_channels
+from ramansr.io_utils import load_npz, read_json, save_npz, write_csv, write_json, write_text
+from ramansr.metrics import DATA_RANGE
+from ramansr.preprocess import align_scan, preprocess_cube, scale_with_range, unscale_channels
 from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
 
 ROWS_PER_BLOCK = 32
@@ -67,6 +78,11 @@ def reconstruct_cube(normalized_maps, low, high, spectra, data_min, data_max):
         scaled_block = np.einsum("krc,kl->rcl", maps[:, rows], spectra, optimize=True)
         cube[rows] = unscale_channels(scaled_block, data_min, data_max)
     return cube
+
+
+def lowres_step(pixel_size_um):
+    """One step (um) for the LR PSF: the geometric mean of a scan's (row, column) steps (equal in most scans)."""
+    return float(np.sqrt(pixel_size_um[0] * pixel_size_um[1]))
 
 
 def resolve_pipeline(checkpoint, overrides=None):
@@ -113,8 +129,8 @@ def resolve_pipeline(checkpoint, overrides=None):
     return {key: stored[key] for key in PROCESSING_SETTINGS}
 
 
-def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None, title=""):
-    """Each component's LR map (top row) over its super-resolved map (bottom row), in the figures' style.
+def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None, title="", residual=None, psnr=None):
+    """Each component's LR map (top row) over its super-resolved map, in the figures' style.
 
     Parameters
     ----------
@@ -127,13 +143,30 @@ def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None
     pixel_size_um : (row step, column step) or None
         The LR scan's pixel size; None draws the scale bars in pixels.
     title : str
+    residual, psnr : ndarray, (k, h, w) and (k,), or None
+        The LR consistency (:func:`ramansr.consistency.lowres_consistency`): a
+        third row shows the re-imaged SR map minus the LR map, titled with its PSNR.
     """
     lr_pixel = float("nan") if pixel_size_um is None else float(pixel_size_um[-1])
     rows = ((lowres_maps, "LR", lr_pixel), (predicted_maps, f"{factor}x SR", lr_pixel / factor))
-    fig, axes = new_figure(2, len(lowres_maps))
+    fig, axes = new_figure(2 if residual is None else 3, len(lowres_maps))
     for component in range(len(lowres_maps)):
-        for axis, (maps, label, pixel_size) in zip(axes[:, component], rows, strict=True):
+        for axis, (maps, label, pixel_size) in zip(axes[:, component], rows, strict=False):
             show_map(axis, maps[component], f"component {component}: {label}", pixel_size, vmin=0.0, vmax=1.0)
+    if residual is not None:
+        # one symmetric colour scale for every component, so residuals compare across maps
+        limit = max(float(np.abs(residual).max()), 1e-6)
+        for component, axis in enumerate(axes[2]):
+            show_map(
+                axis,
+                residual[component],
+                f"re-imaged SR - LR: {psnr[component]:.1f} dB",
+                lr_pixel,
+                colorbar_label="residual",
+                cmap=DIVERGING_CMAP,
+                vmin=-limit,
+                vmax=limit,
+            )
     fig.suptitle(title)
     save_figure(fig, out_paths)
 
@@ -170,8 +203,16 @@ def predict_scan(
     device=None,
     variable=None,
     image_shape=None,
+    lowres_na=DEFAULT_LOWRES_NA,
+    excitation_nm=DEFAULT_EXCITATION_NM,
 ):
-    """Super-resolve every component map of an LR scan and rebuild the HR cube.
+    """Super-resolve every component map of an LR scan, rebuild the HR cube, and check both against the LR scan.
+
+    The check needs no HR scan: every SR map, imaged again by the LR
+    acquisition (:func:`ramansr.consistency.lowres_consistency`: the Airy PSF
+    of ``lowres_na`` at ``excitation_nm`` on the scan's pixel size, point
+    sampling at the LR points), is scored against its LR map; the PSNR per map
+    goes to the log, the .npz, the returned dict and the figure's third row.
 
     Parameters
     ----------
@@ -183,9 +224,10 @@ def predict_scan(
         .npz with ``predicted_maps`` (k, f r, f c) (f the SR factor) and
         ``lowres_maps`` (k, r, c), both normalised with the LR maps' ``map_low``
         and ``map_high`` (k,), ``spectra`` (k, channels), ``wavenumbers``,
-        ``settings`` (JSON text).
+        ``consistency_psnr`` (k,) (dB, data_range 1), ``lowres_residual`` (k, r, c)
+        (re-imaged SR map minus LR map), ``settings`` (JSON text).
     out_png : path-like
-        LR maps over predicted maps.
+        LR maps over predicted maps over the consistency residuals.
     out_mat : path-like
         The reconstructed HR cube, written with :func:`ramansr.io.write_scan`
         (WITec layout), in the LR scan's units; its pixel size is the LR scan's divided by the SR factor.
@@ -198,11 +240,14 @@ def predict_scan(
         The map to read from a file that holds several (see :func:`ramansr.io.read_scan`).
     image_shape : str or None
         'rows x cols' of a WITec Table export without header lines.
+    lowres_na, excitation_nm : float
+        The LR objective's numerical aperture and the laser wavelength (nm), for the consistency's PSF.
 
     Returns
     -------
     dict
-        Settings, input and output paths and shapes, model name and timing.
+        Settings, input and output paths and shapes, model name, ``consistency``
+        ({psnr: per map, data_range, na, excitation_nm, psf}) and timing.
     """
     started = time.perf_counter()
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
@@ -241,6 +286,20 @@ def predict_scan(
     # on the LR map's scale: an HR window may reach beyond the LR map's range, so no clipping to [0, 1]
     predicted_maps = super_resolve(model, lowres_maps)
     cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
+    consistency, residual = lowres_consistency(
+        predicted_maps,
+        lowres_maps,
+        factor,
+        lowres_step_um=None if scan.pixel_size_um is None else lowres_step(scan.pixel_size_um),
+        na=lowres_na,
+        wavelength_um=excitation_nm / 1e3,
+    )
+    psf = "none: the scan has no pixel size" if scan.pixel_size_um is None else "Airy"
+    print(
+        f"{lowres_path}: LR consistency (re-imaged SR maps against the LR maps, PSNR, data_range 1, PSF {psf}, "
+        f"NA {lowres_na:g}, {excitation_nm:g} nm): " + ", ".join(f"{value:.2f}" for value in consistency) + " dB",
+        file=sys.stderr,
+    )
 
     pixel_size = None if scan.pixel_size_um is None else tuple(step / factor for step in scan.pixel_size_um)
     result = {
@@ -256,6 +315,13 @@ def predict_scan(
         "out_maps": str(out_maps),
         "out_png": str(out_png),
         "out_mat": str(out_mat),
+        "consistency": {
+            "psnr": [float(value) for value in consistency],
+            "data_range": DATA_RANGE,
+            "na": lowres_na,
+            "excitation_nm": excitation_nm,
+            "psf": psf,
+        },
     }
     save_npz(
         out_maps,
@@ -265,6 +331,8 @@ def predict_scan(
         map_high=high,
         spectra=spectra,
         wavenumbers=scan.wavenumbers,
+        consistency_psnr=consistency,
+        lowres_residual=residual,
         settings=np.array(json.dumps(result)),
     )
     plot_maps(
@@ -274,6 +342,8 @@ def predict_scan(
         factor,
         scan.pixel_size_um,
         title=f"{scan.name or Path(lowres_path).stem}: {model_name}",
+        residual=residual,
+        psnr=consistency,
     )
     meta = {
         "source": str(lowres_path),
@@ -345,44 +415,208 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
     return result
 
 
-def check_prediction_file(predicted_mat, lowres_path, highres_path, registration_path, out_path, band=CH_BAND):
-    """The ``prediction_check`` stage: :func:`check_prediction` at the registered window, as JSON."""
+def check_prediction_file(
+    predicted_mat,
+    maps_path,
+    lowres_path,
+    highres_path,
+    registration_path,
+    nmf_path,
+    geometry_path,
+    out_path,
+    band=CH_BAND,
+):
+    """The ``prediction_check`` stage: one test area's prediction against its measured HR scan, as JSON.
+
+    Three checks at the registered window: :func:`check_prediction` at one
+    band; every component map's LR consistency (from the prediction's
+    ``maps_path``) beside its true error against the area's HR map
+    (:func:`ramansr.consistency.map_errors`, with the area's decomposition
+    ``nmf_path``), under ``maps``; and the spectral fidelity at every channel
+    the area's scans share (:func:`ramansr.consistency.spectral_fidelity`,
+    both scans put on the area's channels and grid by
+    :func:`ramansr.preprocess.align_scan` with the area's geometry), under ``spectral``.
+    """
     registration = read_json(registration_path)
-    result = check_prediction(
-        predicted_mat,
-        lowres_path,
-        highres_path,
-        (registration["X"], registration["Y"]),
-        registration["settings"]["factor"],
-        band,
+    position, factor = (registration["X"], registration["Y"]), registration["settings"]["factor"]
+    result = check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band)
+
+    prediction, area = load_npz(maps_path), load_npz(nmf_path)
+    true_psnr, matched = map_errors(
+        prediction["predicted_maps"],
+        prediction["lowres_maps"],
+        area["lowres_maps"],
+        area["highres_maps"],
+        position,
+        factor,
     )
+    result["maps"] = [
+        {"component": k, "area_component": int(j), "consistency_psnr": float(c), "true_psnr": float(t)}
+        for k, (j, c, t) in enumerate(zip(matched, prediction["consistency_psnr"], true_psnr, strict=True))
+    ]
+
+    record = read_json(geometry_path)
+    lowres, highres, predicted = read_scan(lowres_path), read_scan(highres_path), read_scan(predicted_mat)
+    lowres_cube, wavenumbers = align_scan(lowres.cube, lowres.wavenumbers, "lowres", record, lowres.wavenumbers)
+    highres_cube, _ = align_scan(highres.cube, highres.wavenumbers, "highres", record, lowres.wavenumbers)
+    first, stop = record["channels"]
+    spectral = spectral_fidelity(predicted.cube[..., first:stop], lowres_cube, highres_cube, position, factor)
+    result["spectral"] = {"wavenumbers": [float(v) for v in wavenumbers], **spectral}
     write_json(result, out_path)
 
 
-def prediction_table_file(areas, check_paths, model_name, csv_path, md_path):
-    """One row per area: CH-band PSNR/SSIM of the predicted cube and of linear interpolation."""
-    import pandas as pd
+def prediction_table(checks, consistencies, margin_db=DEFAULT_MARGIN_DB):
+    """The test areas' checks and every prediction's LR consistency, as tables.
 
-    rows = []
-    for (sample, area), path in zip(areas, check_paths, strict=True):
-        check = read_json(path)
+    Parameters
+    ----------
+    checks : dict
+        ``{(sample, area): check dict}`` of :func:`check_prediction_file`.
+    consistencies : dict
+        ``{name: consistency PSNR per map}`` of the LR-only predictions (``predict: scans``).
+    margin_db : float
+        A map is flagged when its consistency is below the test areas' lowest
+        minus this (:func:`ramansr.consistency.far_below`).
+
+    Returns
+    -------
+    areas : pandas.DataFrame
+        One row per test area: the band scores, the mean per-channel PSNR and
+        the mean spectral angle, of the model (``model_*``) and of linear interpolation (``linear_*``).
+    maps : pandas.DataFrame
+        One row per predicted map: prediction, sample, area (empty for LR-only
+        scans), component, consistency_psnr, true_psnr (test areas), flagged.
+    spearman : float
+        Spearman's rank correlation of consistency and true PSNR over the test
+        areas' maps (NaN with fewer than 3 maps or a constant column).
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    area_rows, map_rows = [], []
+    for (sample, area), check in checks.items():
         row = {"sample": sample, "area": area, "band": f"{check['band'][0]:.0f}-{check['band'][1]:.0f}"}
-        for name, label in (("model", model_name), ("linear", "linear")):
+        for name in ("model", "linear"):
             for key in ("psnr", "ssim", "psnr_common", "ssim_common"):
-                row[f"{label}_{key}"] = check[name][key]
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    write_csv(table, csv_path)
+                row[f"{name}_{key}"] = check[name][key]
+            row[f"{name}_channel_psnr"] = float(np.mean(check["spectral"]["channel_psnr"][name]))
+            row[f"{name}_spectral_angle_deg"] = check["spectral"]["spectral_angle_deg"][name]
+        area_rows.append(row)
+        map_rows += [
+            {"prediction": f"test_area_{sample}_{area}", "sample": sample, "area": area, **entry}
+            for entry in check["maps"]
+        ]
+    reference = [row["consistency_psnr"] for row in map_rows]
+    for name, values in consistencies.items():
+        map_rows += [
+            {"prediction": name, "component": k, "consistency_psnr": float(value)} for k, value in enumerate(values)
+        ]
+    maps = pd.DataFrame(
+        map_rows,
+        columns=["prediction", "sample", "area", "component", "area_component", "consistency_psnr", "true_psnr"],
+    )
+    maps["flagged"] = far_below(maps["consistency_psnr"], reference, margin_db)
+    tested = maps.dropna(subset=["true_psnr"])
+    spearman = float("nan")
+    if len(tested) >= 3 and tested["consistency_psnr"].nunique() > 1 and tested["true_psnr"].nunique() > 1:
+        spearman = float(spearmanr(tested["consistency_psnr"], tested["true_psnr"]).statistic)
+    return pd.DataFrame(area_rows), maps, spearman
+
+
+def prediction_table_file(
+    areas, check_paths, names, maps_paths, model_name, csv_path, maps_csv_path, md_path, margin_db=None
+):
+    """The ``prediction_table`` stage: :func:`prediction_table` as CSV and Markdown; flagged maps also in the log.
+
+    ``names`` and ``maps_paths`` are the LR-only predictions and their ``maps.npz``; ``margin_db`` None
+    is ``ramansr.consistency.DEFAULT_MARGIN_DB``.
+    """
+    margin_db = DEFAULT_MARGIN_DB if margin_db is None else margin_db
+    consistencies = {name: load_npz(path)["consistency_psnr"] for name, path in zip(names, maps_paths, strict=True)}
+    checks = {tuple(key): read_json(path) for key, path in zip(areas, check_paths, strict=True)}
+    table, maps, spearman = prediction_table(checks, consistencies, margin_db)
+    write_csv(table.rename(columns=lambda c: c.replace("model_", f"{model_name}_", 1)), csv_path)
+    write_csv(maps, maps_csv_path)
+    flagged = maps.loc[maps["flagged"]]
+    lowest = maps.dropna(subset=["true_psnr"])["consistency_psnr"].min()
+    if len(flagged):
+        print(
+            f"LR consistency far below the test areas' (under {lowest:.2f} - {margin_db:g} dB): "
+            + ", ".join(
+                f"{r.prediction} component {r.component} ({r.consistency_psnr:.2f} dB)" for r in flagged.itertuples()
+            ),
+            file=sys.stderr,
+        )
+    flag_line = (
+        "**Flagged (LR consistency far below the test areas'): " + ", ".join(sorted(set(flagged["prediction"]))) + "**"
+        if len(flagged)
+        else "No prediction is flagged."
+    )
+    labelled = table.rename(columns=lambda c: c.replace("model_", f"{model_name}_", 1))
     write_text(
         f"### Reconstructed HR cubes ({model_name}) against the measured HR scans, test areas\n\n"
         "Band image of the predicted cube at the registered window against the measured HR "
         "scan's; linear interpolation of the LR band image alongside. `psnr`, `ssim`: each image "
         "min-max normalised on its own (paper-comparable, blind to intensity errors); "
         "`*_common`: the measured image calibrated to the LR scan's units and every image "
-        "normalised with the LR band image's range (sees a wrong contrast or background).\n\n"
-        + table.to_markdown(index=False, floatfmt=".3f"),
+        "normalised with the LR band image's range (sees a wrong contrast or background). "
+        "Spectral fidelity over every channel: `*_channel_psnr` is the mean over channels of the PSNR "
+        "of each channel image (the measured one calibrated to the LR units, data_range the LR channel "
+        "image's max - min; `figures/spectral_fidelity.png` shows it per channel), "
+        "`*_spectral_angle_deg` the mean angle between predicted and measured spectra.\n\n"
+        + labelled.to_markdown(index=False, floatfmt=".3f")
+        + "\n\n### LR consistency of every prediction (no HR scan needed)\n\n"
+        "Each super-resolved map blurred with the LR objective's PSF and point-sampled at the LR "
+        "points, against the LR map: PSNR in dB, data_range 1 (both maps normalised with the LR map's "
+        f"range). `true_psnr`: the test areas' error against the measured HR map on the same scale. "
+        f"Spearman rank correlation of consistency and true PSNR over the {len(maps.dropna(subset=['true_psnr']))} "
+        f"test maps: {spearman:.2f}. A map is flagged when its consistency is under the test maps' "
+        f"lowest ({lowest:.2f} dB) minus {margin_db:g} dB. {flag_line}\n\n"
+        + maps.to_markdown(index=False, floatfmt=".3f"),
         md_path,
     )
+
+
+def plot_spectral_fidelity(checks, model_name, out_paths):
+    """Per-channel PSNR of the rebuilt cube and of linear interpolation over the spectrum, one colour per test area.
+
+    Parameters
+    ----------
+    checks : dict
+        ``{(sample, area): check dict}`` of :func:`check_prediction_file`.
+    model_name : str
+    out_paths : sequence of path-like
+    """
+    fig, axes = new_figure(1, 1, panel_size=(7.0, 3.2))
+    axis = axes[0, 0]
+    for index, ((sample, area), check) in enumerate(checks.items()):
+        spectral, colour = check["spectral"], f"C{index}"
+        axis.plot(
+            spectral["wavenumbers"],
+            spectral["channel_psnr"]["model"],
+            color=colour,
+            lw=1.0,
+            label=f"{sample}/{area} {model_name}",
+        )
+        axis.plot(
+            spectral["wavenumbers"],
+            spectral["channel_psnr"]["linear"],
+            color=colour,
+            lw=1.0,
+            ls="--",
+            label=f"{sample}/{area} linear",
+        )
+    axis.set_xlabel("Raman shift (rel. 1/cm)")
+    axis.set_ylabel("PSNR per channel (dB)")
+    axis.set_title("Rebuilt HR cube (solid) and linear interpolation (dashed) against the measured HR scan")
+    axis.legend(fontsize="small", ncols=2)
+    save_figure(fig, out_paths)
+
+
+def plot_spectral_fidelity_file(areas, check_paths, model_name, png_path, pdf_path):
+    """The ``figure_spectral_fidelity`` stage: :func:`plot_spectral_fidelity` of the test areas' checks."""
+    checks = {tuple(key): read_json(path) for key, path in zip(areas, check_paths, strict=True)}
+    plot_spectral_fidelity(checks, model_name, [png_path, pdf_path])
 
 
 def main(argv=None):
@@ -408,6 +642,18 @@ def main(argv=None):
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when available)")
     parser.add_argument("--variable", help="the map to read from a file that holds several")
     parser.add_argument("--image-shape", help="'rows x cols' of a WITec Table export without header lines")
+    parser.add_argument(
+        "--lowres-na",
+        type=float,
+        default=DEFAULT_LOWRES_NA,
+        help=f"NA of the LR objective, for the LR consistency check (default {DEFAULT_LOWRES_NA})",
+    )
+    parser.add_argument(
+        "--excitation-nm",
+        type=float,
+        default=DEFAULT_EXCITATION_NM,
+        help=f"laser wavelength (nm), for the LR consistency check (default {DEFAULT_EXCITATION_NM:g})",
+    )
     args = parser.parse_args(argv)
     prefix = args.out_prefix or args.lowres.with_name(args.lowres.stem + "_sr")
     result = predict_scan(
@@ -427,6 +673,8 @@ def main(argv=None):
         device=args.device,
         variable=args.variable,
         image_shape=args.image_shape,
+        lowres_na=args.lowres_na,
+        excitation_nm=args.excitation_nm,
     )
     print(json.dumps(result, indent=2))
     return 0

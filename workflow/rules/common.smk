@@ -22,10 +22,30 @@ SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
 
 
-def simulated_channels():
-    """The simulated scans' channel count: the config's, else the simulation schema's default."""
+def simulation_setting(key, subkey=None):
+    """One simulation setting (``key``, or ``key: subkey``): the config's, else the simulation schema's default."""
     schema = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/simulation.schema.yaml").read_text())
-    return config["simulation"].get("channels", schema["properties"]["channels"]["default"])
+    value = config["simulation"].get(key, schema["properties"][key]["default"])
+    if subkey is None:
+        return value
+    return value.get(subkey, schema["properties"][key]["properties"][subkey]["default"])
+
+
+def simulated_channels():
+    """The simulated scans' channel count."""
+    return simulation_setting("channels")
+
+
+def lowres_imaging():
+    """The LR imaging model of prediction's consistency check: {lowres_na, excitation_nm}.
+
+    With source: simulation the simulation's own; else predict: lowres_na and
+    excitation_nm (absent or null: ramansr.consistency's defaults).
+    """
+    if SIMULATED:
+        return {"lowres_na": simulation_setting("lowres", "na"), "excitation_nm": simulation_setting("excitation_nm")}
+    given = {key: config["predict"].get(key) for key in ("lowres_na", "excitation_nm")}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def check_config():
@@ -214,6 +234,7 @@ def final_outputs():
         "results/tables/selection.csv",
     ]
     outputs += [f"results/predictions/{name}/cube.mat" for name in config["predict"]["scans"]]
+    outputs += figure("spectral_fidelity")
     if SIMULATED:
         outputs += ["results/figures/simulation_overview.png"]
     return outputs + ["results/tables/registration.csv"]

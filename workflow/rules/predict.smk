@@ -25,6 +25,7 @@ rule predict:
         gpu=1,
     params:
         read=get_scan_read_options,
+        imaging=lowres_imaging(),
     script:
         "../scripts/predict.py"
 
@@ -32,9 +33,12 @@ rule predict:
 rule prediction_check:
     input:
         predicted="results/predictions/test_area_{sample}_{area}/cube.mat",
+        maps="results/predictions/test_area_{sample}_{area}/maps.npz",
         lowres=lambda wc: get_scan_file(wc, "lowres"),
         highres=lambda wc: get_scan_file(wc, "highres"),
         registration="results/registration/{sample}/{area}.json",
+        nmf="results/decomposition/{sample}/{area}/nmf.npz",
+        geometry="results/geometry/{sample}/{area}.json",
     output:
         "results/predictions/test_area_{sample}_{area}/check.json",
     log:
@@ -52,11 +56,17 @@ rule prediction_check:
 rule prediction_table:
     input:
         checks=get_test_area_checks,
+        maps=[f"results/predictions/{name}/maps.npz" for name in config["predict"]["scans"]],
     output:
         csv=report(
             "results/tables/prediction.csv",
             category="Tables",
             caption="../report/table_prediction.rst",
+        ),
+        maps=report(
+            "results/tables/consistency.csv",
+            category="Tables",
+            caption="../report/table_consistency.rst",
         ),
         md="results/tables/prediction.md",
     log:
@@ -68,6 +78,32 @@ rule prediction_table:
         "../../envs/ramansr.yaml"
     params:
         areas=lambda wc: test_areas(),
+        names=list(config["predict"]["scans"]),
         model=config["predict"]["model"],
+        margin_db=config["predict"].get("consistency_margin_db"),
     script:
         "../scripts/prediction_table.py"
+
+
+rule figure_spectral_fidelity:
+    input:
+        checks=get_test_area_checks,
+    output:
+        png=report(
+            "results/figures/spectral_fidelity.png",
+            category="Prediction",
+            caption="../report/spectral_fidelity.rst",
+        ),
+        pdf="results/figures/spectral_fidelity.pdf",
+    log:
+        "results/logs/figures/spectral_fidelity.log",
+    benchmark:
+        "results/benchmarks/figures/spectral_fidelity.tsv"
+    localrule: True
+    conda:
+        "../../envs/ramansr.yaml"
+    params:
+        areas=lambda wc: test_areas(),
+        model=config["predict"]["model"],
+    script:
+        "../scripts/figure_spectral_fidelity.py"

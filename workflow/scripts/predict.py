@@ -1,4 +1,4 @@
-"""Super-resolve one LR scan and rebuild its HR cube, with the settings the model was trained with."""
+"""Super-resolve one LR scan, rebuild its HR cube and check its LR consistency, with the model's settings."""
 
 import sys
 
@@ -13,4 +13,5 @@ predict_scan(
     snakemake.output.png,
     snakemake.output.mat,
     **snakemake.params.read,
+    **snakemake.params.imaging,
 )

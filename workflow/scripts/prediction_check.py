@@ -1,4 +1,4 @@
-"""Score one test area's predicted HR cube against its measured HR scan."""
+"""Score one test area's prediction against its measured HR scan: band image, component maps, every channel."""
 
 import sys
 
@@ -8,9 +8,12 @@ from ramansr.predict import check_prediction_file
 
 check_prediction_file(
     snakemake.input.predicted,
+    snakemake.input.maps,
     snakemake.input.lowres,
     snakemake.input.highres,
     snakemake.input.registration,
+    snakemake.input.nmf,
+    snakemake.input.geometry,
     snakemake.output[0],
     tuple(snakemake.params.band),
 )

@@ -1,4 +1,4 @@
-"""The test areas' prediction checks in one table."""
+"""The test areas' prediction checks and every prediction's LR consistency in tables."""
 
 import sys
 
@@ -7,5 +7,13 @@ sys.stderr = open(snakemake.log[0], "w")
 from ramansr.predict import prediction_table_file
 
 prediction_table_file(
-    snakemake.params.areas, snakemake.input.checks, snakemake.params.model, snakemake.output.csv, snakemake.output.md
+    snakemake.params.areas,
+    snakemake.input.checks,
+    snakemake.params.names,
+    snakemake.input.maps,
+    snakemake.params.model,
+    snakemake.output.csv,
+    snakemake.output.maps,
+    snakemake.output.md,
+    snakemake.params.margin_db,
 )
