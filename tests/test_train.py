@@ -291,6 +291,11 @@ def test_srgan_generator_starts_from_the_srresnet(dataset, tmp_path):
     assert isinstance(srgan, Generator)
     for (name, expected), (_, actual) in zip(srresnet.named_parameters(), srgan.named_parameters(), strict=True):
         assert torch.equal(expected, actual), name
+    wider = {**TINY_SRRESNET, "n_channels": 12}
+    with pytest.raises(ValueError, match="architecture of the srresnet"):
+        train_model(
+            "srgan", pairs_path, split_path, tmp_path / "wider", tiny_settings(model=wider, init_from=init_from)
+        )
 
 
 @pytest.mark.parametrize(("name", "mode"), [("linear", "bilinear"), ("bicubic", "bicubic")])

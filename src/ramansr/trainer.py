@@ -166,6 +166,12 @@ class TrainingRun:
         checkpoint = torch.load(checkpoint_path, map_location=self.device, weights_only=True)
         if checkpoint["model_name"] not in {"srresnet", "srgan"}:
             raise ValueError(f"init_from must be an srresnet checkpoint, got a {checkpoint['model_name']} one")
+        if checkpoint["model_kwargs"] != self.model_kwargs:
+            raise ValueError(
+                f"the srgan generator ({self.model_kwargs}) must have the architecture of the srresnet it starts "
+                f"from ({checkpoint_path}: {checkpoint['model_kwargs']}): give model_settings: srgan: model: "
+                "the srresnet's model settings"
+            )
         self.model.load_state_dict(checkpoint["model_state"])
 
     def train_step(self, lowres, highres, positions):
