@@ -1,9 +1,8 @@
 """RCAN (Zhang et al., 2018): residual-in-residual with channel attention."""
 
 from torch import nn
-from torch.nn import functional as F
 
-from ramansr.models.upsampling import pixel_shuffle_stages
+from ramansr.models.upsampling import bicubic, pixel_shuffle_stages, start_at_zero
 
 
 class ChannelAttention(nn.Module):
@@ -142,9 +141,7 @@ class RCAN(nn.Module):
         self.upsampler = nn.Sequential(*upsampler)
         self.tail = nn.Conv2d(n_channels, in_channels, kernel_size, padding=padding)
         if self.bicubic_skip:
-            # the untrained network then returns the bicubic map exactly, and learns only corrections to it
-            nn.init.zeros_(self.tail.weight)
-            nn.init.zeros_(self.tail.bias)
+            start_at_zero(self.tail)
 
     def forward(self, lowres):
         """Super-resolve a batch of maps.
@@ -164,5 +161,5 @@ class RCAN(nn.Module):
         features = features + self.body(features)
         upscaled = self.tail(self.upsampler(features))
         if self.bicubic_skip:
-            upscaled = upscaled + F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic")
+            upscaled = upscaled + bicubic(lowres, self.scaling_factor)
         return upscaled

@@ -1,7 +1,8 @@
 """SRCNN (Dong et al., 2014): three convolutions on a bicubic-upscaled map."""
 
 from torch import nn
-from torch.nn import functional as F
+
+from ramansr.models.upsampling import bicubic, start_at_zero
 
 
 class SRCNN(nn.Module):
@@ -40,9 +41,7 @@ class SRCNN(nn.Module):
         self.nonlinear_mapping = nn.Conv2d(first_channels, second_channels, second_kernel, padding=second_kernel // 2)
         self.reconstruction = nn.Conv2d(second_channels, in_channels, third_kernel, padding=third_kernel // 2)
         if self.bicubic_skip:
-            # the untrained network then returns the bicubic map exactly, and learns only corrections to it
-            nn.init.zeros_(self.reconstruction.weight)
-            nn.init.zeros_(self.reconstruction.bias)
+            start_at_zero(self.reconstruction)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, lowres):
@@ -58,7 +57,7 @@ class SRCNN(nn.Module):
         torch.Tensor
             (N, C, h * scaling_factor, w * scaling_factor) super-resolved maps.
         """
-        upscaled = F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic", align_corners=False)
+        upscaled = bicubic(lowres, self.scaling_factor)
         features = self.relu(self.patch_extraction(upscaled))
         features = self.relu(self.nonlinear_mapping(features))
         restored = self.reconstruction(features)

@@ -1,9 +1,8 @@
 """SRResNet (Ledig et al., 2017): residual blocks at LR, then sub-pixel upscaling."""
 
 from torch import nn
-from torch.nn import functional as F
 
-from ramansr.models.upsampling import pixel_shuffle_stages
+from ramansr.models.upsampling import bicubic, pixel_shuffle_stages, start_at_zero
 
 
 class ConvolutionalBlock(nn.Module):
@@ -145,9 +144,7 @@ class SRResNet(nn.Module):
         )
         self.conv_block3 = ConvolutionalBlock(n_channels, in_channels, large_kernel_size)
         if self.bicubic_skip:
-            # the untrained network then returns the bicubic map exactly, and learns only corrections to it
-            nn.init.zeros_(self.conv_block3.block[0].weight)
-            nn.init.zeros_(self.conv_block3.block[0].bias)
+            start_at_zero(self.conv_block3.block[0])
 
     def forward(self, lowres):
         """Super-resolve a batch of maps.
@@ -168,5 +165,5 @@ class SRResNet(nn.Module):
         features = self.subpixel_blocks(features)  # (N, n_channels, factor h, factor w)
         upscaled = self.conv_block3(features)  # (N, C, factor h, factor w)
         if self.bicubic_skip:
-            upscaled = upscaled + F.interpolate(lowres, scale_factor=self.scaling_factor, mode="bicubic")
+            upscaled = upscaled + bicubic(lowres, self.scaling_factor)
         return upscaled

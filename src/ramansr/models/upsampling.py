@@ -1,4 +1,7 @@
-"""How a model reaches the run's SR factor with PixelShuffle stages."""
+"""How a model reaches the run's SR factor: PixelShuffle stages, and the bicubic map a skip adds."""
+
+from torch import nn
+from torch.nn import functional as F
 
 
 def pixel_shuffle_stages(scaling_factor):
@@ -27,3 +30,15 @@ def pixel_shuffle_stages(scaling_factor):
     if remaining != 1 or not stages:
         raise ValueError(f"scaling_factor must be a product of 2s and 3s (2, 3, 4, 6, 8, ...), got {scaling_factor}")
     return stages
+
+
+def bicubic(lowres, scaling_factor):
+    """(N, C, h, w) maps upscaled bicubically to (N, C, factor h, factor w), half-pixel aligned."""
+    return F.interpolate(lowres, scale_factor=scaling_factor, mode="bicubic", align_corners=False)
+
+
+def start_at_zero(layer):
+    """Zero a layer's weights and bias: a network whose last layer this is starts by returning zero,
+    so with a bicubic skip (``bicubic_skip``) the untrained model is exactly bicubic interpolation."""
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
