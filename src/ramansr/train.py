@@ -172,7 +172,7 @@ def _resume_state(out_dir, settings, fingerprint):
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    resumable = RESUMABLE_CHANGES if settings["schedule"] == "constant" else ("val_every", "checkpoint_every")
+    resumable = [key for key in RESUMABLE_CHANGES if settings["schedule"] == "constant" or key != "epochs"]
     differing = sorted(key for key in settings if key not in resumable and state["settings"].get(key) != settings[key])
     if state.get("inputs") != fingerprint:
         differing.append("training data")
