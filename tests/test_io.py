@@ -470,3 +470,19 @@ def test_write_refuses_non_finite_cube(tmp_path, scan):
 def test_write_refuses_unknown_format(tmp_path, scan):
     with pytest.raises(ValueError, match="format must be"):
         write_scan(scan, tmp_path / "bad.mat", format="npz")
+
+
+def test_a_cube_too_large_for_a_level_5_file_is_written_as_v73(tmp_path, monkeypatch):
+    import h5py
+
+    from ramansr.io import mat_write
+
+    rng = np.random.default_rng(0)
+    scan = Scan(cube=rng.random((4, 5, 6)).astype(np.float32), wavenumbers=np.linspace(2800.0, 3000.0, 6))
+    write_scan(scan, tmp_path / "small.mat")
+    assert not h5py.is_hdf5(tmp_path / "small.mat")
+    # pretend 4 GiB is 100 bytes: the same call then needs v7.3, as a 1600 x 1600 x 1024 SR cube does
+    monkeypatch.setattr(mat_write, "MAT5_MAX_ARRAY_BYTES", 100)
+    write_scan(scan, tmp_path / "large.mat")
+    assert h5py.is_hdf5(tmp_path / "large.mat")
+    np.testing.assert_array_equal(read_scan(tmp_path / "large.mat").cube, scan.cube)

@@ -48,7 +48,11 @@ _MAT5_HEADER_TEXT = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: ramansr.
 _V73_HEADER_TEXT = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ramansr.io HDF5 schema 1.00 ."
 
 
-def write_scan(scan, path, format="witec", v73=False):
+# a level-5 MAT file stores an array's byte count in 32 bits
+MAT5_MAX_ARRAY_BYTES = 2**32 - 1
+
+
+def write_scan(scan, path, format="witec", v73=None):
     """Write a scan as a MATLAB file that :func:`read_scan` reads back unchanged.
 
     Parameters
@@ -64,8 +68,9 @@ def write_scan(scan, path, format="witec", v73=False):
         ``scan.meta['date']`` (ISO 8601 text or a MATLAB clock vector) becomes
         the DataSet's date; no wall-clock time is written, so the same scan
         always gives the same bytes.
-    v73 : bool
-        Write a MATLAB v7.3 (HDF5) file instead of a level-5 file.
+    v73 : bool or None
+        Write a MATLAB v7.3 (HDF5) file instead of a level-5 file; None (default): v7.3 only when the
+        float32 cube is larger than a level-5 file can hold (4 GiB, e.g. a 1600 x 1600 x 1024 SR cube).
 
     Raises
     ------
@@ -84,6 +89,8 @@ def write_scan(scan, path, format="witec", v73=False):
         variables = {"cube": cube, "wavenumbers": wavenumbers[np.newaxis], NAME_VARIABLE: scan.name}
         if scan.pixel_size_um is not None:
             variables[PIXEL_SIZE_NAME] = np.asarray(scan.pixel_size_um, dtype=np.float64)[np.newaxis]
+    if v73 is None:
+        v73 = cube.nbytes > MAT5_MAX_ARRAY_BYTES
     _write_atomically(path, variables, _write_v73 if v73 else _write_mat5)
 
 
