@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from ramansr import preprocess
 from ramansr.decompose import fit_nmf
 from ramansr.preprocess import (
     despike,
@@ -148,3 +149,20 @@ def test_one_outlier_pixel_does_not_set_a_channels_range():
     assert np.mean((clipped == 0.0) | (clipped == 1.0)) < 0.005
     with pytest.raises(ValueError, match="clip_percentile"):
         scale_channels(cube, clip_percentile=40.0)
+
+
+def test_blockwise_steps_equal_the_whole_cube_at_once(monkeypatch):
+    # blocks that split the channels and pixels unevenly, spikes in the first and last channel
+    rng = np.random.default_rng(5)
+    cube = (10 + rng.normal(size=(9, 11, 40))).astype(np.float32)
+    cube[2, 3, 0] += 80
+    cube[5, 7, -1] += 80
+    cube[4, 4, 17] += 80
+    whole = (despike(cube), smooth_spectra(cube, 7, 2), scale_channels(cube, 99.0))
+    monkeypatch.setattr(preprocess, "CHANNEL_BLOCK", 3)
+    monkeypatch.setattr(preprocess, "PIXEL_BLOCK", 7)
+    blocks = (despike(cube), smooth_spectra(cube, 7, 2), scale_channels(cube, 99.0))
+    assert whole[0][1][2, 3, 0] and whole[0][1][5, 7, -1] and whole[0][1][4, 4, 17]
+    for expected, actual in zip(whole, blocks, strict=True):
+        for expected_array, actual_array in zip(expected, actual, strict=True):
+            np.testing.assert_array_equal(expected_array, actual_array)

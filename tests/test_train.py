@@ -291,11 +291,27 @@ def test_srgan_generator_starts_from_the_srresnet(dataset, tmp_path):
     assert isinstance(srgan, Generator)
     for (name, expected), (_, actual) in zip(srresnet.named_parameters(), srgan.named_parameters(), strict=True):
         assert torch.equal(expected, actual), name
+    history = pd.read_csv(tmp_path / "srgan" / "history.csv")
+    assert list(history["epoch"]) == [0, 1] and pd.isna(history["train_loss"][0])
     wider = {**TINY_SRRESNET, "n_channels": 12}
     with pytest.raises(ValueError, match="architecture of the srresnet"):
         train_model(
             "srgan", pairs_path, split_path, tmp_path / "wider", tiny_settings(model=wider, init_from=init_from)
         )
+
+
+def test_srgan_keeps_its_start_when_fine_tuning_lowers_validation_psnr(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "srresnet", tiny_settings(epochs=2))
+    init_from = tmp_path / "srresnet" / "best.pt"
+    # a step this large wrecks the generator, so every adversarial epoch validates worse than the start
+    summary = train_model(
+        "srgan", pairs_path, split_path, tmp_path / "srgan", tiny_settings(epochs=2, learning_rate=1.0, init_from=init_from)
+    )
+    history = pd.read_csv(tmp_path / "srgan" / "history.csv")
+    assert summary["best_epoch"] == 0 and history["val_psnr"][0] > history["val_psnr"][1:].max()
+    assert summary["best_val_psnr"] == pytest.approx(history["val_psnr"][0])
+    assert_same_weights(model_state(init_from), model_state(tmp_path / "srgan" / "best.pt"))
 
 
 @pytest.mark.parametrize(("name", "mode"), [("linear", "bilinear"), ("bicubic", "bicubic")])

@@ -48,6 +48,10 @@ from ramansr.io_utils import load_npz, read_json, save_npz
 #: Scale of the median absolute deviation of a normal distribution (Iglewicz and Hoaglin's modified z-score).
 MAD_TO_SIGMA = 0.6745
 
+# Block sizes of the per-channel statistics and the per-pixel filters: each block's temporaries are a
+# few tens of MB on a lab-size scan, so a job's memory is the cubes it must hold, not their float64 copies.
+CHANNEL_BLOCK, PIXEL_BLOCK = 64, 4096
+
 
 def despike(cube, threshold=4.0):
     """Remove cosmic-ray spikes (Whitaker-Hayes modified z-scores of the second difference).
@@ -65,17 +69,22 @@ def despike(cube, threshold=4.0):
         The spike channels found (before widening to their neighbours).
     """
     cube = np.asarray(cube, dtype=np.float32)
-    pixels = cube.reshape(-1, cube.shape[-1])
-    padded = np.pad(pixels, ((0, 0), (1, 1)), mode="reflect")  # mirrored ends: spikes in the first and last channel
-    difference = 2 * pixels - padded[:, :-2] - padded[:, 2:]
-    median = np.median(difference, axis=0)
-    deviation = np.median(np.abs(difference - median), axis=0)
-    deviation = np.where(deviation > 0, deviation, np.finfo(np.float32).tiny)
-    spikes = (MAD_TO_SIGMA * (difference - median) > threshold * deviation).reshape(cube.shape)
-    # a cosmic ray hits one pixel; a narrow band of a minority phase stands out in a patch of them
-    padded_spikes = np.pad(spikes, ((1, 1), (1, 1), (0, 0)))
-    neighbours = padded_spikes[:-2, 1:-1] | padded_spikes[2:, 1:-1] | padded_spikes[1:-1, :-2] | padded_spikes[1:-1, 2:]
-    spikes = (spikes & ~neighbours).reshape(pixels.shape)
+    rows, cols, channels = cube.shape
+    pixels = cube.reshape(-1, channels)
+    spikes = np.empty(pixels.shape, dtype=bool)
+    # the statistics are per channel: a block of channels at a time keeps the temporaries small
+    for start in range(0, channels, CHANNEL_BLOCK):
+        block = slice(start, min(start + CHANNEL_BLOCK, channels))
+        # channels as rows: the medians over the pixels run along contiguous memory
+        difference = second_difference(pixels, block)
+        median = np.median(difference, axis=1, keepdims=True)
+        deviation = np.median(np.abs(difference - median), axis=1, keepdims=True)
+        deviation = np.where(deviation > 0, deviation, np.finfo(np.float32).tiny)
+        found = (MAD_TO_SIGMA * (difference - median) > threshold * deviation).T.reshape(rows, cols, -1)
+        # a cosmic ray hits one pixel; a narrow band of a minority phase stands out in a patch of them
+        padded = np.pad(found, ((1, 1), (1, 1), (0, 0)))
+        neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+        spikes[:, block] = (found & ~neighbours).reshape(-1, found.shape[-1])
     despiked = pixels.copy()
     for pixel in np.flatnonzero(spikes.any(axis=1)):
         # a spike's neighbours carry part of its charge: replace them too
@@ -83,6 +92,31 @@ def despike(cube, threshold=4.0):
         kept = np.flatnonzero(~replaced)
         despiked[pixel, replaced] = np.interp(np.flatnonzero(replaced), kept, pixels[pixel, kept])
     return despiked.reshape(cube.shape), spikes.reshape(cube.shape)
+
+
+def second_difference(pixels, block):
+    """``2 x[c] - x[c-1] - x[c+1]`` of the channels in ``block``, the spectra mirrored at both ends.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (pixels, channels)
+    block : slice of channels, step 1
+
+    Returns
+    -------
+    ndarray of ``pixels``' dtype, shape (channels in block, pixels): one row per channel. A spike in
+    the first or last channel shows as in any other (numpy's "reflect" padding: channel -1 is
+    channel 1, channel C is channel C - 2).
+    """
+    channels = pixels.shape[1]
+    first, stop = block.start, block.stop
+    columns = [pixels[:, max(first - 1, 0) : min(stop + 1, channels)].T]
+    if first == 0:
+        columns.insert(0, pixels[:, min(1, channels - 1)][None])
+    if stop == channels:
+        columns.append(pixels[:, max(channels - 2, 0)][None])
+    padded = np.concatenate(columns)  # contiguous, (channels in block + 2, pixels)
+    return 2 * padded[1:-1] - padded[:-2] - padded[2:]
 
 
 def smooth_spectra(cube, window_length=11, polyorder=3):
@@ -108,7 +142,13 @@ def smooth_spectra(cube, window_length=11, polyorder=3):
     # align or scale (dataset, the prediction check) need not pay.
     from scipy.signal import savgol_filter
 
-    return savgol_filter(cube, window_length, polyorder, axis=-1, mode="interp").astype(np.float32)
+    pixels = cube.reshape(-1, channels)
+    smoothed = np.empty(pixels.shape, dtype=np.float32)
+    # pixel by pixel along the spectra: blocks of pixels keep scipy's float64 temporaries small
+    for start in range(0, len(pixels), PIXEL_BLOCK):
+        block = slice(start, start + PIXEL_BLOCK)
+        smoothed[block] = savgol_filter(pixels[block], window_length, polyorder, axis=-1, mode="interp")
+    return smoothed.reshape(cube.shape)
 
 
 def scale_channels(cube, clip_percentile=100.0):
@@ -130,9 +170,18 @@ def scale_channels(cube, clip_percentile=100.0):
     """
     if not 50.0 < clip_percentile <= 100.0:
         raise ValueError(f"clip_percentile must be in (50, 100], got {clip_percentile}")
-    pixels = cube.reshape(-1, cube.shape[-1])
-    data_min, data_max = np.percentile(pixels, [100.0 - clip_percentile, clip_percentile], axis=0)
-    scaled = np.clip(scale_with_range(pixels, data_min, data_max), 0.0, 1.0)
+    channels = cube.shape[-1]
+    pixels = cube.reshape(-1, channels)
+    # in blocks (channels for the percentiles, pixels for the scaling) so the temporaries stay small
+    ranges = [
+        np.percentile(pixels[:, start : start + CHANNEL_BLOCK], [100.0 - clip_percentile, clip_percentile], axis=0)
+        for start in range(0, channels, CHANNEL_BLOCK)
+    ]
+    data_min, data_max = np.concatenate(ranges, axis=1)
+    scaled = np.empty(pixels.shape, dtype=np.float32)
+    for start in range(0, len(pixels), PIXEL_BLOCK):
+        block = slice(start, start + PIXEL_BLOCK)
+        scaled[block] = np.clip(scale_with_range(pixels[block], data_min, data_max), 0.0, 1.0)
     return scaled.reshape(cube.shape), data_min, data_max
 
 
@@ -261,7 +310,7 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
     record = read_json(geometry_path)
     lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
     arrays = load_npz(arrays_path)
-    cube, wavenumbers = align_scan(arrays["cube"], arrays["wavenumbers"], scan, record, lowres_wavenumbers)
+    cube, wavenumbers = align_scan(arrays.pop("cube"), arrays["wavenumbers"], scan, record, lowres_wavenumbers)
     spikes = 0
     if settings["despike"]["enabled"]:
         cube, found = despike(cube, settings["despike"]["threshold"])
@@ -271,9 +320,15 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
             f"({int(found.any(axis=2).sum())} of {found.shape[0] * found.shape[1]} spectra)",
             file=sys.stderr,
         )
-    smoothed = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
-    scaled, data_min, data_max = scale_channels(smoothed, settings["clip_percentile"])
+        del found
     centre = (cube.shape[0] // 2, cube.shape[1] // 2)
+    raw = cube[centre].copy()
+    # each cube is let go as soon as the next exists: a job holds at most two
+    smoothed = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
+    del cube
+    scaled, data_min, data_max = scale_channels(smoothed, settings["clip_percentile"])
+    smoothed_centre = smoothed[centre].copy()
+    del smoothed
     pixel_size = np.asarray(record[f"{scan}_step_um"], dtype=np.float64)
     if scan == "highres" and record["resample"]:
         pixel_size = np.asarray(record["lowres_step_um"]) / record["factor"]
@@ -282,8 +337,8 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
     save_npz(
         spectra_path,
         wavenumbers=wavenumbers,
-        raw=cube[centre],
-        smoothed=smoothed[centre],
+        raw=raw,
+        smoothed=smoothed_centre,
         pixel=np.array(centre),
         data_min=data_min,
         data_max=data_max,

@@ -32,7 +32,8 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
   found bf16 slower than TF32 for RCAN, faster for SRResNet). CPU runs are fp32.
 - ``model`` ({}): keyword arguments of :func:`ramansr.models.build`.
 - srgan only: ``adversarial_weight`` (1e-3), ``init_from`` (None: path of a
-  trained srresnet checkpoint to start the generator from), ``discriminator``
+  trained srresnet checkpoint to start the generator from; its weights are validated as epoch 0 and
+  stay the best when no adversarial epoch beats them), ``discriminator``
   ({}: keyword arguments of :class:`ramansr.models.srgan.Discriminator`).
 
 Outputs in ``out_dir``: ``best.pt`` (the weights with the best validation
@@ -295,6 +296,11 @@ def train_model(
         (out_dir / BEST_SO_FAR).unlink(missing_ok=True)
         if model_name == "srgan" and settings["init_from"]:
             run.initialise_generator(settings["init_from"])
+            if len(val_pairs):
+                # the trained start is a candidate too: fine-tuning that lowers validation PSNR is not kept
+                start = {"epoch": 0, **run.validate(val_pairs)}
+                _record_validation(run, start, out_dir)
+                run.history.append(start)
     columns = HISTORY_COLUMNS + (SRGAN_COLUMNS if model_name == "srgan" else ())
     resumed_at = run.epoch
 
@@ -312,9 +318,7 @@ def train_model(
         last_epoch = run.epoch == settings["epochs"]
         if len(val_pairs) and (run.epoch % settings["val_every"] == 0 or last_epoch):
             row.update(run.validate(val_pairs))
-            if row["val_psnr"] > run.best_val_psnr:
-                run.best_val_psnr, run.best_epoch = row["val_psnr"], run.epoch
-                save_checkpoint(run.state(), out_dir / BEST_SO_FAR)
+            _record_validation(run, row, out_dir)
         run.history.append(row)
         if run.epoch % settings["checkpoint_every"] == 0 or last_epoch:
             save_checkpoint(run.state(), out_dir / LAST_CHECKPOINT)
@@ -337,6 +341,13 @@ def train_model(
     )
     write_json(summary, out_dir / "summary.json")
     return summary
+
+
+def _record_validation(run, row, out_dir):
+    """Keep the run's weights in ``best_so_far.pt`` when ``row``'s validation PSNR is the best yet."""
+    if row["val_psnr"] > run.best_val_psnr:
+        run.best_val_psnr, run.best_epoch = row["val_psnr"], row["epoch"]
+        save_checkpoint(run.state(), out_dir / BEST_SO_FAR)
 
 
 def _publish(run, out_dir, columns):
