@@ -306,7 +306,11 @@ def test_srgan_keeps_its_start_when_fine_tuning_lowers_validation_psnr(dataset, 
     init_from = tmp_path / "srresnet" / "best.pt"
     # a step this large wrecks the generator, so every adversarial epoch validates worse than the start
     summary = train_model(
-        "srgan", pairs_path, split_path, tmp_path / "srgan", tiny_settings(epochs=2, learning_rate=1.0, init_from=init_from)
+        "srgan",
+        pairs_path,
+        split_path,
+        tmp_path / "srgan",
+        tiny_settings(epochs=2, learning_rate=1.0, init_from=init_from),
     )
     history = pd.read_csv(tmp_path / "srgan" / "history.csv")
     assert summary["best_epoch"] == 0 and history["val_psnr"][0] > history["val_psnr"][1:].max()
