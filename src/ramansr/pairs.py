@@ -13,8 +13,8 @@ dropped in that area has no pair: its input channel is zeros and :attr:`PairSet.
 of the loss and the validation scores. Zeros are what a min-max normalised map without contrast is,
 so the input says "nothing here" rather than inventing a map; and keeping such areas keeps their
 other maps' training signal, which restricting the model to complete areas would throw away (the
-areas selection trims are often the ones where one phase is absent, the very case where the
-complementary maps say most).
+more so the more components a run decomposes into), and scores the joint model on the very maps the
+single-map models are scored on, so that their tables compare like with like.
 """
 
 import math
