@@ -9,7 +9,7 @@ from test_predict import PIPELINE, lowres_scan, run  # noqa: F401 (lowres_scan: 
 
 from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.inference import checkpoint_joint_maps, load_model, super_resolve, super_resolve_pairs
-from ramansr.metrics import evaluate_model_file
+from ramansr.metrics import SCALES, evaluate_model_file
 from ramansr.models import build
 from ramansr.pairs import load_pairs, make_batch
 from ramansr.train import resolve_settings, save_checkpoint, train_model
@@ -125,6 +125,16 @@ def test_training_a_joint_model_learns_from_area_stacks_and_records_it(trained_j
     model = load_model(best, "cpu")
     assert model(torch.rand(1, N_MAPS, 6, 7)).shape == (1, N_MAPS, 6 * FACTOR, 7 * FACTOR)
     assert np.isfinite(summary["best_val_psnr"])
+
+
+def test_srresnet_joint_trains_and_scores_on_the_same_path(area_pairs, tmp_path):
+    settings = joint_settings(epochs=1, model={"n_channels": 8, "n_blocks": 1, "bicubic_skip": True})
+    summary = train_model("srresnet_joint", *area_pairs, tmp_path, settings, "cpu", pipeline={"n_components": 3})
+    assert summary["joint_maps"] == N_MAPS and np.isfinite(summary["best_val_psnr"])
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["model_kwargs"]["in_channels"] == N_MAPS
+    evaluate_model_file("srresnet_joint", tmp_path / "best.pt", *area_pairs, tmp_path / "scores.csv")
+    # a row per kept map (6 areas x 3 components, one dropped) and scale, against the measured map only
+    assert len(pd.read_csv(tmp_path / "scores.csv")) == 17 * len(SCALES)
 
 
 def test_a_dropped_components_target_does_not_move_the_training(area_pairs):

@@ -134,17 +134,18 @@ def test_a_joint_model_added_to_a_finished_run_is_trained_and_scored_per_map(run
     assert torch.load(run_copy / "results/models/srcnn_joint/best.pt", weights_only=True)["joint_maps"] == 3
     for split in ("train", "test"):
         table = read_table(run_copy / f"results/tables/{split}.csv")
-        psnr = table.loc[("measured", "common", "PSNR (dB)")]
-        assert np.isfinite(psnr.loc["mean", "SRCNN (joint)"])
-        assert psnr.loc["n", "SRCNN (joint)"] == psnr.loc["n", "SRCNN"]  # one score per map, as the others
+        assert np.isfinite(table.loc[("measured", "common", "PSNR (dB)", "mean"), "SRCNN (joint)"])
+        counts = table.loc[("measured", "common", "PSNR (dB)", "n")]
+        assert counts["SRCNN (joint)"] == counts["SRCNN"]  # one score per map, as the others
     per_image = pd.read_csv(run_copy / "results/tables/per_image.csv")
     keys = ["pair_id", "component", "split", "reference", "scale"]
     joint, single = (per_image[per_image["model"] == name][keys] for name in ("srcnn_joint", "srcnn"))
     pd.testing.assert_frame_equal(joint.reset_index(drop=True), single.reset_index(drop=True))
     # and a split that may part an area's maps is refused before any job runs
-    result = snakemake(
-        run_copy, "--dry-run", "--config", models, "dataset={'split': [2, 1, 1], 'group_by_area': False}", check=False
-    )
+    config = yaml.safe_load((run_copy / TEST_CONFIG).read_text())
+    config["dataset"]["group_by_area"] = False
+    (run_copy / TEST_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(run_copy, "--dry-run", "--config", models, check=False)
     assert result.returncode != 0
     assert "['srcnn_joint'] take all of an area's maps at once" in result.stdout + result.stderr
 

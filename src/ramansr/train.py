@@ -68,7 +68,7 @@ from ramansr.inference import pick_device
 from ramansr.io_utils import atomic_path, write_json
 from ramansr.models import build, is_joint, is_trainable
 from ramansr.pairs import intensity_convention, load_pairs
-from ramansr.trainer import TrainingRun, evaluate_windows
+from ramansr.trainer import TrainingRun, evaluate_windows, model_arguments
 
 DEFAULT_SETTINGS = {
     "epochs": 1000,
@@ -211,7 +211,7 @@ def joint_maps(model_name, pipeline):
 
 def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, convention):
     """Interpolation needs no training: write name-only checkpoints and return the validation score."""
-    model_kwargs = {**settings["model"], "scaling_factor": int(factor)}
+    model_kwargs = model_arguments(model_name, settings, factor)
     model = build(model_name, **model_kwargs).to(device)
     validation = {"val_loss": None, "val_psnr": None}
     if len(val_pairs):
