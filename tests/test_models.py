@@ -26,6 +26,8 @@ TINY_KWARGS = {
     "srresnet": {"n_channels": 8, "n_blocks": 2},
     "srgan": {"n_channels": 8, "n_blocks": 2},
     "rcan": {"n_groups": 2, "n_blocks": 2, "n_channels": 16, "reduction": 4},
+    "srcnn_joint": {"n_channels": (8, 4), "in_channels": 3},
+    "srresnet_joint": {"n_channels": 8, "n_blocks": 2, "in_channels": 3},
 }
 
 
@@ -34,9 +36,10 @@ TINY_KWARGS = {
 def test_every_model_upscales_by_its_factor(name, factor):
     torch.manual_seed(0)
     model = models.build(name, **TINY_KWARGS[name], scaling_factor=factor)
-    lowres = torch.rand(2, 1, 7, 9)  # odd and non-square on purpose
+    maps = TINY_KWARGS[name].get("in_channels", 1)  # a joint model's: all of an area's maps
+    lowres = torch.rand(2, maps, 7, 9)  # odd and non-square on purpose
     upscaled = model(lowres)
-    assert upscaled.shape == (2, 1, 7 * factor, 9 * factor)
+    assert upscaled.shape == (2, maps, 7 * factor, 9 * factor)
     assert torch.isfinite(upscaled).all()
 
 
@@ -54,7 +57,7 @@ def test_build_rejects_unknown_names_and_lists_known_ones():
 
 
 def test_trainable_names():
-    assert set(models.TRAINABLE) == {"srcnn", "srresnet", "srgan", "rcan"}
+    assert set(models.TRAINABLE) == {"srcnn", "srresnet", "srgan", "rcan", "srcnn_joint", "srresnet_joint"}
     assert not models.is_trainable("linear") and not models.is_trainable("bicubic")
     assert all(models.is_trainable(name) for name in models.TRAINABLE)
     for name in models.MODELS:
@@ -79,8 +82,34 @@ def test_the_config_schema_names_the_registrys_models():
 
 
 def test_the_tables_follow_the_registry_in_the_papers_order():
-    assert list(MODEL_LABELS) == ["linear", "bicubic", "srcnn", "rcan", "srgan", "srresnet", "measured_hr"]
+    assert list(MODEL_LABELS) == [
+        "linear",
+        "bicubic",
+        "srcnn",
+        "rcan",
+        "srgan",
+        "srresnet",
+        "srcnn_joint",
+        "srresnet_joint",
+        "measured_hr",
+    ]
     assert all(MODEL_LABELS[name] == entry.label for name, entry in models.MODELS.items())
+
+
+def test_the_joint_models_are_their_single_map_architectures_on_an_areas_maps():
+    assert models.JOINT == ("srcnn_joint", "srresnet_joint")
+    assert models.is_joint("srcnn_joint") and not models.is_joint("srcnn")
+    for name, single in (("srcnn_joint", "srcnn"), ("srresnet_joint", "srresnet")):
+        joint_model = models.build(name, **TINY_KWARGS[name], scaling_factor=4)
+        single_model = models.build(single, **TINY_KWARGS[single], scaling_factor=4)
+        assert type(joint_model) is type(single_model)
+        # only the layers that read or write the maps differ: 3 maps in and out instead of 1
+        shapes = {key: value.shape for key, value in single_model.state_dict().items()}
+        differing = {key for key, value in joint_model.state_dict().items() if value.shape != shapes[key]}
+        assert differing and all(len(shapes[key]) in (1, 4) for key in differing)
+        assert all(3 in joint_model.state_dict()[key].shape[:2] for key in differing)
+    with pytest.raises(ValueError, match="edsr"):
+        models.is_joint("edsr")
 
 
 def test_every_trainable_model_has_an_automatic_precision():

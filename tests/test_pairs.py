@@ -1,10 +1,20 @@
-"""The pair set: window positions, augmentation, crop batches, window extraction."""
+"""The pair set: window positions, augmentation, crop batches, window extraction, a joint model's area stacks."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from ramansr.pairs import PairSet, augment_pair, extract_windows, make_batch, window_positions
+from ramansr.pairs import (
+    PairSet,
+    area_channels,
+    augment_pair,
+    extract_windows,
+    load_pairs,
+    make_batch,
+    stack_channels,
+    window_positions,
+)
 
 
 def test_window_positions_round_and_stay_inside():
@@ -78,3 +88,116 @@ def test_extract_windows_matches_slicing():
     windows = extract_windows(upscaled, positions, (10, 16))
     for sample, (x, y) in enumerate(positions.tolist()):
         torch.testing.assert_close(windows[sample], upscaled[sample, :, y : y + 10, x : x + 16])
+
+
+def joint_table():
+    """Three areas of 3 components, listed out of order; selection dropped component 1 of B/2."""
+    return pd.DataFrame(
+        {
+            "pair_id": ["A_1_c2", "A_1_c0", "B_2_c0", "A_1_c1", "B_2_c2", "C_1_c0", "C_1_c1", "C_1_c2"],
+            "sample": ["A", "A", "B", "A", "B", "C", "C", "C"],
+            "area": ["1", "1", "2", "1", "2", "1", "1", "1"],
+            "component": [2, 0, 0, 1, 2, 0, 1, 2],
+            "split": ["train", "train", "train", "train", "train", "val", "val", "val"],
+        }
+    )
+
+
+def test_area_channels_put_each_component_in_its_channel_and_mark_a_dropped_one():
+    areas, index = area_channels(joint_table(), 3)
+    assert areas.values.tolist() == [["A", "1"], ["B", "2"], ["C", "1"]]
+    np.testing.assert_array_equal(index, [[1, 3, 0], [2, -1, 4], [5, 6, 7]])
+    maps = np.arange(8, dtype=np.float32)[:, None, None] + np.zeros((8, 2, 3), np.float32)
+    stacked = stack_channels(maps, index)
+    assert stacked.shape == (3, 3, 2, 3)
+    np.testing.assert_array_equal(stacked[:, :, 0, 0], [[1, 3, 0], [2, 0, 4], [5, 6, 7]])
+    assert not stacked[1, 1].any()  # the dropped component: zeros
+
+
+def test_area_channels_refuse_components_beyond_the_model_and_duplicates():
+    with pytest.raises(ValueError, match=r"component\(s\) \[2\].*2 maps.*n_components"):
+        area_channels(joint_table(), 2)
+    table = joint_table()
+    table.loc[1, "component"] = 2
+    with pytest.raises(ValueError, match="twice"):
+        area_channels(table, 3)
+
+
+def write_joint_pairs(folder, table, factor=2):
+    """pairs.npz for ``table``'s pairs: every map a constant (its row number + 1), windows likewise, one
+    position per area."""
+    n = len(table)
+    values = np.arange(1, n + 1, dtype=np.float32)[:, None, None]
+    area_x = {("A", "1"): 1.0, ("B", "2"): 3.0, ("C", "1"): 5.0}
+    np.savez(
+        folder / "pairs.npz",
+        lowres=values + np.zeros((n, 6, 6), np.float32),
+        highres=10 * values + np.zeros((n, 4, 4), np.float32),
+        position=np.array([[area_x[(s, a)], 2.0] for s, a in zip(table["sample"], table["area"], strict=True)]),
+        pair_id=table["pair_id"].to_numpy(str),
+        factor=np.array(factor),
+    )
+    table.to_csv(folder / "split.csv", index=False)
+    return folder / "pairs.npz", folder / "split.csv"
+
+
+def test_joint_pair_sets_stack_an_areas_maps_and_mask_the_dropped_one(tmp_path):
+    pairs_path, split_path = write_joint_pairs(tmp_path, joint_table())
+    train = load_pairs(pairs_path, split_path, "train", n_maps=3)
+    assert train.lowres.shape == (2, 3, 6, 6) and train.highres.shape == (2, 3, 4, 4)
+    np.testing.assert_array_equal(train.pair_ids, ["A_1", "B_2"])
+    # rows of pairs.npz are 1-based values: A/1 holds rows 2, 4, 1 as components 0, 1, 2
+    np.testing.assert_array_equal(train.lowres[:, :, 0, 0], [[2, 4, 1], [3, 0, 5]])
+    np.testing.assert_array_equal(train.highres[:, :, 0, 0], [[20, 40, 10], [30, 0, 50]])
+    np.testing.assert_array_equal(train.mask, [[True, True, True], [True, False, True]])
+    np.testing.assert_array_equal(train.positions, [[1, 2], [3, 2]])
+    val = load_pairs(pairs_path, split_path, "val", n_maps=3)
+    assert len(val) == 1 and val.mask.all()
+    # single maps as before: one sample per pair, one channel, all kept
+    single = load_pairs(pairs_path, split_path, "train")
+    assert single.lowres.shape == (5, 1, 6, 6) and single.mask.shape == (5, 1) and single.mask.all()
+
+
+def test_joint_pair_sets_refuse_an_area_split_across_sides(tmp_path):
+    table = joint_table()
+    table.loc[0, "split"] = "test"  # one map of A/1 on another side: group_by_area false
+    pairs_path, split_path = write_joint_pairs(tmp_path, table)
+    with pytest.raises(ValueError, match=r"area\(s\) \['A/1'\].*group_by_area: true"):
+        load_pairs(pairs_path, split_path, "train", n_maps=3)
+    assert len(load_pairs(pairs_path, split_path, "train")) == 4  # single maps do not mind
+
+
+@pytest.mark.parametrize("mode", ["crop", "full"])
+def test_augmentation_moves_an_areas_maps_together(mode):
+    """Each channel of a joint batch is what the same draws make of that map alone."""
+    factor, maps, rows, cols = 2, 3, 8, 8
+    rng = np.random.default_rng(4)
+    lowres = rng.random((4, maps, 10, 10)).astype(np.float32)
+    upscaled = np.kron(lowres, np.ones((1, 1, factor, factor), np.float32))
+    positions = np.array([[0, 0], [5, 9], [12, 3], [7, 7]])
+    windows = np.stack([upscaled[i, :, y : y + rows, x : x + cols] for i, (x, y) in enumerate(positions)])
+    mask = np.ones((4, maps), bool)
+    joint = PairSet(lowres, windows, positions, list("abcd"), factor, mask=mask)
+    crops, targets, corners = make_batch(joint, range(4), mode=mode, margin=1, rng=np.random.default_rng(9), patch=6)
+    assert crops.shape[:2] == (4, maps) and targets.shape == (4, maps, 6, 6)
+    for channel in range(maps):
+        single = PairSet(lowres[:, channel], windows[:, channel], positions, list("abcd"), factor)
+        single_batch = make_batch(single, range(4), mode=mode, margin=1, rng=np.random.default_rng(9), patch=6)
+        np.testing.assert_array_equal(crops[:, channel], single_batch[0][:, 0])
+        np.testing.assert_array_equal(targets[:, channel], single_batch[1][:, 0])
+        np.testing.assert_array_equal(corners, single_batch[2])
+    # and the window still lies under its corner in every channel
+    for crop, target, (x, y) in zip(crops, targets, corners, strict=True):
+        upscaled_crop = np.kron(crop, np.ones((1, factor, factor)))
+        np.testing.assert_array_equal(upscaled_crop[:, y : y + 6, x : x + 6], target)
+
+
+def test_a_stack_is_flipped_and_rotated_as_each_of_its_maps():
+    rng = np.random.default_rng(5)
+    lowres, window = rng.random((3, 5, 7)), rng.random((3, 6, 4))
+    stacked = augment_pair(lowres, window, (3, 2), True, 3, 2)
+    for channel in range(3):
+        alone = augment_pair(lowres[channel], window[channel], (3, 2), True, 3, 2)
+        np.testing.assert_array_equal(stacked[0][channel], alone[0])
+        np.testing.assert_array_equal(stacked[1][channel], alone[1])
+        assert stacked[2] == alone[2]

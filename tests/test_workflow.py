@@ -1,6 +1,7 @@
 """End to end: the .test config through the whole pipeline, then what reruns after changes."""
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -120,6 +121,33 @@ def test_the_report_embeds_every_figure_and_table(run_copy):
         assert match, f"{relative} is not in the report"
         assert base64.b64decode(match.group(1)) == path.read_bytes()
     assert "system-message" not in html  # a caption that failed to render
+
+
+def test_a_joint_model_added_to_a_finished_run_is_trained_and_scored_per_map(run_copy):
+    """The joint model needs only its own training and scoring and the tables; it gets a column of its own."""
+    import torch
+
+    models = "models=" + json.dumps([*MODELS, "srcnn_joint"])
+    jobs = planned_jobs(run_copy, "results/tables/test.csv", "--config", models)
+    assert jobs == {("train", (("model", "srcnn_joint"),)), ("evaluate", (("model", "srcnn_joint"),)), ("tables", ())}
+    snakemake(run_copy, "--cores", "2", "results/tables/test.csv", "--config", models)
+    assert torch.load(run_copy / "results/models/srcnn_joint/best.pt", weights_only=True)["joint_maps"] == 3
+    for split in ("train", "test"):
+        table = read_table(run_copy / f"results/tables/{split}.csv")
+        assert np.isfinite(table.loc[("measured", "common", "PSNR (dB)", "mean"), "SRCNN (joint)"])
+        counts = table.loc[("measured", "common", "PSNR (dB)", "n")]
+        assert counts["SRCNN (joint)"] == counts["SRCNN"]  # one score per map, as the others
+    per_image = pd.read_csv(run_copy / "results/tables/per_image.csv")
+    keys = ["pair_id", "component", "split", "reference", "scale"]
+    joint, single = (per_image[per_image["model"] == name][keys] for name in ("srcnn_joint", "srcnn"))
+    pd.testing.assert_frame_equal(joint.reset_index(drop=True), single.reset_index(drop=True))
+    # and a split that may part an area's maps is refused before any job runs
+    config = yaml.safe_load((run_copy / TEST_CONFIG).read_text())
+    config["dataset"]["group_by_area"] = False
+    (run_copy / TEST_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(run_copy, "--dry-run", "--config", models, check=False)
+    assert result.returncode != 0
+    assert "['srcnn_joint'] take all of an area's maps at once" in result.stdout + result.stderr
 
 
 def test_a_second_run_does_nothing(finished_run):

@@ -183,24 +183,36 @@ def plot_registration(nmf_path, registration_path, selection_path, spectra_path,
 # --------------------------------------------------------------------------- Figs. 4 and 5: examples
 
 
-def upscale_examples(checkpoint_paths, lowres_maps):
-    """Every model's output (upscaled by the run's SR factor) of the given LR maps.
+def upscale_examples(checkpoint_paths, lowres_maps, table, indices):
+    """Every model's output (upscaled by the run's SR factor) of the given pairs' LR maps.
 
     Parameters
     ----------
     checkpoint_paths : dict
         Model name -> ``best.pt``.
     lowres_maps : ndarray, shape (n, h, w)
+        Every pair's LR map.
+    table : pandas.DataFrame
+        ``split.csv``, aligned with ``lowres_maps``.
+    indices : list of int
+        The pairs to show.
 
     Returns
     -------
     dict
-        Model name -> ndarray (n, factor h, factor w).
+        Model name -> ndarray (len(indices), factor h, factor w).
     """
     # deferred: the other figures import this module and need no torch
-    from ramansr.inference import load_model, super_resolve
+    from ramansr.inference import super_resolve_pairs
 
-    return {name: super_resolve(load_model(path, "cpu"), lowres_maps) for name, path in checkpoint_paths.items()}
+    # a joint model needs every map of the examples' areas
+    areas = pd.MultiIndex.from_frame(table[["sample", "area"]])
+    rows = np.flatnonzero(areas.isin(areas[indices]))
+    shown = [int(np.flatnonzero(rows == index)[0]) for index in indices]
+    return {
+        name: super_resolve_pairs(path, lowres_maps[rows], table.iloc[rows], "cpu")[shown]
+        for name, path in checkpoint_paths.items()
+    }
 
 
 def example_indices(table, split, count):
@@ -237,7 +249,7 @@ def plot_examples(pairs_path, split_path, checkpoint_paths, spectra_path, split,
         message_panel(axes[0, 0], f"No pairs in the {split} split.")
         save_figure(fig, out_paths)
         return
-    outputs = upscale_examples(checkpoint_paths, pairs["lowres"][indices])
+    outputs = upscale_examples(checkpoint_paths, pairs["lowres"], table, indices)
     fig, axes = new_figure(len(indices), 2 + len(outputs), panel_size=(2.3, 2.5))
     for row, index in enumerate(indices):
         artist = plot_example_row(

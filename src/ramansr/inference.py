@@ -2,13 +2,16 @@
 
 :func:`load_model` rebuilds a model from a checkpoint of :func:`ramansr.train.train_model` (or a
 baseline's name-only one), :func:`checkpoint_factor` reads the SR factor it was trained for, and
-:func:`super_resolve` upscales LR maps with it in fp32, without gradients.
+:func:`super_resolve` upscales LR maps with it in fp32, without gradients: one map at a time, or, for a
+joint model (:func:`checkpoint_joint_maps`), the stacks of an area's maps (``stacks=True``).
+:func:`super_resolve_pairs` upscales the pairs of a pair set with either kind.
 """
 
 import numpy as np
 import torch
 
 from ramansr.models import build
+from ramansr.pairs import area_channels, stack_channels
 
 
 def pick_device(device=None):
@@ -41,10 +44,21 @@ def load_model(checkpoint_path, device=None):
     return model.to(device).eval()
 
 
+def _loaded(checkpoint):
+    """A checkpoint as a dict, loaded (memory-mapped, on the CPU) when given as a path."""
+    if isinstance(checkpoint, dict):
+        return checkpoint
+    return torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+
+
+def checkpoint_joint_maps(checkpoint):
+    """A joint model's maps per area (a checkpoint path or a loaded dict); None for a single-map model."""
+    return _loaded(checkpoint).get("joint_maps")
+
+
 def checkpoint_factor(checkpoint):
     """The SR factor a checkpoint (a path or a loaded dict) was trained for."""
-    if not isinstance(checkpoint, dict):
-        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    checkpoint = _loaded(checkpoint)
     if "scaling_factor" not in checkpoint["model_kwargs"]:
         raise ValueError(
             f"the {checkpoint['model_name']} checkpoint records no SR factor: it predates "
@@ -54,7 +68,7 @@ def checkpoint_factor(checkpoint):
 
 
 @torch.no_grad()
-def super_resolve(model, lowres_maps, device=None, batch_size=8):
+def super_resolve(model, lowres_maps, device=None, batch_size=8, *, stacks=False):
     """Upscale maps by the model's SR factor, without gradients, in fp32.
 
     The model runs in channels-last memory format (moved in place), which
@@ -64,28 +78,63 @@ def super_resolve(model, lowres_maps, device=None, batch_size=8):
     Parameters
     ----------
     model : torch.nn.Module
-    lowres_maps : ndarray, (n, h, w) or (h, w)
+    lowres_maps : ndarray, (n, h, w) or (h, w); with ``stacks``, (n, C, h, w)
     device : str or torch.device or None
         None uses the model's device (CPU for parameter-free models).
     batch_size : int
-        Maps per forward pass: the HR activations of a batch dominate peak memory
+        Maps (or stacks) per forward pass: the HR activations of a batch dominate peak memory
         (8 maps of 400 x 400 with 64 channels: about 330 MB per activation).
+    stacks : bool
+        The maps are stacks of C channels for a joint model, each stack one input.
 
     Returns
     -------
-    ndarray of float32, (n, factor h, factor w), or (factor h, factor w) for a single (h, w) map.
+    ndarray of float32, (n, factor h, factor w), or (factor h, factor w) for a single (h, w) map;
+    with ``stacks``, (n, C, factor h, factor w).
     """
     lowres_maps = np.asarray(lowres_maps, dtype=np.float32)
     single = lowres_maps.ndim == 2
-    batch = lowres_maps[None] if single else lowres_maps
+    batch = lowres_maps if stacks else (lowres_maps[None] if single else lowres_maps)[:, None]
     if device is None:
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
     model = model.to(device, memory_format=torch.channels_last).eval()
     outputs = []
     for start in range(0, len(batch), batch_size):
-        lowres = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size, None])).to(device)
+        lowres = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size])).to(device)
         lowres = lowres.contiguous(memory_format=torch.channels_last)
-        outputs.append(model(lowres)[:, 0].float().cpu().numpy())
+        outputs.append(model(lowres).float().cpu().numpy())
     upscaled = np.concatenate(outputs).astype(np.float32)
-    return upscaled[0] if single else upscaled
+    if stacks:
+        return upscaled
+    return upscaled[0, 0] if single else upscaled[:, 0]
+
+
+def super_resolve_pairs(checkpoint_path, lowres_maps, table, device=None):
+    """Every pair's LR map upscaled by a trained model: map by map, or for a joint model each area's maps
+    in one pass (a component the table lacks enters as zeros, as in training).
+
+    Parameters
+    ----------
+    checkpoint_path : path-like
+        ``best.pt`` of :func:`ramansr.train.train_model`.
+    lowres_maps : ndarray, (n, h, w)
+    table : pandas.DataFrame
+        ``sample``, ``area`` and ``component`` of each map (``split.csv``'s rows), aligned with ``lowres_maps``.
+    device : str or torch.device or None
+        None picks CUDA when available, else CPU.
+
+    Returns
+    -------
+    ndarray of float32, (n, factor h, factor w), aligned with ``lowres_maps``.
+    """
+    model = load_model(checkpoint_path, device)
+    n_maps = checkpoint_joint_maps(checkpoint_path)
+    if n_maps is None:
+        return super_resolve(model, lowres_maps)
+    _, index = area_channels(table, n_maps)
+    upscaled = super_resolve(model, stack_channels(np.asarray(lowres_maps, np.float32), index), stacks=True)
+    present = index >= 0
+    result = np.empty((len(table), *upscaled.shape[2:]), dtype=np.float32)
+    result[index[present]] = upscaled[present]
+    return result

@@ -227,9 +227,10 @@ def table_markdown(summary, title):
 
 
 def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out_path):
-    """The ``evaluate`` stage: one model's per-image scores as CSV."""
+    """The ``evaluate`` stage: one model's per-image scores as CSV, one row per map (and reference, scale)
+    for a joint model as for the others (:func:`ramansr.inference.super_resolve_pairs`)."""
     # deferred: the summary and table stages import this module and need no torch
-    from ramansr.inference import checkpoint_factor, load_model, super_resolve
+    from ramansr.inference import checkpoint_factor, super_resolve_pairs
 
     pairs = load_npz(pairs_path)
     if checkpoint_factor(checkpoint_path) != int(pairs["factor"]):
@@ -238,7 +239,7 @@ def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out
             f"but the pairs of {pairs_path} are at factor {int(pairs['factor'])}"
         )
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
-    upscaled = super_resolve(load_model(checkpoint_path), pairs["lowres"])
+    upscaled = super_resolve_pairs(checkpoint_path, pairs["lowres"], table)
     scores = score_predictions(model_name, upscaled, pairs, table)
     write_csv(scores, out_path)
 

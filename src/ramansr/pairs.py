@@ -5,6 +5,16 @@ map upscaled by the run's SR factor; :mod:`ramansr.dataset` writes them to ``pai
 ``split.csv``. :func:`make_batch` stacks pairs (optionally flipped and rotated, optionally cropped to
 the LR region under the window) for :mod:`ramansr.trainer`, and :func:`extract_windows` cuts the HR
 windows out of a model's output, where the loss is measured.
+
+A joint model (:data:`ramansr.models.JOINT`) learns from areas instead: each sample of its set is an
+area's component maps stacked as channels (:func:`area_channels`, :func:`stack_channels`), in
+component order, as many as the run's ``decompose: n_components``. A component that selection
+dropped in that area has no pair: its input channel is zeros and :attr:`PairSet.mask` leaves it out
+of the loss and the validation scores. Zeros are what a min-max normalised map without contrast is,
+so the input says "nothing here" rather than inventing a map; and keeping such areas keeps their
+other maps' training signal, which restricting the model to complete areas would throw away (the
+more so the more components a run decomposes into), and scores the joint model on the very maps the
+single-map models are scored on, so that their tables compare like with like.
 """
 
 import math
@@ -15,25 +25,33 @@ import torch
 
 
 class PairSet:
-    """The pairs of one split, with integer window positions.
+    """The pairs (or, for a joint model, the area stacks) of one split, with integer window positions.
 
     Attributes
     ----------
-    lowres : ndarray, (n, h, w) float32
-    highres : ndarray, (n, H, W) float32
+    lowres : ndarray, (n, C, h, w) float32
+        C = 1 for single maps; a joint set's C is the run's number of components.
+    highres : ndarray, (n, C, H, W) float32
+    mask : ndarray, (n, C) bool
+        Which channels hold a pair (False: a component selection dropped, zeros in both maps).
     positions : ndarray, (n, 2) int64
         (X, Y) rounded to whole pixels and kept inside the upscaled LR map.
     pair_ids : ndarray of str, (n,)
+        The pairs' ids, or ``{sample}_{area}`` for area stacks.
     factor : int
         The run's SR factor.
     """
 
-    def __init__(self, lowres, highres, positions, pair_ids, factor):
-        self.lowres = np.ascontiguousarray(lowres, dtype=np.float32)
-        self.highres = np.ascontiguousarray(highres, dtype=np.float32)
+    def __init__(self, lowres, highres, positions, pair_ids, factor, mask=None):
+        lowres, highres = np.asarray(lowres, dtype=np.float32), np.asarray(highres, dtype=np.float32)
+        if lowres.ndim == 3:  # single maps: one channel each
+            lowres, highres = lowres[:, None], highres[:, None]
+        self.lowres = np.ascontiguousarray(lowres)
+        self.highres = np.ascontiguousarray(highres)
+        self.mask = np.ones(self.lowres.shape[:2], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         self.pair_ids = np.asarray(pair_ids, dtype=str)
         self.factor = int(factor)
-        self.positions = window_positions(positions, self.lowres.shape[1:], self.highres.shape[1:], self.factor)
+        self.positions = window_positions(positions, self.lowres.shape[-2:], self.highres.shape[-2:], self.factor)
 
     def __len__(self):
         return len(self.pair_ids)
@@ -65,29 +83,124 @@ def window_positions(positions, lowres_shape, window_shape, factor):
     return np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
 
 
-def load_pairs(pairs_path, split_path, split):
+def load_pairs(pairs_path, split_path, split, n_maps=None):
     """Read the pairs of one split from ``pairs.npz`` and ``split.csv``.
 
     Parameters
     ----------
     pairs_path, split_path : path-like
     split : {"train", "val", "test"}
+    n_maps : int or None
+        None: one sample per pair. An int: one sample per area, its component maps stacked as
+        ``n_maps`` channels (for a joint model; see the module docstring).
 
     Returns
     -------
     PairSet
+
+    Raises
+    ------
+    ValueError
+        With ``n_maps``, if an area's maps are on different sides of the split (``dataset:
+        group_by_area: false``) or a component index reaches ``n_maps``.
     """
-    table = pd.read_csv(split_path, dtype={"pair_id": str})
-    wanted = set(table.loc[table["split"] == split, "pair_id"])
+    table = pd.read_csv(split_path, dtype={"pair_id": str, "sample": str, "area": str})
     with np.load(pairs_path) as pairs:
-        selected = np.isin(pairs["pair_id"].astype(str), list(wanted))
+        order = pd.Index(pairs["pair_id"].astype(str))
+        if n_maps is None:
+            selected = order.isin(table.loc[table["split"] == split, "pair_id"])
+            return PairSet(
+                pairs["lowres"][selected],
+                pairs["highres"][selected],
+                pairs["position"][selected],
+                pairs["pair_id"][selected],
+                int(pairs["factor"]),
+            )
+        check_areas_unsplit(table, split_path)
+        rows = table[table["split"] == split]
+        areas, index = area_channels(rows, n_maps)
+        index = np.where(index >= 0, order.get_indexer(rows["pair_id"].to_numpy())[index], -1)
+        first = index.max(axis=1)  # every area has a pair: areas without one are not in the pair set
         return PairSet(
-            pairs["lowres"][selected],
-            pairs["highres"][selected],
-            pairs["position"][selected],
-            pairs["pair_id"][selected],
+            stack_channels(pairs["lowres"], index),
+            stack_channels(pairs["highres"], index),
+            pairs["position"][first],
+            (areas["sample"] + "_" + areas["area"]).to_numpy(dtype=str),
             int(pairs["factor"]),
+            mask=index >= 0,
         )
+
+
+def check_areas_unsplit(table, split_path):
+    """Refuse a split that puts the maps of one area on different sides (a joint model learns from areas)."""
+    sides = table.groupby(["sample", "area"])["split"].nunique()
+    split_areas = [f"{sample}/{area}" for sample, area in sides.index[sides > 1]]
+    if split_areas:
+        raise ValueError(
+            f"{split_path}: the maps of area(s) {split_areas} are on different sides of the split, but a joint "
+            "model takes an area's maps together: set dataset: group_by_area: true, or leave the joint models "
+            "out of models:"
+        )
+
+
+def area_channels(table, n_maps):
+    """Which pair fills each channel of each area's stack of component maps.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per pair, with ``sample``, ``area`` and ``component`` (any order, any subset of areas).
+    n_maps : int
+        Channels per area: the run's number of components.
+
+    Returns
+    -------
+    areas : pandas.DataFrame
+        ``sample`` and ``area`` (str) of each stack, in order of first appearance.
+    index : ndarray, (n_areas, n_maps) int64
+        The positional row of ``table`` in each channel (channel = component), -1 where the area has
+        no pair for that component (selection dropped it).
+
+    Raises
+    ------
+    ValueError
+        If a component index is outside [0, n_maps) or an (area, component) appears twice.
+    """
+    keys = table[["sample", "area"]].astype(str)
+    areas = keys.drop_duplicates().reset_index(drop=True)
+    area_of = pd.MultiIndex.from_frame(areas).get_indexer(pd.MultiIndex.from_frame(keys))
+    components = table["component"].to_numpy(dtype=np.int64)
+    outside = (components < 0) | (components >= n_maps)
+    if outside.any():
+        raise ValueError(
+            f"component(s) {sorted(set(components[outside].tolist()))} of the pair set are outside the "
+            f"{n_maps} maps a joint model was built for (decompose: n_components)"
+        )
+    if pd.Series(zip(area_of, components, strict=True)).duplicated().any():
+        raise ValueError("the pair set lists an (area, component) twice")
+    index = np.full((len(areas), n_maps), -1, dtype=np.int64)
+    index[area_of, components] = np.arange(len(table))
+    return areas, index
+
+
+def stack_channels(maps, index):
+    """Stack maps as the channels :func:`area_channels` chose, zeros where a channel has no map.
+
+    Parameters
+    ----------
+    maps : ndarray, (n, ...)
+    index : ndarray, (n_areas, n_maps) int
+        Rows of ``maps``, -1 for none.
+
+    Returns
+    -------
+    ndarray, (n_areas, n_maps, ...) of ``maps``' dtype
+    """
+    maps = np.asarray(maps)
+    stacked = np.zeros((*index.shape, *maps.shape[1:]), dtype=maps.dtype)
+    present = index >= 0
+    stacked[present] = maps[index[present]]
+    return stacked
 
 
 def intensity_convention(pairs_path):
@@ -101,8 +214,9 @@ def augment_pair(lowres, highres, position, flip, rotations, factor):
 
     Parameters
     ----------
-    lowres : ndarray, (h, w)
-    highres : ndarray, (H, W)
+    lowres : ndarray, (..., h, w)
+        One map, or a stack of maps that all move together.
+    highres : ndarray, (..., H, W)
     position : (X, Y) int
         Window corner in the upscaled LR map.
     flip : bool
@@ -118,15 +232,15 @@ def augment_pair(lowres, highres, position, flip, rotations, factor):
         The transformed map, window and corner.
     """
     x, y = int(position[0]), int(position[1])
-    window_rows, window_cols = highres.shape
+    window_rows, window_cols = highres.shape[-2:]
     if flip:
-        lowres, highres = lowres[:, ::-1], highres[:, ::-1]
-        x = factor * lowres.shape[1] - x - window_cols
+        lowres, highres = lowres[..., ::-1], highres[..., ::-1]
+        x = factor * lowres.shape[-1] - x - window_cols
     for _ in range(rotations):
         # a counter-clockwise quarter turn sends (row, col) to (cols - 1 - col, row)
-        upscaled_cols = factor * lowres.shape[1]
+        upscaled_cols = factor * lowres.shape[-1]
         x, y = y, upscaled_cols - x - window_cols
-        lowres, highres = np.rot90(lowres), np.rot90(highres)
+        lowres, highres = np.rot90(lowres, axes=(-2, -1)), np.rot90(highres, axes=(-2, -1))
         window_rows, window_cols = window_cols, window_rows
     return lowres, highres, (x, y)
 
@@ -160,7 +274,7 @@ def random_patch(highres, position, patch, rng):
 
     Parameters
     ----------
-    highres : ndarray, (H, W)
+    highres : ndarray, (..., H, W)
     position : (X, Y) int
         The window's corner in the upscaled LR map.
     patch : int
@@ -172,10 +286,11 @@ def random_patch(highres, position, patch, rng):
     highres, position
         The piece and its corner in the upscaled LR map.
     """
-    rows, cols = min(patch, highres.shape[0]), min(patch, highres.shape[1])
-    top = int(rng.integers(highres.shape[0] - rows + 1))
-    left = int(rng.integers(highres.shape[1] - cols + 1))
-    return highres[top : top + rows, left : left + cols], (position[0] + left, position[1] + top)
+    window_rows, window_cols = highres.shape[-2:]
+    rows, cols = min(patch, window_rows), min(patch, window_cols)
+    top = int(rng.integers(window_rows - rows + 1))
+    left = int(rng.integers(window_cols - cols + 1))
+    return highres[..., top : top + rows, left : left + cols], (position[0] + left, position[1] + top)
 
 
 def make_batch(pairs, indices, *, mode, margin, rng=None, patch=0):
@@ -196,9 +311,9 @@ def make_batch(pairs, indices, *, mode, margin, rng=None, patch=0):
 
     Returns
     -------
-    lowres : ndarray, (B, 1, h', w')
-        Whole LR maps, or crops in crop mode.
-    highres : ndarray, (B, 1, H', W')
+    lowres : ndarray, (B, C, h', w')
+        Whole LR maps, or crops in crop mode (C: the set's channels, 1 for single maps).
+    highres : ndarray, (B, C, H', W')
     positions : ndarray, (B, 2) int64
         Window corners in the upscaled model input.
     """
@@ -207,7 +322,7 @@ def make_batch(pairs, indices, *, mode, margin, rng=None, patch=0):
         lowres, highres, position = pairs.lowres[index], pairs.highres[index], pairs.positions[index]
         if rng is not None:
             # quarter turns would change the batch's shapes unless both map and window are square
-            square = lowres.shape[0] == lowres.shape[1] and highres.shape[0] == highres.shape[1]
+            square = lowres.shape[-2] == lowres.shape[-1] and highres.shape[-2] == highres.shape[-1]
             flip = bool(rng.integers(2))
             rotations = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
             lowres, highres, position = augment_pair(lowres, highres, position, flip, rotations, pairs.factor)
@@ -215,16 +330,16 @@ def make_batch(pairs, indices, *, mode, margin, rng=None, patch=0):
                 highres, position = random_patch(highres, position, patch, rng)
         x, y = position
         if mode == "crop":
-            row, rows = crop_bounds(y, highres.shape[0], lowres.shape[0], margin, pairs.factor)
-            col, cols = crop_bounds(x, highres.shape[1], lowres.shape[1], margin, pairs.factor)
-            lowres = lowres[row : row + rows, col : col + cols]
+            row, rows = crop_bounds(y, highres.shape[-2], lowres.shape[-2], margin, pairs.factor)
+            col, cols = crop_bounds(x, highres.shape[-1], lowres.shape[-1], margin, pairs.factor)
+            lowres = lowres[..., row : row + rows, col : col + cols]
             x, y = x - pairs.factor * col, y - pairs.factor * row
         lowres_batch.append(lowres)
         highres_batch.append(highres)
         position_batch.append((x, y))
     return (
-        np.stack(lowres_batch)[:, None].astype(np.float32),
-        np.stack(highres_batch)[:, None].astype(np.float32),
+        np.stack(lowres_batch).astype(np.float32),
+        np.stack(highres_batch).astype(np.float32),
         np.asarray(position_batch, dtype=np.int64),
     )
 

@@ -4,7 +4,9 @@ The scan goes through the training data's processing (despiking,
 Savitzky-Golay smoothing, per-channel scaling, NMF, per-map min-max
 normalisation) with the settings stored in the checkpoint; every component map
 is super-resolved by the checkpoint's SR factor; the predicted maps times the
-NMF spectra, with both scalings undone, give the HR hyperspectral cube. The
+NMF spectra, with both scalings undone, give the HR hyperspectral cube. A
+joint model super-resolves all the maps in one pass; a new scan has no
+selection, so every map enters, where training gave a dropped component zeros. The
 model was trained to map an LR map to its HR map on the LR map's own scale
 (``INTENSITY_CONVENTION`` of :mod:`ramansr.dataset`, recorded in the
 checkpoint), so the maps and the cube come out on the LR scan's scale: the
@@ -40,7 +42,7 @@ from ramansr.dataset import (
 )
 from ramansr.decompose import fit_nmf
 from ramansr.figure_style import DIVERGING_CMAP, new_figure, save_figure, show_map
-from ramansr.inference import checkpoint_factor, load_model, super_resolve
+from ramansr.inference import checkpoint_factor, checkpoint_joint_maps, load_model, super_resolve
 from ramansr.io import Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import load_npz, read_json, save_npz, write_csv, write_json, write_text
 from ramansr.metrics import DATA_RANGE
@@ -284,7 +286,11 @@ def predict_scan(
     model_name = checkpoint_convention(checkpoint_path)
     model = load_model(checkpoint_path, device)
     # on the LR map's scale: an HR window may reach beyond the LR map's range, so no clipping to [0, 1]
-    predicted_maps = super_resolve(model, lowres_maps)
+    if checkpoint_joint_maps(checkpoint) is None:
+        predicted_maps = super_resolve(model, lowres_maps)
+    else:
+        # a joint model: all of the scan's maps in one pass (the checkpoint's n_components: its channels)
+        predicted_maps = super_resolve(model, lowres_maps[None], stacks=True)[0]
     cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
     consistency, residual = lowres_consistency(
         predicted_maps,

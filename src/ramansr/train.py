@@ -7,7 +7,10 @@ The model sees a whole LR map (or, in crop mode, the LR region under the HR
 window plus a margin) and returns it upscaled by the run's SR factor (stored in
 ``pairs.npz`` by :mod:`ramansr.dataset`, from :mod:`ramansr.geometry`); the loss is the MSE on the
 HR window at the pair's (X, Y) only, as in the paper (Adam, lr 1e-4).
-Validation always feeds the full LR map.
+Validation always feeds the full LR map. A joint model (:data:`ramansr.models.JOINT`) learns from
+areas instead of pairs: each area's component maps stacked as channels, as many as the run's
+``n_components`` (from ``pipeline``), with the same settings; augmentation moves all of an area's
+maps together (see :mod:`ramansr.pairs`), and the checkpoint records the count as ``joint_maps``.
 
 Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
 
@@ -64,9 +67,9 @@ from tqdm import tqdm
 
 from ramansr.inference import pick_device
 from ramansr.io_utils import atomic_path, write_json
-from ramansr.models import build, is_trainable
+from ramansr.models import build, is_joint, is_trainable
 from ramansr.pairs import intensity_convention, load_pairs
-from ramansr.trainer import TrainingRun, evaluate_windows
+from ramansr.trainer import TrainingRun, evaluate_windows, model_arguments
 
 DEFAULT_SETTINGS = {
     "epochs": 1000,
@@ -189,9 +192,27 @@ def _resume_state(out_dir, settings, fingerprint):
     return None
 
 
+def joint_maps(model_name, pipeline):
+    """The maps per area a model takes at once: the run's ``n_components`` for a joint model, else None.
+
+    Raises
+    ------
+    ValueError
+        For a joint model when ``pipeline`` does not give ``n_components``.
+    """
+    if not is_joint(model_name):
+        return None
+    if not pipeline or "n_components" not in pipeline:
+        raise ValueError(
+            f"{model_name} takes all of an area's component maps: its training needs the run's "
+            "n_components (decompose: n_components) in pipeline"
+        )
+    return int(pipeline["n_components"])
+
+
 def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, convention):
     """Interpolation needs no training: write name-only checkpoints and return the validation score."""
-    model_kwargs = {**settings["model"], "scaling_factor": int(factor)}
+    model_kwargs = model_arguments(model_name, settings, factor)
     model = build(model_name, **model_kwargs).to(device)
     validation = {"val_loss": None, "val_psnr": None}
     if len(val_pairs):
@@ -236,7 +257,8 @@ def train_model(
     pipeline : dict or None
         The processing settings the pairs were made with (SR factor aside, which
         comes from ``pairs.npz``), stored in every checkpoint for
-        :mod:`ramansr.predict`: see :func:`ramansr.predict.pipeline_settings`.
+        :mod:`ramansr.predict`: see :func:`ramansr.predict.resolve_pipeline`. A joint model
+        takes its ``n_components`` maps per area.
     on_epoch_end : callable or None
         Called as ``on_epoch_end(epoch, row)`` after each epoch's checkpointing,
         with the epoch's history row (used by tests to simulate a kill).
@@ -254,8 +276,9 @@ def train_model(
     # a failure from here on must not leave an older run's outputs looking like this run's
     for name in (BEST_CHECKPOINT, HISTORY):
         (out_dir / name).unlink(missing_ok=True)
-    train_pairs = load_pairs(pairs_path, split_path, "train")
-    val_pairs = load_pairs(pairs_path, split_path, "val")
+    n_maps = joint_maps(model_name, pipeline)
+    train_pairs = load_pairs(pairs_path, split_path, "train", n_maps)
+    val_pairs = load_pairs(pairs_path, split_path, "val", n_maps)
     factor = train_pairs.factor
     summary = {
         "model_name": model_name,
@@ -264,6 +287,7 @@ def train_model(
         "factor": factor,
         "n_train": len(train_pairs),
         "n_val": len(val_pairs),
+        "joint_maps": n_maps,
     }
 
     if not is_trainable(model_name):
@@ -285,7 +309,7 @@ def train_model(
         raise ValueError(f"no pairs in the train split of {split_path}")
 
     steps_per_epoch = math.ceil(len(train_pairs) / settings["batch_size"])
-    run = TrainingRun(model_name, settings, device, factor, pipeline, steps_per_epoch)
+    run = TrainingRun(model_name, settings, device, factor, pipeline, steps_per_epoch, n_maps)
     fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
     run.inputs = fingerprint
     run.intensity_convention = intensity_convention(pairs_path)

@@ -3,7 +3,9 @@
 :class:`TrainingRun` holds what a run moves between batches, epochs and checkpoints;
 :func:`ramansr.train.train_model` drives it, and decides what is written to disk and when. The loss is
 the MSE on each pair's HR window only (:func:`ramansr.pairs.extract_windows`), plus the adversarial
-loss for srgan; validation feeds whole LR maps and reports the windows' PSNR (data range 1).
+loss for srgan; validation feeds whole LR maps and reports the windows' PSNR (data range 1). For a
+joint model both count only the channels that hold a map (:attr:`ramansr.pairs.PairSet.mask`), and
+the validation PSNR is the mean over maps, as for the single-map models.
 """
 
 import math
@@ -19,7 +21,15 @@ from ramansr.pairs import extract_windows, make_batch
 
 # what precision "auto" means for each trainable model (see ramansr.train); tests/test_models.py keeps its
 # keys equal to ramansr.models.TRAINABLE
-AUTO_PRECISION = {"srcnn": "bf16", "srresnet": "bf16", "srgan": "bf16", "rcan": "tf32"}
+# (the joint models as their single-map architectures)
+AUTO_PRECISION = {
+    "srcnn": "bf16",
+    "srresnet": "bf16",
+    "srgan": "bf16",
+    "rcan": "tf32",
+    "srcnn_joint": "bf16",
+    "srresnet_joint": "bf16",
+}
 
 
 def configure_precision(model_name, precision, device):
@@ -66,6 +76,54 @@ def learning_rate_factor(step, total_steps, warmup_steps):
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def model_arguments(model_name, settings, factor, n_maps=None):
+    """The constructor arguments of a run's model: the settings' ``model``, the SR factor, and a joint
+    model's channel count.
+
+    Parameters
+    ----------
+    model_name : str
+    settings : dict
+        Resolved training settings (their ``model`` entry).
+    factor : int
+        The SR factor.
+    n_maps : int or None
+        A joint model's channels (the run's number of components); None for single-map models.
+
+    Raises
+    ------
+    ValueError
+        If the settings give a joint model another ``in_channels`` than ``n_maps``.
+    """
+    arguments = {**settings["model"], "scaling_factor": int(factor)}
+    if n_maps is not None:
+        if arguments.get("in_channels", n_maps) != n_maps:
+            raise ValueError(
+                f"model_settings: {model_name}: model: in_channels is {arguments['in_channels']}, but a joint "
+                f"model takes the run's {n_maps} component maps (decompose: n_components); leave it out"
+            )
+        arguments["in_channels"] = int(n_maps)
+    return arguments
+
+
+def masked_mse(prediction, target, mask):
+    """The MSE over the channels that hold a map.
+
+    Parameters
+    ----------
+    prediction, target : torch.Tensor, (B, C, H, W)
+    mask : torch.Tensor, (B, C) bool
+        False for a channel without a map (a component selection dropped): its zeros are no target.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar; with every channel kept, the plain MSE.
+    """
+    weights = mask[:, :, None, None].to(prediction.dtype).expand_as(prediction)
+    return ((prediction - target) ** 2 * weights).sum() / weights.sum()
+
+
 def psnr_from_mse(mse, data_range=1.0):
     """Peak signal-to-noise ratio in dB for a mean squared error."""
     return float("inf") if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
@@ -73,7 +131,7 @@ def psnr_from_mse(mse, data_range=1.0):
 
 @torch.no_grad()
 def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
-    """Mean MSE and mean PSNR over the HR windows, feeding full LR maps.
+    """Mean MSE and mean PSNR over the HR windows (of every map a sample holds), feeding full LR maps.
 
     PSNR uses data range 1 and no clipping (targets on the LR map's scale may leave [0, 1]),
     as :mod:`ramansr.metrics` does.
@@ -100,7 +158,8 @@ def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
         lowres, highres, positions = (to_device(array) for array in make_batch(pairs, indices, mode="full", margin=0))
         with autocast():
             windows = extract_windows(model(lowres), positions, highres.shape[-2:]).float()
-        squared_errors.append(((windows - highres) ** 2).mean(dim=(1, 2, 3)))
+        per_map = ((windows - highres) ** 2).mean(dim=(2, 3))  # (B, C)
+        squared_errors.append(per_map[torch.from_numpy(pairs.mask[indices]).to(per_map.device)])
     psnrs = [psnr_from_mse(value) for value in torch.cat(squared_errors).tolist()]
     return {"val_loss": torch.cat(squared_errors).mean().item(), "val_psnr": float(np.mean(psnrs))}
 
@@ -108,11 +167,12 @@ def evaluate_windows(model, pairs, batch_size, to_device, autocast=nullcontext):
 class TrainingRun:
     """Everything one training run moves between batches, epochs and checkpoints."""
 
-    def __init__(self, model_name, settings, device, factor, pipeline=None, steps_per_epoch=1):
+    def __init__(self, model_name, settings, device, factor, pipeline=None, steps_per_epoch=1, n_maps=None):
         self.model_name = model_name
         self.settings = settings
         self.device = device
-        self.model_kwargs = {**settings["model"], "scaling_factor": int(factor)}
+        self.n_maps = n_maps  # a joint model's channels; None for single-map models
+        self.model_kwargs = model_arguments(model_name, settings, factor, n_maps)
         self.pipeline = pipeline
         self.precision = configure_precision(model_name, settings["precision"], device)
         torch.manual_seed(settings["seed"])
@@ -174,13 +234,15 @@ class TrainingRun:
             )
         self.model.load_state_dict(checkpoint["model_state"])
 
-    def train_step(self, lowres, highres, positions):
-        """One optimiser step; returns the batch's losses as detached scalar tensors."""
-        mse = nn.functional.mse_loss
+    def train_step(self, lowres, highres, positions, mask):
+        """One optimiser step; returns the batch's losses as detached scalar tensors.
+
+        ``mask`` (B, C) bool marks the channels that hold a map (see :func:`masked_mse`).
+        """
         bce = nn.functional.binary_cross_entropy_with_logits
         with self.autocast():
             windows = extract_windows(self.model(lowres), positions, highres.shape[-2:]).float()
-            content_loss = mse(windows, highres)
+            content_loss = masked_mse(windows, highres, mask)
             if self.discriminator is None:
                 generator_loss = content_loss
             else:
@@ -226,7 +288,7 @@ class TrainingRun:
                 rng=rng if self.settings["augment"] else None,
                 patch=self.settings["patch"],
             )
-            losses = self.train_step(*(self.to_device(array) for array in arrays))
+            losses = self.train_step(*(self.to_device(array) for array in (*arrays, pairs.mask[indices])))
             for key, value in losses.items():
                 totals[key] = totals.get(key, 0.0) + value * len(indices)
         # one device-to-host copy per epoch rather than per step keeps the GPU busy
@@ -244,6 +306,8 @@ class TrainingRun:
         state = {
             "model_name": self.model_name,
             "model_kwargs": self.model_kwargs,
+            # a joint model's maps per area (also its in_channels); None: one map at a time
+            "joint_maps": self.n_maps,
             "pipeline": self.pipeline,
             "model_state": self.model.state_dict(),
             "optimiser_states": {name: optimiser.state_dict() for name, optimiser in self.optimisers.items()},

@@ -17,6 +17,7 @@ os.environ.update(
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # and so does the workflow itself
 
 from ramansr.processing import processing_settings
+from ramansr.models import is_joint
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
@@ -57,6 +58,12 @@ def check_config():
         problems.append("source: samples needs samples: (the path of the samples sheet)")
     if config["predict"]["model"] not in config["models"]:
         problems.append(f"predict: model: {config['predict']['model']} is not one of models: {config['models']}")
+    joint = [name for name in config["models"] if is_joint(name)]
+    if joint and not config["dataset"]["group_by_area"]:
+        problems.append(
+            f"models: {joint} take all of an area's maps at once, which needs dataset: group_by_area: true "
+            "(an area's maps all on one side of the split)"
+        )
     if SIMULATED and "simulation" in config:
         channels = simulated_channels()
         for key in ("n_components", "pca_components"):

@@ -1,4 +1,10 @@
-"""Super-resolution models, all mapping (N, 1, h, w) maps to (N, 1, factor h, factor w).
+"""Super-resolution models, all mapping (N, C, h, w) maps to (N, C, factor h, factor w).
+
+C is 1 for the single-map models, which super-resolve one component map at a time as the paper does.
+The joint models (:data:`JOINT`, e.g. "srcnn_joint") are the same architectures built with
+``in_channels`` = the run's ``decompose: n_components``: they take all of an area's component maps
+as channels and return all of them (see :func:`ramansr.pairs.area_channels`), so that one map's
+structure can inform another's (where one phase is rich, a complementary one is poor).
 
 Every model is built for the run's SR factor (``scaling_factor``, from
 :mod:`ramansr.geometry`); none has a default.
@@ -29,6 +35,8 @@ class ModelEntry(NamedTuple):
     """Whether the model has parameters to train."""
     fixed_kwargs: Mapping = MappingProxyType({})
     """Constructor arguments that make this entry (a call's own keyword arguments override them)."""
+    joint: bool = False
+    """Whether the model takes all of an area's component maps at once (``in_channels`` of them)."""
 
 
 MODELS = {
@@ -38,12 +46,17 @@ MODELS = {
     "rcan": ModelEntry("rcan", "RCAN", "RCAN", True),
     "srgan": ModelEntry("srgan", "Generator", "SRGAN", True),
     "srresnet": ModelEntry("srresnet", "SRResNet", "SRResNet", True),
+    "srcnn_joint": ModelEntry("srcnn", "SRCNN", "SRCNN (joint)", True, joint=True),
+    "srresnet_joint": ModelEntry("srresnet", "SRResNet", "SRResNet (joint)", True, joint=True),
 }
 """Config name -> :class:`ModelEntry`, in the column order of the paper's Tables I and II
-("srgan" builds the generator)."""
+("srgan" builds the generator), then the joint models, which the paper does not have."""
 
 TRAINABLE = tuple(name for name, entry in MODELS.items() if entry.trainable)
 """Config names of the models with learnable parameters."""
+
+JOINT = tuple(name for name, entry in MODELS.items() if entry.joint)
+"""Config names of the joint models, which take all of an area's component maps as channels."""
 
 LABELS = {name: entry.label for name, entry in MODELS.items()}
 """Config name -> the paper's display name, in the tables' column order."""
@@ -55,9 +68,11 @@ def build(name, **kwargs):
     Parameters
     ----------
     name : str
-        One of ``MODELS``: "linear", "bicubic", "srcnn", "rcan", "srgan", "srresnet".
+        One of ``MODELS``: "linear", "bicubic", "srcnn", "rcan", "srgan", "srresnet", "srcnn_joint",
+        "srresnet_joint".
     **kwargs
-        Passed to the model's constructor (sizes such as ``n_blocks``).
+        Passed to the model's constructor (sizes such as ``n_blocks``; ``in_channels``, the number
+        of component maps, for a joint model).
 
     Returns
     -------
@@ -87,9 +102,21 @@ def is_trainable(name):
     return name in TRAINABLE
 
 
+def is_joint(name):
+    """Whether the model called ``name`` takes all of an area's component maps at once.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known model.
+    """
+    _check_known(name)
+    return name in JOINT
+
+
 def _check_known(name):
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
 
 
-__all__ = ["LABELS", "MODELS", "TRAINABLE", "ModelEntry", "build", "is_trainable"]
+__all__ = ["JOINT", "LABELS", "MODELS", "TRAINABLE", "ModelEntry", "build", "is_joint", "is_trainable"]

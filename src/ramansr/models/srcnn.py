@@ -16,7 +16,8 @@ class SRCNN(nn.Module):
     Parameters
     ----------
     in_channels : int
-        Channels of the input (and output) maps; 1 for component maps.
+        Channels of the input (and output) maps: 1 for one component map, the run's number of
+        components for a joint model (all of an area's maps at once).
     n_channels : tuple of int
         Filters of the first and second convolutions.
     kernel_sizes : tuple of int

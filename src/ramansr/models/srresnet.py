@@ -90,7 +90,7 @@ class SubPixelConvolutionalBlock(nn.Module):
 
 
 class SRResNet(nn.Module):
-    """SRResNet for single-channel maps.
+    """SRResNet for component maps: one at a time, or all of an area's as channels (a joint model).
 
     The last convolution has no activation: component maps live in [0, 1],
     so the Tanh of the RGB original (range [-1, 1]) is left out.
@@ -98,7 +98,8 @@ class SRResNet(nn.Module):
     Parameters
     ----------
     in_channels : int
-        Channels of the input (and output) maps; 1 for component maps.
+        Channels of the input (and output) maps: 1 for one component map, the run's number of
+        components for a joint model (all of an area's maps at once).
     large_kernel_size : int
         Kernel size of the first and last convolutions.
     small_kernel_size : int
