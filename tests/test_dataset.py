@@ -97,7 +97,7 @@ def test_hr_targets_share_the_lr_inputs_scale_on_a_heterogeneous_area(tmp_path):
     lowres, highres, _ = heterogeneous_area(rng)
     folder = tmp_path / "A" / "1"
     folder.mkdir(parents=True)
-    save_npz(folder / "nmf.npz", lowres_maps=lowres[None], highres_maps=highres[None])
+    save_npz(folder / "nmf.npz", lowres_maps=lowres[None], highres_maps=highres[None], **component_spectra([2900.0]))
     (folder / "reg.json").write_text(json.dumps({"X": 18.0, "Y": 4.0}))
     (folder / "sel.json").write_text(json.dumps({"components": [{"component": 0, "keep": True}]}))
     record = {
@@ -119,11 +119,23 @@ def test_hr_targets_share_the_lr_inputs_scale_on_a_heterogeneous_area(tmp_path):
     assert np.abs(arrays["highres"][0] - window).mean() < 0.1
 
 
-def area_files(tmp_path, sample, area, keep, rng, clean=False):
+def component_spectra(peaks):
+    """``spectra`` (one band per component, at ``peaks``) and ``wavenumbers`` of an nmf.npz."""
+    wavenumbers = np.linspace(500.0, 3500.0, 61)
+    spectra = np.stack([np.exp(-(((wavenumbers - peak) / 100.0) ** 2)) for peak in peaks]).astype(np.float32)
+    return {"spectra": spectra, "wavenumbers": wavenumbers}
+
+
+def area_files(tmp_path, sample, area, keep, rng, clean=False, peaks=None):
     folder = tmp_path / sample / area
     folder.mkdir(parents=True)
     k = len(keep)
-    save_npz(folder / "nmf.npz", lowres_maps=rng.random((k, 8, 8)), highres_maps=rng.random((k, 16, 16)))
+    save_npz(
+        folder / "nmf.npz",
+        lowres_maps=rng.random((k, 8, 8)),
+        highres_maps=rng.random((k, 16, 16)),
+        **component_spectra(peaks or np.linspace(1000.0, 3000.0, k)),
+    )
     (folder / "reg.json").write_text(json.dumps({"X": 3.5, "Y": 7.25}))
     (folder / "sel.json").write_text(
         json.dumps({"components": [{"component": i, "keep": kp} for i, kp in enumerate(keep)]})
@@ -214,7 +226,7 @@ def test_build_dataset_files_writes_pairs_and_split(tmp_path):
     split = pd.read_csv(tmp_path / "split.csv")
     pairs = load_npz(tmp_path / "pairs.npz")
     assert int(pairs["factor"]) == 3  # the run's factor travels with the pairs
-    assert list(split.columns) == ["pair_id", "sample", "area", "component", "X", "Y", "split"]
+    assert list(split.columns) == ["pair_id", "sample", "area", "component", "channel", "X", "Y", "split"]
     assert list(pairs["pair_id"]) == list(split["pair_id"])
     assert set(split["split"]) == {"train", "val", "test"}
 
@@ -241,3 +253,15 @@ def test_doubtful_areas_are_left_out_unless_kept(tmp_path, capsys):
         *arguments, tmp_path / "kept.npz", tmp_path / "kept.csv", (2, 1, 1), geometry_path=geometry, keep_doubtful=True
     )
     assert "B" in set(pd.read_csv(tmp_path / "kept.csv", dtype=str)["sample"])
+
+
+def test_the_same_phase_gets_the_same_channel_in_every_area(tmp_path):
+    # NMF returned area A/2's components in the reverse order of A/1's (as on the embedded data)
+    rng = np.random.default_rng(3)
+    records = [
+        area_files(tmp_path, "A", "1", [True, True, True], rng, peaks=[1000.0, 2900.0, 3300.0]),
+        area_files(tmp_path, "A", "2", [True, False, True], rng, peaks=[3300.0, 2900.0, 1000.0]),
+    ]
+    _, table = collect_pairs(records, 2)
+    channel = dict(zip(table["pair_id"], table["channel"], strict=True))
+    assert channel == {"A_1_c0": 0, "A_1_c1": 1, "A_1_c2": 2, "A_2_c0": 2, "A_2_c2": 0}

@@ -7,6 +7,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 from test_predict import PIPELINE, lowres_scan, run  # noqa: F401 (lowres_scan: a fixture)
 
+from ramansr.bands import component_channels
 from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.inference import checkpoint_joint_maps, load_model, super_resolve, super_resolve_pairs
 from ramansr.metrics import SCALES, evaluate_model_file
@@ -222,16 +223,20 @@ def test_predict_super_resolves_all_maps_of_a_scan_in_one_pass(lowres_scan, tmp_
     result, outputs = run(lowres_scan, path, tmp_path)
     with np.load(outputs["out_maps"]) as maps:
         lowres_maps, predicted = maps["lowres_maps"], maps["predicted_maps"]
+        channels = component_channels(maps["spectra"], maps["wavenumbers"])
     assert result["model"] == "srcnn_joint" and predicted.shape == (3, FACTOR * 10, FACTOR * 12)
+    # the maps go in in the chemistry-consistent channel order and come back in the scan's component order
+    stacked = np.empty_like(lowres_maps)
+    stacked[channels] = lowres_maps
     with torch.no_grad():
-        expected = model.eval()(torch.from_numpy(lowres_maps)[None])[0].numpy()
+        expected = model.eval()(torch.from_numpy(stacked)[None])[0].numpy()[channels]
     np.testing.assert_allclose(predicted, expected, atol=1e-5)
-    # one pass over all maps, not three one-map passes: map 0's output depends on the other maps
-    changed = lowres_maps.copy()
+    # one pass over all maps, not three one-map passes: a map's output depends on the other maps
+    changed = stacked.copy()
     changed[1:] = 0
     with torch.no_grad():
         alone = model(torch.from_numpy(changed)[None])[0].numpy()
-    assert not np.allclose(alone[0], expected[0], atol=1e-4)
+    assert not np.allclose(alone[0], expected[np.flatnonzero(channels == 0)[0]], atol=1e-4)
 
 
 def test_the_example_figures_run_a_joint_model_on_the_examples_areas(area_pairs, trained_joint):

@@ -114,6 +114,15 @@ def test_area_channels_put_each_component_in_its_channel_and_mark_a_dropped_one(
     assert not stacked[1, 1].any()  # the dropped component: zeros
 
 
+def test_area_channels_follow_the_chemistry_consistent_channel_not_nmfs_component():
+    table = joint_table()
+    table["channel"] = table["component"]
+    in_c = table["sample"] == "C"
+    table.loc[in_c, "channel"] = 2 - table.loc[in_c, "component"]  # C/1's NMF order reversed
+    _, index = area_channels(table, 3)
+    np.testing.assert_array_equal(index, [[1, 3, 0], [2, -1, 4], [7, 6, 5]])
+
+
 def test_area_channels_refuse_components_beyond_the_model_and_duplicates():
     with pytest.raises(ValueError, match=r"component\(s\) \[2\].*2 maps.*n_components"):
         area_channels(joint_table(), 2)

@@ -28,8 +28,9 @@ Data contract, ``pairs.npz``:
   through the LR scan's processing), normalised with the LR map's range: the
   true target, independent of the calibration.
 
-``split.csv`` has one row per pair: pair_id, sample, area, component, X, Y,
-split (train / val / test).
+``split.csv`` has one row per pair: pair_id, sample, area, component, channel (the component's
+place in the chemistry-consistent order of :func:`ramansr.bands.component_channels`, which a joint
+model's input channels follow), X, Y, split (train / val / test).
 """
 
 import sys
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ramansr.bands import component_channels
 from ramansr.io_utils import read_json, save_npz, write_csv
 from ramansr.preprocess import scale_with_range
 from ramansr.register import lr_point_to_upscaled
@@ -210,6 +212,7 @@ def collect_pairs(areas, factor):
     for area in areas:
         with np.load(area["decomposition"]) as decomposition:
             lr_maps, hr_maps = decomposition["lowres_maps"], decomposition["highres_maps"]
+            channels = component_channels(decomposition["spectra"], decomposition["wavenumbers"])
         registration = read_json(area["registration"])
         kept = [c["component"] for c in read_json(area["selection"])["components"] if c["keep"]]
         if not kept:
@@ -241,6 +244,7 @@ def collect_pairs(areas, factor):
                     "sample": str(area["sample"]),
                     "area": str(area["area"]),
                     "component": component,
+                    "channel": int(channels[component]),
                     "X": position[0],
                     "Y": position[1],
                 }

@@ -7,9 +7,10 @@ the LR region under the window) for :mod:`ramansr.trainer`, and :func:`extract_w
 windows out of a model's output, where the loss is measured.
 
 A joint model (:data:`ramansr.models.JOINT`) learns from areas instead: each sample of its set is an
-area's component maps stacked as channels (:func:`area_channels`, :func:`stack_channels`), in
-component order, as many as the run's ``decompose: n_components``. A component that selection
-dropped in that area has no pair: its input channel is zeros and :attr:`PairSet.mask` leaves it out
+area's component maps stacked as channels (:func:`area_channels`, :func:`stack_channels`), in the
+chemistry-consistent order of split.csv's ``channel`` (:func:`ramansr.bands.component_channels`:
+NMF's own component order differs between areas), as many as the run's ``decompose: n_components``.
+A component that selection dropped in that area has no pair: its input channel is zeros and :attr:`PairSet.mask` leaves it out
 of the loss and the validation scores. Zeros are what a min-max normalised map without contrast is,
 so the input says "nothing here" rather than inventing a map; and keeping such areas keeps their
 other maps' training signal, which restricting the model to complete areas would throw away (the
@@ -149,7 +150,8 @@ def area_channels(table, n_maps):
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per pair, with ``sample``, ``area`` and ``component`` (any order, any subset of areas).
+        One row per pair, with ``sample``, ``area`` and ``channel`` (any order, any subset of areas);
+        a table without ``channel`` (split.csv of a version before it) stacks in ``component`` order.
     n_maps : int
         Channels per area: the run's number of components.
 
@@ -158,8 +160,8 @@ def area_channels(table, n_maps):
     areas : pandas.DataFrame
         ``sample`` and ``area`` (str) of each stack, in order of first appearance.
     index : ndarray, (n_areas, n_maps) int64
-        The positional row of ``table`` in each channel (channel = component), -1 where the area has
-        no pair for that component (selection dropped it).
+        The positional row of ``table`` in each channel, -1 where the area has no pair for that
+        channel (selection dropped its component).
 
     Raises
     ------
@@ -169,7 +171,7 @@ def area_channels(table, n_maps):
     keys = table[["sample", "area"]].astype(str)
     areas = keys.drop_duplicates().reset_index(drop=True)
     area_of = pd.MultiIndex.from_frame(areas).get_indexer(pd.MultiIndex.from_frame(keys))
-    components = table["component"].to_numpy(dtype=np.int64)
+    components = table["channel" if "channel" in table else "component"].to_numpy(dtype=np.int64)
     outside = (components < 0) | (components >= n_maps)
     if outside.any():
         raise ValueError(

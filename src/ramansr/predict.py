@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ramansr.bands import CH_BAND, band_image
+from ramansr.bands import CH_BAND, band_image, component_channels
 from ramansr.consistency import (
     DEFAULT_EXCITATION_NM,
     DEFAULT_LOWRES_NA,
@@ -289,8 +289,11 @@ def predict_scan(
     if checkpoint_joint_maps(checkpoint) is None:
         predicted_maps = super_resolve(model, lowres_maps)
     else:
-        # a joint model: all of the scan's maps in one pass (the checkpoint's n_components: its channels)
-        predicted_maps = super_resolve(model, lowres_maps[None], stacks=True)[0]
+        # a joint model: all of the scan's maps in one pass, in the channel order it was trained with
+        channels = component_channels(spectra, scan.wavenumbers)
+        stacked = np.empty_like(lowres_maps)
+        stacked[channels] = lowres_maps
+        predicted_maps = super_resolve(model, stacked[None], stacks=True)[0][channels]
     cube = reconstruct_cube(predicted_maps, low, high, spectra, data_min, data_max)
     consistency, residual = lowres_consistency(
         predicted_maps,
