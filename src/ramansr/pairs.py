@@ -10,12 +10,13 @@ A joint model (:data:`ramansr.models.JOINT`) learns from areas instead: each sam
 area's component maps stacked as channels (:func:`area_channels`, :func:`stack_channels`), in the
 chemistry-consistent order of split.csv's ``channel`` (:func:`ramansr.bands.component_channels`:
 NMF's own component order differs between areas), as many as the run's ``decompose: n_components``.
-A component that selection dropped in that area has no pair: its input channel is zeros and :attr:`PairSet.mask` leaves it out
-of the loss and the validation scores. Zeros are what a min-max normalised map without contrast is,
-so the input says "nothing here" rather than inventing a map; and keeping such areas keeps their
-other maps' training signal, which restricting the model to complete areas would throw away (the
-more so the more components a run decomposes into), and scores the joint model on the very maps the
-single-map models are scored on, so that their tables compare like with like.
+A component that selection dropped in that area has no pair: its input channel is zeros and
+:attr:`PairSet.mask` leaves it out of the loss and the validation scores. Zeros are what a min-max
+normalised map without contrast is, so the input says "nothing here" rather than inventing a map;
+and keeping such areas keeps their other maps' training signal, which restricting the model to
+complete areas would throw away (the more so the more components a run decomposes into), and scores
+the joint model on the very maps the single-map models are scored on, so that their tables compare
+like with like.
 """
 
 import math
