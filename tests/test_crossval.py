@@ -7,12 +7,11 @@ from ramansr.crossval import (
     cv_markdown,
     cv_summary,
     fold_overview,
-    fold_split,
     held_out_scores,
     plot_cv_gain,
     write_cv_outputs,
-    write_fold_split,
 )
+from ramansr.dataset import fold_split, write_fold_split
 
 
 def pair_table(samples="ABC", areas=3, components=2):
@@ -50,11 +49,22 @@ def test_each_sample_is_held_out_exactly_once_and_only_in_its_own_fold(weights):
 def test_the_val_areas_take_the_val_share_and_are_seeded():
     table = pair_table("ABCDEFG", areas=4, components=3)
     split = fold_split(table, "D", (40, 6, 8), seed=0)
-    # 24 other areas at 40:6 -> 72 * 6/46 = 9.4 pairs: 3 areas of 3 maps
+    # 24 other areas at 40:6 -> 3.1 -> 3 areas of 3 maps
     assert (split == "val").sum() == 9
     pd.testing.assert_series_equal(split, fold_split(table, "D", (40, 6, 8), seed=0))
     others = [tuple(fold_split(table, "D", (40, 6, 8), seed=s) == "val") for s in range(4)]
     assert len(set(others)) > 1
+
+
+@pytest.mark.parametrize(
+    ("samples", "areas", "weights", "n_val_areas"),
+    [("AB", 2, (40, 1, 8), 1), ("AB", 1, (2, 1, 1), 0), ("ABC", 1, (1, 10, 1), 1)],
+)
+def test_val_takes_at_least_one_area_and_never_all(samples, areas, weights, n_val_areas):
+    table = pair_table(samples, areas=areas)
+    split = fold_split(table, "A", weights)
+    assert table.loc[split == "val", ["sample", "area"]].drop_duplicates().shape[0] == n_val_areas
+    assert (split == "train").any()
 
 
 def test_a_fold_of_an_unknown_sample_or_of_the_only_sample_is_refused(tmp_path):

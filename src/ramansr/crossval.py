@@ -2,9 +2,8 @@
 
 Does a model trained on other specimens transfer to a new one? One fold per
 sample: its pairs are the test split; the other samples' pairs are split by
-area into train and val (:func:`fold_split`). Every fold reuses the run's
-``pairs.npz``; only ``split.csv`` differs (same columns as the ``dataset``
-stage's, see :mod:`ramansr.dataset`).
+area into train and val (:func:`ramansr.dataset.fold_split`). Every fold
+reuses the run's ``pairs.npz``; only ``split.csv`` differs.
 
 :func:`cv_summary` scores each fold's held-out maps (the ``evaluate`` stage's
 per-image CSV, :func:`ramansr.metrics.score_predictions`) per model,
@@ -17,7 +16,6 @@ of every fold, each map once.
 import numpy as np
 import pandas as pd
 
-from ramansr.dataset import check_split, split_pairs
 from ramansr.figure_style import new_figure, save_figure
 from ramansr.io_utils import write_csv, write_text
 from ramansr.metrics import MODEL_LABELS, SCALE_TITLES, SCALES, mean_with_interval
@@ -29,53 +27,6 @@ POOLED = "pooled"
 METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
 #: The figure's panel titles (SCALE_TITLES, shortened).
 SCALE_PANEL_TITLES = {"common": "on the LR map's scale", "minmax": "each map min-max (the paper's)"}
-
-
-def fold_split(table, held_out, weights=(40, 6, 8), seed=0):
-    """One fold's split: the held-out sample's pairs test, the others' train and val by area.
-
-    The other samples' areas are shared between train and val in the
-    proportion ``weights[0] : weights[1]`` (the run's ``dataset: split``) by
-    :func:`ramansr.dataset.split_pairs` (grouped by area, seeded): every
-    component map of an area on one side, val at least one area when the other
-    samples have two or more and ``weights[1] > 0``.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        One row per pair with ``sample`` and ``area`` columns (``split.csv``).
-    held_out : str
-        The sample to test on.
-    weights : sequence of 3 numbers
-        train, val, test sizes; the test size is not used.
-    seed : int
-
-    Returns
-    -------
-    pandas.Series of str (train / val / test), aligned with ``table``.
-    """
-    samples = table["sample"].astype(str)
-    if held_out not in set(samples):
-        raise ValueError(f"cross-validation fold {held_out!r}: no pair of sample {held_out!r} in the pair set")
-    split = pd.Series("test", index=table.index, name="split")
-    others = table[samples != held_out]
-    # a zero test weight: split_pairs fills train and val only (their deficits stay above the test's 0)
-    split[others.index] = split_pairs(others, (weights[0], weights[1], 0), group_by_area=True, seed=seed)
-    return split
-
-
-def write_fold_split(split_path, held_out, out_path, weights=(40, 6, 8), seed=0):
-    """The ``cv_split`` stage: the run's ``split.csv`` with one fold's split column.
-
-    Refuses a fold with nothing to train on (the held-out sample is the only one with pairs).
-    """
-    table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
-    table["split"] = fold_split(table, held_out, weights, seed)
-    try:
-        check_split(table)
-    except ValueError as error:
-        raise ValueError(f"cross-validation fold {held_out!r} (held out): {error}") from error
-    write_csv(table, out_path)
 
 
 def held_out_scores(metric_path, fold):

@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.crossval import write_fold_split
+from ramansr.dataset import write_fold_split
 
 write_fold_split(
     snakemake.input.split,
