@@ -19,8 +19,9 @@ def cv_run(local_test_run, tmp_path_factory):
     """A copy of the finished .test run with the cross-validation run on top; and the rules it planned."""
     workdir = tmp_path_factory.mktemp("cv_run") / "run"
     shutil.copytree(local_test_run.wait(), workdir, symlinks=True)
+    # the target after an option that takes no list (--configfile and --config take every word that follows)
     planned = rules_of(planned_jobs(workdir, TARGET, *CV_CONFIG))
-    snakemake(workdir, TARGET, "--cores", "2", *CV_CONFIG)
+    snakemake(workdir, "--cores", "2", TARGET, *CV_CONFIG)
     return workdir, planned
 
 
