@@ -1,4 +1,4 @@
-"""Leave-one-sample-out cross-validation: the fold splits, the pooled scores, their table and figure.
+"""Leave-one-sample-out cross-validation: the folds' scores, per fold and pooled, their table and figure.
 
 Does a model trained on other specimens transfer to a new one? One fold per
 sample: its pairs are the test split; the other samples' pairs are split by
@@ -157,9 +157,8 @@ def cv_markdown(summary, overview):
         ]
         for fold, rows in group.groupby("fold", sort=False):
             rows = rows.set_index("model")
-            name = POOLED if fold == POOLED else fold
             cells = [_cell(rows.loc[m], digits, m != BASELINE) for m in models]
-            lines.append(f"| {name} | {int(rows['n'].max())} | " + " | ".join(cells) + " |")
+            lines.append(f"| {fold} | {int(rows['n'].max())} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
