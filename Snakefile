@@ -22,6 +22,7 @@ include: "workflow/rules/select.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/cv.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/report.smk"
 

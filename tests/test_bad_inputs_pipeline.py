@@ -104,6 +104,17 @@ CASES = {
         None,
         ["simulation: samples x areas", "1 area(s) ['A/1']", "at least 3 areas"],
     ),
+    "cross-validation without linear": (
+        {"dataset": {"cv": "leave_one_sample_out"}, "models": ["bicubic", "srcnn"]},
+        None,
+        ["dataset: cv: leave_one_sample_out", "gain over linear", "add linear to models: ['bicubic', 'srcnn']"],
+    ),
+    "cross-validation over a single sample": (
+        {"simulation": {"samples": ["A"], "areas": 3}, "dataset": {"cv": "leave_one_sample_out"}},
+        None,
+        ["simulation: samples", "only sample(s) ['A']", "dataset: cv: null"],
+    ),
+    "unknown cross-validation": ({"dataset": {"cv": "k_fold"}}, None, ["'k_fold' is not one of", "cv"]),
 }
 
 

@@ -16,7 +16,7 @@ STAGES = {
     "area_geometry, geometry": ("ramansr.geometry",),
     "register": ("ramansr.register",),
     "select": ("ramansr.selection",),
-    "dataset": ("ramansr.dataset",),
+    "dataset, cv_split": ("ramansr.dataset",),
 }
 
 

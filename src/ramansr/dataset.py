@@ -30,7 +30,8 @@ Data contract, ``pairs.npz``:
 
 ``split.csv`` has one row per pair: pair_id, sample, area, component, channel (the component's
 place in the chemistry-consistent order of :func:`ramansr.bands.component_channels`, which a joint
-model's input channels follow), X, Y, split (train / val / test).
+model's input channels follow), X, Y, split (train / val / test). A leave-one-sample-out fold's split
+(:func:`fold_split`, ``results/cv/{fold}/split.csv``) has the same rows and columns.
 """
 
 import sys
@@ -319,6 +320,60 @@ def check_split(table):
             "(results/tables/selection.md says why others did not); add areas, or change dataset: split "
             "or dataset: group_by_area"
         )
+
+
+def fold_split(table, held_out, weights=(40, 6, 8), seed=0):
+    """One fold's split: the held-out sample's pairs test, the other samples' areas train or val.
+
+    Of the other samples' areas, a seeded random ``weights[1] / (weights[0] +
+    weights[1])`` share (rounded; the run's ``dataset: split``) go to val,
+    at least one and never all when there are two or more and ``weights[1] >
+    0``; the rest train. Every component map of an area stays on one side.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per pair with ``sample`` and ``area`` columns (``split.csv``).
+    held_out : str
+        The sample to test on.
+    weights : sequence of 3 numbers
+        train, val, test sizes; the test size is not used.
+    seed : int
+
+    Returns
+    -------
+    pandas.Series of str (train / val / test), aligned with ``table``.
+    """
+    samples = table["sample"].astype(str)
+    if held_out not in set(samples):
+        raise ValueError(f"cross-validation fold {held_out!r}: no pair of sample {held_out!r} in the pair set")
+    others = table[samples != held_out]
+    other_areas = list(zip(others["sample"].astype(str), others["area"].astype(str), strict=True))
+    areas = sorted(set(other_areas))
+    n_val = 0
+    if len(areas) >= 2 and weights[1] > 0:
+        share = weights[1] / (weights[0] + weights[1])
+        n_val = int(np.clip(round(len(areas) * share), 1, len(areas) - 1))
+    chosen = np.random.default_rng(seed).permutation(len(areas))[:n_val]
+    val_areas = {areas[i] for i in chosen}
+    is_val = [area in val_areas for area in other_areas]
+    split = pd.Series("test", index=table.index, name="split")
+    split[others.index] = np.where(is_val, "val", "train")
+    return split
+
+
+def write_fold_split(split_path, held_out, out_path, weights=(40, 6, 8), seed=0):
+    """The ``cv_split`` stage: the run's ``split.csv`` with one fold's split column.
+
+    Refuses a fold with nothing to train on (the held-out sample is the only one with pairs).
+    """
+    table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
+    table["split"] = fold_split(table, held_out, weights, seed)
+    try:
+        check_split(table)
+    except ValueError as error:
+        raise ValueError(f"cross-validation fold {held_out!r} (held out): {error}") from error
+    write_csv(table, out_path)
 
 
 def write_dataset(arrays, table, pairs_path, split_path):

@@ -21,6 +21,7 @@ from ramansr.models import is_joint
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
+CROSS_VALIDATION = config["dataset"].get("cv") == "leave_one_sample_out"
 
 
 def simulation_setting(key, subkey=None):
@@ -72,6 +73,11 @@ def check_config():
                     f"decompose: {key}: {config['decompose'][key]} is more than the "
                     f"{channels} channels of the simulated scans (simulation: channels)"
                 )
+    if CROSS_VALIDATION and "linear" not in config["models"]:
+        problems.append(
+            "dataset: cv: leave_one_sample_out reports each model's gain over linear interpolation: "
+            f"add linear to models: {config['models']}"
+        )
     if problems:
         raise ValueError("config: " + "; ".join(problems))
 
@@ -128,14 +134,27 @@ def check_areas(areas):
         )
 
 
+def check_cross_validation(areas):
+    """Refuse a cross-validation over samples with a single sample: no fold would have data to train on."""
+    where = config["samples"] if not SIMULATED else "simulation: samples"
+    held_out = sorted({sample for sample, _ in areas})
+    if CROSS_VALIDATION and len(held_out) < 2:
+        raise ValueError(
+            f"{where}: dataset: cv: leave_one_sample_out holds out one sample per fold and trains on the others, "
+            f"but the run has only sample(s) {held_out}; list more samples, or set dataset: cv: null"
+        )
+
+
 check_config()
 samples = load_samples()
 AREAS = list(samples.index)
 check_areas(AREAS)
+check_cross_validation(AREAS)
 
 
 wildcard_constraints:
     sample="[A-Za-z0-9][A-Za-z0-9_-]*",
+    fold="[A-Za-z0-9][A-Za-z0-9_-]*",
     area="[A-Za-z0-9][A-Za-z0-9_-]*",
     scan="lowres|highres",
     model="|".join(config["models"]),
@@ -222,15 +241,36 @@ def model_settings(name):
     return {**config["training"], **(config.get("model_settings", {}).get(name) or {})}
 
 
-def model_checkpoint(name):
-    return f"results/models/{name}/best.pt"
+def model_checkpoint(name, fold=None):
+    """A trained model's checkpoint: the run's, or a cross-validation fold's."""
+    return f"results/cv/{fold}/models/{name}/best.pt" if fold else f"results/models/{name}/best.pt"
 
 
 def get_srgan_init(wildcards):
-    """SRGAN's generator starts from the trained SRResNet when that is in the run."""
+    """SRGAN's generator starts from the trained SRResNet (the same fold's) when that is in the run."""
     if wildcards.model == "srgan" and "srresnet" in config["models"]:
-        return model_checkpoint("srresnet")
+        return model_checkpoint("srresnet", wildcards.get("fold"))
     return []
+
+
+def cv_folds():
+    """The cross-validation's folds: every sample with pairs (known once the dataset checkpoint has run)."""
+    table = pd.read_csv(checkpoints.dataset.get().output.split, dtype=str)
+    return list(dict.fromkeys(table["sample"]))
+
+
+def get_cv_metrics(wildcards):
+    """Every fold's per-image scores of every model, fold by fold."""
+    return [f"results/cv/{fold}/metrics/{model}.csv" for fold in cv_folds() for model in config["models"]]
+
+
+def get_cv_metric_folds(wildcards):
+    """The fold of each of :func:`get_cv_metrics`' files."""
+    return [fold for fold in cv_folds() for _ in config["models"]]
+
+
+def get_cv_splits(wildcards):
+    return [f"results/cv/{fold}/split.csv" for fold in cv_folds()]
 
 
 def final_outputs():
@@ -244,6 +284,8 @@ def final_outputs():
     outputs += figure("spectral_fidelity")
     if SIMULATED:
         outputs += ["results/figures/simulation_overview.png"]
+    if CROSS_VALIDATION:
+        outputs += ["results/tables/cv.csv", "results/tables/cv.md"] + figure("cv_gain")
     return outputs + ["results/tables/registration.csv"]
 
 

@@ -1,0 +1,70 @@
+"""End to end: the leave-one-sample-out cross-validation on top of the finished .test run (2 samples, 2 folds)."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from workflow_helpers import planned_jobs, rules_of, snakemake
+
+pytestmark = pytest.mark.slow
+
+# The baselines and one network keep the folds' training short.
+CV_CONFIG = ["--config", "dataset={cv: leave_one_sample_out}", "models=[linear,bicubic,srcnn]"]
+TARGET = "results/tables/cv.csv"
+
+
+@pytest.fixture(scope="module")
+def cv_run(local_test_run, tmp_path_factory):
+    """A copy of the finished .test run with the cross-validation run on top; and the rules it planned."""
+    workdir = tmp_path_factory.mktemp("cv_run") / "run"
+    shutil.copytree(local_test_run.wait(), workdir, symlinks=True)
+    # the target after an option that takes no list (--configfile and --config take every word that follows)
+    planned = rules_of(planned_jobs(workdir, TARGET, *CV_CONFIG))
+    snakemake(workdir, "--cores", "2", TARGET, *CV_CONFIG)
+    return workdir, planned
+
+
+def test_the_cross_validation_reuses_the_run_and_adds_only_its_own_jobs(cv_run):
+    _, planned = cv_run
+    assert planned == {"cv_split", "cv_train", "cv_evaluate", "cv_tables"}
+
+
+def test_each_fold_tests_on_its_held_out_sample_only(cv_run):
+    workdir, _ = cv_run
+    run_split = pd.read_csv(workdir / "results/dataset/split.csv", dtype={"sample": str, "area": str})
+    for fold in ("A", "F"):
+        split = pd.read_csv(workdir / f"results/cv/{fold}/split.csv", dtype={"sample": str, "area": str})
+        pd.testing.assert_frame_equal(split.drop(columns="split"), run_split.drop(columns="split"))
+        held_out = split["sample"] == fold
+        assert (split.loc[held_out, "split"] == "test").all() and held_out.any()
+        others = split[~held_out]
+        # the other samples' areas train, and validate when there are two or more (whole areas)
+        assert "train" in set(others["split"]) and set(others["split"]) <= {"train", "val"}
+        assert ("val" in set(others["split"])) == (others[["sample", "area"]].drop_duplicates().shape[0] >= 2)
+        assert (others.groupby(["sample", "area"])["split"].nunique() == 1).all()
+        metrics = pd.read_csv(workdir / f"results/cv/{fold}/metrics/srcnn.csv", dtype={"sample": str})
+        assert set(metrics.loc[metrics["split"] == "test", "sample"]) == {fold}
+
+
+def test_the_cv_table_has_both_folds_and_plausible_scores(cv_run):
+    workdir, _ = cv_run
+    table = pd.read_csv(workdir / "results/tables/cv.csv", dtype={"fold": str, "held_out": str})
+    assert list(dict.fromkeys(table["fold"])) == ["A", "F", "pooled"]
+    assert set(table.loc[table["fold"] != "pooled", "held_out"]) == {"A", "F"}
+    assert set(table.loc[table["fold"] == "pooled", "held_out"]) == {"A, F"}
+    assert set(table["model"]) == {"linear", "bicubic", "srcnn"}
+    assert set(table["reference"]) == {"measured", "clean"} and set(table["scale"]) == {"common", "minmax"}
+    assert np.isfinite(table[["mean", "ci_low", "ci_high", "gain"]]).all(axis=None)
+    # interpolation of a 4x coarser map: far from perfect, far from random (2 epochs train no network to speak of)
+    baselines = table[table["model"].isin(["linear", "bicubic"])]
+    assert baselines.loc[baselines["metric"] == "PSNR (dB)", "mean"].between(10, 45).all()
+    assert baselines.loc[baselines["metric"] == "SSIM", "mean"].between(0.2, 1).all()
+    assert table.loc[table["metric"] == "SSIM", "mean"].between(-1, 1).all()
+    assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    assert (table.loc[table["model"] == "linear", "gain"] == 0).all()
+    n = table[(table["model"] == "linear") & (table["metric"] == "SSIM")].groupby("fold")["n"].max()
+    assert n["pooled"] == n["A"] + n["F"] and n["A"] > 0 and n["F"] > 0
+    markdown = (workdir / "results/tables/cv.md").read_text()
+    assert "| A |" in markdown and "| F |" in markdown and "| pooled |" in markdown
+    assert (workdir / "results/figures/cv_gain.png").read_bytes()[:4] == b"\x89PNG"
