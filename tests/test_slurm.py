@@ -3,8 +3,9 @@
 The SLURM test is real: it installs Debian's slurm-wlm and munge when they
 are missing (root + apt-get), starts a one-node cluster in a temp dir
 (tests/slurm_cluster.py) and, in a copy of the finished local .test run, reruns
-through the profile one area's chain, the pair set and the training and scoring
-of two models (a baseline and a network), each a SLURM job.
+through the profile one area's chain (one SLURM job: the profile's groups), the
+pair set and the training and scoring of two models (a baseline and a network),
+each a SLURM job.
 """
 
 import json
@@ -24,6 +25,8 @@ from slurm_cluster import SlurmCluster, ensure_slurm_installed
 
 SLURM_PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
 PER_AREA_RULES = {"simulate", "convert", "preprocess", "decompose", "register", "select"}
+TEST_SIMULATION = yaml.safe_load((REPO / ".test" / "config.yaml").read_text())["simulation"]
+TEST_AREAS = {(s, str(a)) for s in TEST_SIMULATION["samples"] for a in range(1, TEST_SIMULATION["areas"] + 1)}
 
 
 def dry_run(workdir: Path, *args: str) -> str:
@@ -33,13 +36,24 @@ def dry_run(workdir: Path, *args: str) -> str:
 
 
 def job_resources(log: str) -> list[tuple[str, dict[str, str]]]:
-    """(rule, resources) of every job that a dry run prints."""
+    """(rule, resources) of every job that a dry run prints, in group jobs too."""
     jobs = []
-    for rule, res in re.findall(
-        r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    .*\n)*?    resources: (.*)$", log, re.M
-    ):
+    for rule, res in re.findall(r"^ *(?:local)?(?:rule|checkpoint) (\w+):\n(?: +.*\n)*? +resources: (.*)$", log, re.M):
         jobs.append((rule, dict(kv.split("=", 1) for kv in res.split(", "))))
     return jobs
+
+
+def group_jobs(log: str) -> list[tuple[str, list[str], set[tuple[str, str]]]]:
+    """(group, rules, (sample, area) pairs) of every group job that a Snakemake log lists."""
+    groups = []
+    # A group job's own jobs are indented under its unindented "[time] Group job NAME" line.
+    for entry in re.split(r"^\[[^\]\n]*\] ", log, flags=re.M):
+        head = re.match(r"Group job (\w+) ", entry)
+        if head:
+            rules = re.findall(r"^    (?:local)?(?:rule|checkpoint) (\w+):", entry, re.M)
+            areas = set(re.findall(r"^        wildcards: sample=(\w+), area=(\w+)", entry, re.M))
+            groups.append((head.group(1), rules, areas))
+    return groups
 
 
 # -- workstation profile ----------------------------------------------------
@@ -135,7 +149,8 @@ def test_slurm_profile_replaces_the_workstation_profile(tmp_path):
     rules = set(listed.output().split())
     assert set(SLURM_PROFILE["set-resources"]) <= rules, "set-resources names a rule the workflow lacks"
 
-    jobs = job_resources(dry_run(work, "--workflow-profile", "profiles/slurm"))
+    log = dry_run(work, "--workflow-profile", "profiles/slurm")
+    jobs = job_resources(log)
     defaults = SLURM_PROFILE["default-resources"]
     assert {rule for rule, _ in jobs} >= {"train"} | PER_AREA_RULES
     for rule, res in jobs:
@@ -145,6 +160,16 @@ def test_slurm_profile_replaces_the_workstation_profile(tmp_path):
     train = [res for rule, res in jobs if rule == "train"]
     assert train and all(res["gpu"] == "1" and "cpus_per_task" not in res for res in train)
     assert all(res["cpus_per_task"] == "1" for rule, res in jobs if rule in PER_AREA_RULES)
+
+    # groups: one job per area for its whole chain, and no per-area rule outside one.
+    groups = group_jobs(log)
+    chain = set(SLURM_PROFILE["groups"])
+    assert chain >= PER_AREA_RULES
+    assert sorted(area for _, _, areas in groups for area in areas) == sorted(TEST_AREAS)
+    for name, rules, areas in groups:
+        assert name == "area" and set(rules) == chain and len(areas) == 1
+    ungrouped = re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", log, re.M)
+    assert ungrouped and not chain & set(ungrouped)
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +206,13 @@ def edit_profile_like_a_user(work: Path, cluster: SlurmCluster) -> None:
     del profile["default-resources"]["slurm_account"]
     profile["slurm-no-account"] = True
     path.write_text(yaml.safe_dump(profile))
+
+
+def slurm_minutes(limit: str) -> float:
+    """SLURM's [D-]HH:MM:SS time limit in minutes."""
+    days, _, clock = limit.rpartition("-")
+    hours, minutes, seconds = (int(part) for part in clock.split(":"))
+    return 1440 * int(days or 0) + 60 * hours + minutes + seconds / 60
 
 
 def read_csv_files(work: Path, paths: list[str]) -> dict[str, pd.DataFrame]:
@@ -248,27 +280,35 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
         run.stop()
     log = run.output()
 
-    # Every non-local job went to SLURM, and SLURM ran each to completion.
-    submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log))
+    # Every non-local job went to SLURM, and SLURM ran each to completion: the area's chain
+    # as one group job (Snakemake ids group jobs by a UUID, single jobs by a number).
+    submitted = dict(re.findall(r"Job ([\w-]+) has been submitted with SLURM jobid (\d+)", log))
     remote_rules = re.findall(r"^(?:rule|checkpoint) (\w+):", log, re.M)
-    assert len(submitted) == len(remote_rules) > 0
+    groups = group_jobs(log)
+    assert len(submitted) == len(remote_rules) + len(groups) > 0
     jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
     assert set(jobs) == set(submitted.values())
     assert {j["JobState"] for j in jobs.values()} == {"COMPLETED"}
+    group_ids = {slurm_id for job_id, slurm_id in submitted.items() if not job_id.isdigit()}
+    [(name, rules, areas)] = groups
+    assert name == "area" and set(rules) == set(SLURM_PROFILE["groups"]) and areas == {RERUN_AREA}
+    [group] = [jobs[i] for i in group_ids]
+    chain = [{**SLURM_PROFILE["default-resources"], **SLURM_PROFILE["set-resources"][rule]} for rule in rules]
+    assert group.get("TresPerJob", "(null)") in ("(null)", "")
+    assert int(group["MinMemoryNode"].removesuffix("M")) >= max(r["mem_mb"] for r in chain)
+    # Enough memory and time for its largest and longest stage (Snakemake sums the runtimes along the chain).
+    assert slurm_minutes(group["TimeLimit"]) >= max(r["runtime"] for r in chain)
     by_rule = {}
     for j in jobs.values():
-        by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
-    assert set(by_rule) == set(remote_rules)
-    assert set(by_rule) == {"dataset", "train", "evaluate", "clean_maps"} | PER_AREA_RULES
+        if j["JobId"] not in group_ids:
+            by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
+    assert set(by_rule) == set(remote_rules) == {"dataset", "train", "evaluate"}
     assert len(by_rule["train"]) == len(by_rule["evaluate"]) == len(RERUN_MODELS)
     train = SLURM_PROFILE["set-resources"]["train"]
     for j in by_rule["train"]:
         assert j["TresPerJob"] == "gres:gpu:1"
         assert j["CpusPerTres"] == f"gres:gpu:{train['cpus_per_gpu']}"
         assert j["MinMemoryNode"] == f"{train['mem_mb']}M"
-    for rule in PER_AREA_RULES:
-        for j in by_rule[rule]:
-            assert j["NumCPUs"] == "1" and j.get("TresPerJob", "(null)") in ("(null)", "")
 
     # Same numbers as the workstation run of the same config, in files the SLURM jobs wrote anew.
     written = RERUN_CSV + RERUN_JSON
