@@ -144,7 +144,10 @@ def run_pipeline(workdir, sheet, areas, cores):
     # no dataset is built here, so any number of areas will do
     settings = {"source": "samples", "samples": str(sheet), "dataset": {"group_by_area": False}}
     overrides.write_text(yaml.safe_dump(settings))
-    targets = [f"results/selection/{sample}/{area}.json" for sample, area in areas]
+    # selection and registration: neither needs the other, so both are asked for
+    targets = [
+        f"results/{stage}/{sample}/{area}.json" for sample, area in areas for stage in ("selection", "registration")
+    ]
     # targets first: --configfile takes every argument after it
     command = [sys.executable, "-m", "snakemake", *targets, "--cores", str(cores), "--configfile", str(overrides)]
     finished = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
