@@ -76,7 +76,7 @@ def test_the_hr_cube_goes_on_the_lr_channel_scale():
     lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
     highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window), strict=True))
     cube, ratio = highres_in_lowres_units(lowres, highres)
-    assert ratio == pytest.approx(collection_ratio(field, 3.0 * window))
+    assert ratio == pytest.approx(collection_ratio(field.sum(axis=-1), 3.0 * window.sum(axis=-1)))
     expected = np.clip(scale_with_range(3.0 * window / ratio, lowres["data_min"], lowres["data_max"]), 0, None)
     np.testing.assert_allclose(cube, expected, rtol=1e-5, atol=1e-5)
     # same chemistry and a plain 3x brighter copy: the ratio is 3 and the cubes agree
@@ -84,3 +84,12 @@ def test_the_hr_cube_goes_on_the_lr_channel_scale():
     cube, ratio = highres_in_lowres_units(lowres, copy)
     assert ratio == pytest.approx(3.0, rel=1e-5)
     np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges
+
+
+def test_spectrum_totals_in_blocks_equal_the_whole_unscaled_cube():
+    from ramansr.decompose import spectrum_totals
+    from ramansr.preprocess import scale_channels, unscale_channels
+
+    cube, data_min, data_max = scale_channels(100.0 * np.random.default_rng(2).random((9, 7, 30), dtype=np.float32))
+    expected = unscale_channels(cube, data_min, data_max).sum(axis=-1).ravel()
+    np.testing.assert_array_equal(spectrum_totals(cube, data_min, data_max, block=5), expected)

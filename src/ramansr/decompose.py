@@ -125,17 +125,40 @@ def check_area_scans(lowres_cube, highres_cube, n_components, pca_components, na
             )
 
 
-def collection_ratio(lowres_counts, highres_counts):
+def collection_ratio(lowres_totals, highres_totals):
     """Rough HR/LR collection-efficiency ratio: the ratio of the scans' median total counts per spectrum.
 
     Only a first guess, made before the window is found: where the window's
     chemistry differs from the field's it is off by tens of per cent, which
     the per-map calibration on the registered overlap
     (:func:`ramansr.dataset.calibrate_to_lowres`) then corrects.
+
+    Parameters
+    ----------
+    lowres_totals, highres_totals : array_like
+        Each scan's total counts per spectrum (:func:`spectrum_totals`).
     """
-    lowres_total = np.median(np.asarray(lowres_counts).sum(axis=-1))
-    highres_total = np.median(np.asarray(highres_counts).sum(axis=-1))
+    lowres_total, highres_total = np.median(lowres_totals), np.median(highres_totals)
     return float(highres_total / lowres_total) if lowres_total > 0 and highres_total > 0 else 1.0
+
+
+def spectrum_totals(cube, data_min, data_max, block=4096):
+    """Total counts of every spectrum of a per-channel scaled cube, unscaled a block of pixels at a time.
+
+    The same numbers as unscaling the whole cube and summing over the channels, without the cube's
+    float64 copy: the LR scan of a lab-size map is the largest array a decompose job holds.
+
+    Returns
+    -------
+    ndarray, shape (pixels,)
+    """
+    pixels = cube.reshape(-1, cube.shape[-1])
+    return np.concatenate(
+        [
+            unscale_channels(pixels[start : start + block], data_min, data_max).sum(axis=-1)
+            for start in range(0, len(pixels), block)
+        ]
+    )
 
 
 def highres_in_lowres_units(lowres, highres):
@@ -160,9 +183,9 @@ def highres_in_lowres_units(lowres, highres):
     ratio : float
         The collection ratio used.
     """
-    lowres_counts = unscale_channels(lowres["cube"], lowres["data_min"], lowres["data_max"])
     highres_counts = unscale_channels(highres["cube"], highres["data_min"], highres["data_max"])
-    ratio = collection_ratio(lowres_counts, highres_counts)
+    lowres_totals = spectrum_totals(lowres["cube"], lowres["data_min"], lowres["data_max"])
+    ratio = collection_ratio(lowres_totals, highres_counts.sum(axis=-1))
     cube = np.clip(scale_with_range(highres_counts / ratio, lowres["data_min"], lowres["data_max"]), 0.0, None)
     return cube, ratio
 
