@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
+from ramansr.io import Scan, ScanFormatError, mat_write, read_scan, write_scan
 from ramansr.io.mat_write import (
     _write_v73,  # crafts arbitrary v7.3 files (2-D spectra, bad input)
 )
@@ -64,6 +64,15 @@ def test_round_trip_gives_back_cube_axis_and_pixel_size(tmp_path, scan, format, 
     assert back.meta["format"] == format
     assert back.meta["container"] == ("mat7.3" if v73 else "mat5")
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("format", ["witec", "plain"])
+def test_a_v73_cube_written_in_pieces_is_the_cube_written_whole(tmp_path, scan, format, monkeypatch):
+    write_scan(scan, tmp_path / "whole.mat", format=format, v73=True)
+    monkeypatch.setattr(mat_write, "H5_WRITE_BLOCK_BYTES", 3)  # a row of the stored array per piece
+    write_scan(scan, tmp_path / "pieces.mat", format=format, v73=True)
+    assert (tmp_path / "pieces.mat").read_bytes() == (tmp_path / "whole.mat").read_bytes()
+    np.testing.assert_array_equal(read_scan(tmp_path / "pieces.mat").cube, scan.cube)
 
 
 @pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])

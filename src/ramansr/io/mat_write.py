@@ -50,6 +50,8 @@ _V73_HEADER_TEXT = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ramansr
 
 # a level-5 MAT file stores an array's byte count in 32 bits
 MAT5_MAX_ARRAY_BYTES = 2**32 - 1
+# v7.3: a transposed array is written to HDF5 in pieces of about this size
+H5_WRITE_BLOCK_BYTES = 64 * 2**20
 
 
 def write_scan(scan, path, format="witec", v73=None):
@@ -253,7 +255,15 @@ def _to_h5(parent, references, key, value):
     matlab_class = next(name for name, dtype in H5_CLASS_DTYPES.items() if value.dtype == dtype)
     if value.size == 0:
         return _h5_empty(parent, key, matlab_class, value.shape)
-    stored = value.astype(np.uint8) if matlab_class == "logical" else value
-    dataset = parent.create_dataset(key, data=np.atleast_2d(stored).T)
+    stored = np.atleast_2d(value.astype(np.uint8) if matlab_class == "logical" else value).T
+    if stored.flags.c_contiguous:
+        dataset = parent.create_dataset(key, data=stored)
+    else:
+        # a transposed cube (an SR cube can be 10 GB): h5py would first copy it whole into C order;
+        # written a block of rows at a time, only the block is copied
+        dataset = parent.create_dataset(key, shape=stored.shape, dtype=stored.dtype)
+        rows = max(1, H5_WRITE_BLOCK_BYTES // max(1, stored[0].nbytes))
+        for start in range(0, stored.shape[0], rows):
+            dataset[start : start + rows] = np.ascontiguousarray(stored[start : start + rows])
     _h5_class(dataset, matlab_class)
     return dataset
