@@ -335,8 +335,9 @@ def main(argv=None):
                 }
             )
     table = summarize(jobs, floor_table)
-    # the largest cube a prediction holds is the HR cube it rebuilds, FACTOR^2 times its input
-    predict = pd.DataFrame(predict_rows).assign(cube_mb=lambda t: (t["lowres_side"] * FACTOR) ** 2 * CHANNELS * 4 / 1e6)
+    # the cube a prediction processes is its LR scan: the HR cube it rebuilds (FACTOR^2 times larger)
+    # goes to its file a block of rows at a time and is never held whole
+    predict = pd.DataFrame(predict_rows).assign(cube_mb=lambda t: t["lowres_side"] ** 2 * CHANNELS * 4 / 1e6)
     predict["rss_cube_ratio"] = predict["rss_mb"] / predict["cube_mb"]
     table = pd.concat([table, predict], ignore_index=True)
     table["points"] = table["lowres_side"] ** 2

@@ -1,6 +1,7 @@
 """Tests for ramansr.io: formats, round trips, the real WITec export and bad input."""
 
 import hashlib
+import itertools
 import re
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ramansr.io import Scan, ScanFormatError, mat_write, read_scan, write_scan
+from ramansr.io import RowBlocks, Scan, ScanFormatError, mat_write, read_scan, write_scan
 from ramansr.io.mat_write import (
     _write_v73,  # crafts arbitrary v7.3 files (2-D spectra, bad input)
 )
@@ -73,6 +74,38 @@ def test_a_v73_cube_written_in_pieces_is_the_cube_written_whole(tmp_path, scan, 
     write_scan(scan, tmp_path / "pieces.mat", format=format, v73=True)
     assert (tmp_path / "pieces.mat").read_bytes() == (tmp_path / "whole.mat").read_bytes()
     np.testing.assert_array_equal(read_scan(tmp_path / "pieces.mat").cube, scan.cube)
+
+
+def row_blocks(cube, sizes):
+    """``cube`` as RowBlocks of the given row counts."""
+    starts = np.cumsum([0, *sizes])
+    return RowBlocks(cube.shape, lambda: (cube[a:b] for a, b in itertools.pairwise(starts)))
+
+
+@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
+@pytest.mark.parametrize("format", ["witec", "plain"])
+def test_a_cube_given_in_row_blocks_is_written_as_the_whole_cube(tmp_path, scan, format, v73):
+    write_scan(scan, tmp_path / "whole.mat", format=format, v73=v73)
+    blocks = Scan(row_blocks(scan.cube, [2, 1, 2]), scan.wavenumbers, scan.pixel_size_um, scan.name)
+    assert isinstance(blocks.cube, RowBlocks)  # kept as it is, not made whole
+    write_scan(blocks, tmp_path / "blocks.mat", format=format, v73=v73)
+    assert (tmp_path / "blocks.mat").read_bytes() == (tmp_path / "whole.mat").read_bytes()
+
+
+def test_a_bad_value_in_a_later_row_block_names_the_file_and_its_row(tmp_path, scan):
+    scan.cube[3, 4, 2] = np.nan
+    blocks = Scan(row_blocks(scan.cube, [2, 3]), scan.wavenumbers, scan.pixel_size_um, scan.name)
+    path = tmp_path / "blocks.mat"
+    with pytest.raises(ScanFormatError, match=r"blocks\.mat.*NaN or inf.*row 3, col 4, channel 2"):
+        write_scan(blocks, path, v73=True)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left
+
+
+def test_row_blocks_that_do_not_make_the_cube_are_refused(scan):
+    with pytest.raises(ValueError, match="end at row 4, the cube has 5"):
+        RowBlocks(scan.cube.shape, lambda: iter([scan.cube[:2], scan.cube[2:4]])).whole()
+    with pytest.raises(ValueError, match="does not fit"):
+        RowBlocks(scan.cube.shape, lambda: iter([scan.cube[:, :3]])).whole()
 
 
 @pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])

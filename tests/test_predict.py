@@ -121,7 +121,7 @@ def test_reconstruct_cube_undoes_both_scalings():
     normalized = (maps - low[:, None, None]) / (high - low)[:, None, None]
     expected = np.einsum("krc,kl->rcl", maps, spectra) * (data_max - data_min) + data_min
     np.testing.assert_allclose(
-        reconstruct_cube(normalized, low, high, spectra, data_min, data_max), expected, rtol=1e-5
+        reconstruct_cube(normalized, low, high, spectra, data_min, data_max).whole(), expected, rtol=1e-5
     )
 
 

@@ -67,8 +67,13 @@ def checkpoint_factor(checkpoint):
     return int(checkpoint["model_kwargs"]["scaling_factor"])
 
 
+# LR pixels per forward pass: the HR activations of a batch dominate peak memory (8 maps of 100 x 100,
+# with SRCNN's 64 channels at 400 x 400: about 330 MB per activation); a 300 x 300 map goes alone
+LOWRES_PIXELS_PER_BATCH = 8 * 100 * 100
+
+
 @torch.no_grad()
-def super_resolve(model, lowres_maps, device=None, batch_size=8, *, stacks=False):
+def super_resolve(model, lowres_maps, device=None, batch_size=None, *, stacks=False):
     """Upscale maps by the model's SR factor, without gradients, in fp32.
 
     The model runs in channels-last memory format (moved in place), which
@@ -81,9 +86,9 @@ def super_resolve(model, lowres_maps, device=None, batch_size=8, *, stacks=False
     lowres_maps : ndarray, (n, h, w) or (h, w); with ``stacks``, (n, C, h, w)
     device : str or torch.device or None
         None uses the model's device (CPU for parameter-free models).
-    batch_size : int
-        Maps (or stacks) per forward pass: the HR activations of a batch dominate peak memory
-        (8 maps of 400 x 400 with 64 channels: about 330 MB per activation).
+    batch_size : int or None
+        Maps (or stacks) per forward pass; None: as many as hold ``LOWRES_PIXELS_PER_BATCH``
+        LR pixels, at least one.
     stacks : bool
         The maps are stacks of C channels for a joint model, each stack one input.
 
@@ -99,6 +104,8 @@ def super_resolve(model, lowres_maps, device=None, batch_size=8, *, stacks=False
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
     model = model.to(device, memory_format=torch.channels_last).eval()
+    if batch_size is None:
+        batch_size = max(1, LOWRES_PIXELS_PER_BATCH // (batch.shape[-2] * batch.shape[-1]))
     outputs = []
     for start in range(0, len(batch), batch_size):
         lowres = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size])).to(device)

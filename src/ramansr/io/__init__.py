@@ -27,7 +27,7 @@ from pathlib import Path
 from ramansr.io.mat import AXIS_NAMES, IMAGESIZE_NAMES, is_mat_file, read_mat
 from ramansr.io.mat_write import write_scan
 from ramansr.io.rosetta import WDF_MAGIC, is_horiba_xml, read_rosetta
-from ramansr.io.scan import Scan, ScanFormatError, check_scan_content, scan_error
+from ramansr.io.scan import RowBlocks, Scan, ScanFormatError, check_scan_content, scan_error
 from ramansr.io.table import looks_like_table, read_table, write_table
 from ramansr.io.witec import MAGICS as WITEC_MAGICS
 from ramansr.io.witec import read_witec
@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FORMATS",
     "IMAGESIZE_NAMES",
+    "RowBlocks",
     "Scan",
     "ScanFormatError",
     "detect_format",

@@ -15,7 +15,7 @@ from ramansr.io.mat import (
     PIXEL_SIZE_NAME,
     V73_USERBLOCK,
 )
-from ramansr.io.scan import WAVENUMBER_UNIT, checked_axis, checked_cube
+from ramansr.io.scan import WAVENUMBER_UNIT, RowBlocks, checked_axis, checked_cube
 from ramansr.io_utils import atomic_path
 
 _MICROMETRE = "µm"
@@ -60,7 +60,10 @@ def write_scan(scan, path, format="witec", v73=None):
     Parameters
     ----------
     scan : Scan
-        The image to write; the cube is stored as float32.
+        The image to write; the cube is stored as float32. A cube given as
+        :class:`RowBlocks` goes to a v7.3 file a block at a time (its peak
+        memory is a block's, not the cube's); to a level-5 file it is made
+        whole first (scipy writes whole arrays).
     path : str or Path
         Destination, replaced atomically.
     format : {'witec', 'plain'}
@@ -84,16 +87,33 @@ def write_scan(scan, path, format="witec", v73=None):
         raise ValueError(f"format must be 'witec' or 'plain', got {format!r}")
     where = f"cannot write {path}"
     wavenumbers = checked_axis(where, scan.wavenumbers, scan.cube.shape[2])
-    cube = checked_cube(where, scan.cube, wavenumbers)
+    if v73 is None:
+        v73 = scan.cube.nbytes > MAT5_MAX_ARRAY_BYTES
+    if isinstance(scan.cube, RowBlocks) and v73:
+        cube = _checked_blocks(where, scan.cube, wavenumbers)
+    else:
+        cube = checked_cube(where, scan.cube.whole() if isinstance(scan.cube, RowBlocks) else scan.cube, wavenumbers)
     if format == "witec":
         variables = {_matlab_name(scan.name): _witec_fields(scan, cube, wavenumbers)}
     else:
         variables = {"cube": cube, "wavenumbers": wavenumbers[np.newaxis], NAME_VARIABLE: scan.name}
         if scan.pixel_size_um is not None:
             variables[PIXEL_SIZE_NAME] = np.asarray(scan.pixel_size_um, dtype=np.float64)[np.newaxis]
-    if v73 is None:
-        v73 = cube.nbytes > MAT5_MAX_ARRAY_BYTES
     _write_atomically(path, variables, _write_v73 if v73 else _write_mat5)
+
+
+def _checked_blocks(where, cube, wavenumbers):
+    """The blocks of ``cube``, each refused when it holds NaN or inf (as :func:`checked_cube` would the whole)."""
+    return RowBlocks(
+        cube.shape, lambda: (checked_cube(where, block, wavenumbers, first_row=start) for start, block in cube)
+    )
+
+
+class _PixelTable:
+    """The WITec data matrix (pixels, channels), pixels line by line, of a cube given as :class:`RowBlocks`."""
+
+    def __init__(self, cube):
+        self.cube = cube
 
 
 def _matlab_name(name):
@@ -126,8 +146,11 @@ def _witec_fields(scan, cube, wavenumbers):
         dy, dx = scan.pixel_size_um
         x_axis, y_axis = np.arange(cols)[np.newaxis] * dx, np.arange(rows)[np.newaxis] * dy
         spatial_unit = _MICROMETRE
-    # channel-planar cube -> (pixels, channels) F-ordered: a view, and pixel-major as the export
-    data = cube.transpose(2, 0, 1).reshape(channels, rows * cols).T
+    if isinstance(cube, RowBlocks):
+        data = _PixelTable(cube)
+    else:
+        # channel-planar cube -> (pixels, channels) F-ordered: a view, and pixel-major as the export
+        data = cube.transpose(2, 0, 1).reshape(channels, rows * cols).T
     blank = _cell([["", ""], ["", ""]])
     name = scan.name or _matlab_name(scan.name)
     fields = {
@@ -242,6 +265,8 @@ def _to_h5(parent, references, key, value):
         _h5_class(dataset, "char")
         dataset.attrs.create("MATLAB_int_decode", np.int32(2))
         return dataset
+    if isinstance(value, (RowBlocks, _PixelTable)):
+        return _blocks_to_h5(parent, key, value)
     value = np.asarray(value)
     if value.dtype == object:
         if value.size == 0:
@@ -266,4 +291,21 @@ def _to_h5(parent, references, key, value):
         for start in range(0, stored.shape[0], rows):
             dataset[start : start + rows] = np.ascontiguousarray(stored[start : start + rows])
     _h5_class(dataset, matlab_class)
+    return dataset
+
+
+def _blocks_to_h5(parent, key, value):
+    """A cube given as row blocks, stored as its whole would be (transposed), a block at a time."""
+    cube = value.cube if isinstance(value, _PixelTable) else value
+    rows, cols, channels = cube.shape
+    # the MATLAB array transposed: (channels, pixels) for the WITec table, (channels, cols, rows) for a plain cube
+    shape = (channels, rows * cols) if isinstance(value, _PixelTable) else (channels, cols, rows)
+    dataset = parent.create_dataset(key, shape=shape, dtype=np.float32)
+    for start, block in cube:
+        stop = start + len(block)
+        if isinstance(value, _PixelTable):
+            dataset[:, start * cols : stop * cols] = np.ascontiguousarray(block.reshape(-1, channels).T)
+        else:
+            dataset[:, :, start:stop] = np.ascontiguousarray(block.T)
+    _h5_class(dataset, "single")
     return dataset

@@ -8,6 +8,8 @@ A :class:`Scan` holds
   cols are points along a line (x): point x of line y is ``cube[y, x]``.
   Readers may keep the file's memory order (each channel image contiguous);
   call ``np.ascontiguousarray`` where pixel-interleaved memory is needed.
+  A scan to be written may instead hold :class:`RowBlocks`, a cube made
+  block by block while it is written (one too large to hold whole).
 - ``wavenumbers``: float64 (channels,), Raman shift in rel. 1/cm, finite and
   strictly monotonic (kept in the file's order).
 - ``pixel_size_um``: (dy, dx) in micrometres, or None when the file does not say.
@@ -15,6 +17,7 @@ A :class:`Scan` holds
   dtype, units, conversions applied).
 """
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,14 +38,61 @@ class ScanFormatError(ValueError):
         self.candidates = list(candidates)
 
 
+class RowBlocks:
+    """A cube made and consumed a block of rows at a time, never held whole.
+
+    An SR cube at lab size is 16x its LR scan (5.9 GB for 300 x 300 LR points
+    x 1024 channels); :func:`ramansr.io.write_scan` writes it to a MATLAB v7.3
+    file block by block.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (rows, cols, channels) of the whole cube.
+    make_blocks : callable
+        Returns a fresh iterator over float32 arrays (r, cols, channels):
+        consecutive blocks of rows that together make the cube.
+    """
+
+    ndim = 3
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, shape: tuple[int, int, int], make_blocks: Callable[[], Iterator[np.ndarray]]):
+        self.shape = tuple(int(n) for n in shape)
+        self._make_blocks = make_blocks
+
+    @property
+    def nbytes(self):
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+    def __iter__(self):
+        """(first row, block) pairs; a block of the wrong shape or one row too many is refused."""
+        start = 0
+        for block in self._make_blocks():
+            if block.ndim != 3 or block.shape[1:] != self.shape[1:] or start + len(block) > self.shape[0]:
+                raise ValueError(f"a block of shape {block.shape} at row {start} does not fit a cube of {self.shape}")
+            yield start, np.asarray(block, dtype=np.float32)
+            start += len(block)
+        if start != self.shape[0]:
+            raise ValueError(f"the blocks end at row {start}, the cube has {self.shape[0]}")
+
+    def whole(self):
+        """The cube as one float32 array."""
+        cube = np.empty(self.shape, dtype=np.float32)
+        for start, block in self:
+            cube[start : start + len(block)] = block
+        return cube
+
+
 @dataclass
 class Scan:
     """A Raman spectral image.
 
     Parameters
     ----------
-    cube : array_like, shape (rows, cols, channels)
-        Intensities; stored as float32.
+    cube : array_like, shape (rows, cols, channels), or RowBlocks
+        Intensities; stored as float32. :class:`RowBlocks` (kept as it is)
+        only for a scan to be written.
     wavenumbers : array_like, shape (channels,)
         Raman shift in rel. 1/cm; stored as float64.
     pixel_size_um : tuple of float (dy, dx), optional
@@ -53,14 +103,15 @@ class Scan:
         Source format, container, original dtype, units and other details.
     """
 
-    cube: np.ndarray
+    cube: np.ndarray | RowBlocks
     wavenumbers: np.ndarray
     pixel_size_um: tuple[float, float] | None = None
     name: str = ""
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.cube = np.asarray(self.cube, dtype=np.float32)
+        if not isinstance(self.cube, RowBlocks):
+            self.cube = np.asarray(self.cube, dtype=np.float32)
         self.wavenumbers = np.asarray(self.wavenumbers, dtype=np.float64)
         if self.cube.ndim != 3:
             raise ValueError(f"cube must be (rows, cols, channels), got shape {self.cube.shape}")
@@ -134,8 +185,11 @@ def check_data_kind(path, variable, data):
         raise scan_error(path, f"complex data: {variable} is {data.dtype}, not a Raman intensity")
 
 
-def checked_cube(path, cube, wavenumbers):
-    """Cast to float32 (keeping the memory order) and refuse NaN or inf, saying where."""
+def checked_cube(path, cube, wavenumbers, first_row=0):
+    """Cast to float32 (keeping the memory order) and refuse NaN or inf, saying where.
+
+    ``first_row``: the cube's first row in the whole one, when ``cube`` is a block of rows.
+    """
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with its position
         cube32 = cube.astype(np.float32, order="K", copy=False)
         total = cube32.sum()  # a cheap first look: finite data has a finite sum (almost always)
@@ -143,6 +197,7 @@ def checked_cube(path, cube, wavenumbers):
     if bad is not None and bad.any():
         row, col, channel = (int(i) for i in np.argwhere(bad)[0])
         overflow = " (beyond float32 range)" if np.isfinite(cube[row, col, channel]) else ""
+        row += first_row
         raise scan_error(
             path,
             f"{np.count_nonzero(bad)} NaN or inf values in the data; first at "
