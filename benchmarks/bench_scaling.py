@@ -22,6 +22,7 @@ machine: run it alone (anything else running inflates jobs and floors alike).
 
     python benchmarks/bench_scaling.py                  # every size (tens of minutes)
     python benchmarks/bench_scaling.py --lowres 100 200 --highres 100 --json out.json
+    python benchmarks/bench_scaling.py --predict-only --highres 100     # predict alone (minutes)
 """
 
 import argparse
@@ -192,13 +193,15 @@ def run_predict(workdir, lowres_path, model_name, config):
         },
         checkpoint,
     )
+    # the peak from VmHWM, not getrusage: Linux keeps ru_maxrss across fork and exec, so a child
+    # would report this (larger) process's peak
     code = (
-        "import resource, sys, time; started = time.perf_counter()\n"
+        "import sys, time; started = time.perf_counter()\n"
         "from ramansr.predict import main\n"
         f"main([{str(lowres_path)!r}, {str(checkpoint)!r}, '--out-prefix', {str(workdir / 'predicted')!r},"
         " '--device', 'cpu'])\n"
-        "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-        " file=sys.stderr)"
+        "peak = next(line for line in open('/proc/self/status') if line.startswith('VmHWM')).split()[1]\n"
+        "print(time.perf_counter() - started, int(peak) / 1024, file=sys.stderr)"
     )
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if finished.returncode:
@@ -234,6 +237,7 @@ def summarize(jobs, floor_rows):
 
 
 def print_table(table):
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, "floor_s", "ratio", "overhead_s"])))
     columns = [
         "stage",
         "scan",
@@ -280,6 +284,7 @@ def main(argv=None):
     parser.add_argument("--cores", type=int, default=1, help="Snakemake cores (1: one job at a time, no contention)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder and print its path")
+    parser.add_argument("--predict-only", action="store_true", help="only the predict stage (no pipeline, no floors)")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="ramansr-scaling-"))
     workdir = scratch / "repo"
@@ -295,6 +300,8 @@ def main(argv=None):
         lowres_paths[lowres_side] = paths["lowres"]
         rows.append({"sample": sample, "area": area, **{k: str(v) for k, v in paths.items()}})
         areas.append((sample, area))
+        if args.predict_only:
+            continue
         measured = floors(paths, config, lowres_side)
         cube_mb = {"lowres": lowres_side**2 * CHANNELS * 4 / 1e6, "highres": highres_side**2 * CHANNELS * 4 / 1e6}
         for stage in ("convert", "preprocess"):
@@ -317,9 +324,10 @@ def main(argv=None):
     floor_table = pd.DataFrame(
         floor_rows, columns=["stage", "lowres_side", "highres_side", "scan", "floor_s", "cube_mb"]
     )
-    jobs = run_pipeline(workdir, sheet, areas, args.cores)
-    jobs["lowres_side"] = jobs["sample"].str[1:].astype(int)
-    jobs["highres_side"] = jobs["area"].str[1:].astype(int)
+    if not args.predict_only:
+        jobs = run_pipeline(workdir, sheet, areas, args.cores)
+        jobs["lowres_side"] = jobs["sample"].str[1:].astype(int)
+        jobs["highres_side"] = jobs["area"].str[1:].astype(int)
     predict_rows = []
     for lowres_side, path in lowres_paths.items():
         for model_name in ("linear", "srcnn"):
@@ -334,7 +342,7 @@ def main(argv=None):
                     "rss_mb": rss_mb,
                 }
             )
-    table = summarize(jobs, floor_table)
+    table = None if args.predict_only else summarize(jobs, floor_table)
     # the cube a prediction processes is its LR scan: the HR cube it rebuilds (FACTOR^2 times larger)
     # goes to its file a block of rows at a time and is never held whole
     predict = pd.DataFrame(predict_rows).assign(cube_mb=lambda t: t["lowres_side"] ** 2 * CHANNELS * 4 / 1e6)
@@ -342,10 +350,12 @@ def main(argv=None):
     table = pd.concat([table, predict], ignore_index=True)
     table["points"] = table["lowres_side"] ** 2
     print_table(table)
-    inference = pd.DataFrame(inference).drop_duplicates(["model", "points"])
-    print()
-    print("Inference per LR map (in process, CPU, untrained weights):")
-    print(inference.pivot(index="points", columns="model", values="seconds_per_map").to_markdown(floatfmt=".3f"))
+    inference = pd.DataFrame(inference, columns=["model", "points", "seconds_per_map"])
+    inference = inference.drop_duplicates(["model", "points"])
+    if len(inference):
+        print()
+        print("Inference per LR map (in process, CPU, untrained weights):")
+        print(inference.pivot(index="points", columns="model", values="seconds_per_map").to_markdown(floatfmt=".3f"))
     if args.json:
         args.json.write_text(
             json.dumps({"stages": table.to_dict(orient="records"), "inference": inference.to_dict(orient="records")})

@@ -92,6 +92,16 @@ def test_a_cube_given_in_row_blocks_is_written_as_the_whole_cube(tmp_path, scan,
     assert (tmp_path / "blocks.mat").read_bytes() == (tmp_path / "whole.mat").read_bytes()
 
 
+def test_a_large_cube_in_row_blocks_goes_to_v73_where_an_array_stays_level_5(tmp_path, scan, monkeypatch):
+    monkeypatch.setattr(mat_write, "MAT5_MAX_ROW_BLOCKS_BYTES", scan.cube.nbytes - 1)
+    write_scan(scan, tmp_path / "array.mat")
+    write_scan(Scan(row_blocks(scan.cube, [5]), scan.wavenumbers, name=scan.name), tmp_path / "blocks.mat")
+    assert read_scan(tmp_path / "array.mat").meta["container"] == "mat5"
+    back = read_scan(tmp_path / "blocks.mat")
+    assert back.meta["container"] == "mat7.3"
+    np.testing.assert_array_equal(back.cube, scan.cube)
+
+
 def test_a_bad_value_in_a_later_row_block_names_the_file_and_its_row(tmp_path, scan):
     scan.cube[3, 4, 2] = np.nan
     blocks = Scan(row_blocks(scan.cube, [2, 3]), scan.wavenumbers, scan.pixel_size_um, scan.name)

@@ -5,7 +5,8 @@ are missing (root + apt-get), starts a one-node cluster in a temp dir
 (tests/slurm_cluster.py) and, in a copy of the finished local .test run, reruns
 through the profile one area's chain (one SLURM job: the profile's groups), the
 pair set and the training and scoring of two models (a baseline and a network),
-each a SLURM job.
+each a SLURM job; and, in a copy of the finished local cross-validation, a
+network's folds (a training and a scoring job per fold).
 """
 
 import json
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, PipelineRun, copy_repo
+from conftest import CV_CONFIG, CV_TARGET, REPO, PipelineRun, copy_repo
 from slurm_cluster import SlurmCluster, ensure_slurm_installed
 
 SLURM_PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
@@ -316,3 +317,58 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
     assert_csv_equal(read_csv_files(work, RERUN_CSV), read_csv_files(local, RERUN_CSV))
     for path in RERUN_JSON:
         assert json.loads((work / path).read_text()) == json.loads((local / path).read_text()), path
+
+
+@pytest.mark.slurm
+def test_cross_validation_through_slurm_is_one_gpu_job_per_fold_and_model(slurm, cv_test_run, tmp_path):
+    """The network's folds of the finished local cross-validation, rerun through SLURM, give the same scores."""
+    local, _ = cv_test_run
+    work = tmp_path / "repo"
+    shutil.copytree(local, work, symlinks=True)
+    folds = sorted(path.name for path in (local / "results/cv").iterdir())
+    metrics = [f"results/cv/{fold}/metrics/srcnn.csv" for fold in folds]
+    for fold in folds:
+        shutil.rmtree(work / f"results/cv/{fold}/models/srcnn")
+        (work / f"results/cv/{fold}/metrics/srcnn.csv").unlink()
+    edit_profile_like_a_user(work, slurm)
+    started = time.time()
+    run = PipelineRun(
+        work,
+        [
+            CV_TARGET,
+            "--workflow-profile",
+            "profiles/slurm",
+            "--slurm-status-command",
+            "squeue",
+            "--slurm-init-seconds-before-status-checks",
+            "2",
+            "--configfile",
+            ".test/config.yaml",
+            *CV_CONFIG,
+        ],
+        env=slurm.env,
+    )
+    try:
+        run.wait(900)
+    finally:
+        run.stop()
+    log = run.output()
+
+    submitted = dict(re.findall(r"Job ([\w-]+) has been submitted with SLURM jobid (\d+)", log))
+    jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
+    assert set(jobs) == set(submitted.values()) and {j["JobState"] for j in jobs.values()} == {"COMPLETED"}
+    by_rule = {}
+    for j in jobs.values():
+        by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
+    # only the network's folds: one training and one scoring job each, each with a GPU of its own
+    assert set(by_rule) == {"cv_train", "cv_evaluate"}
+    assert len(by_rule["cv_train"]) == len(by_rule["cv_evaluate"]) == len(folds) == 2
+    train = SLURM_PROFILE["set-resources"]["cv_train"]
+    for j in by_rule["cv_train"] + by_rule["cv_evaluate"]:
+        assert j["TresPerJob"] == "gres:gpu:1"
+    for j in by_rule["cv_train"]:
+        assert j["MinMemoryNode"] == f"{train['mem_mb']}M"
+
+    written = [*metrics, CV_TARGET]
+    assert all((work / path).stat().st_mtime > started for path in written), "an output was not rewritten"
+    assert_csv_equal(read_csv_files(work, written), read_csv_files(local, written))

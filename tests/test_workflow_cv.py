@@ -1,37 +1,19 @@
 """End to end: the leave-one-sample-out cross-validation on top of the finished .test run (2 samples, 2 folds)."""
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_helpers import planned_jobs, rules_of, snakemake
 
 pytestmark = pytest.mark.slow
 
-# The baselines and one network keep the folds' training short.
-CV_CONFIG = ["--config", "dataset={cv: leave_one_sample_out}", "models=[linear,bicubic,srcnn]"]
-TARGET = "results/tables/cv.csv"
 
-
-@pytest.fixture(scope="module")
-def cv_run(local_test_run, tmp_path_factory):
-    """A copy of the finished .test run with the cross-validation run on top; and the rules it planned."""
-    workdir = tmp_path_factory.mktemp("cv_run") / "run"
-    shutil.copytree(local_test_run.wait(), workdir, symlinks=True)
-    # the target after an option that takes no list (--configfile and --config take every word that follows)
-    planned = rules_of(planned_jobs(workdir, TARGET, *CV_CONFIG))
-    snakemake(workdir, "--cores", "2", TARGET, *CV_CONFIG)
-    return workdir, planned
-
-
-def test_the_cross_validation_reuses_the_run_and_adds_only_its_own_jobs(cv_run):
-    _, planned = cv_run
+def test_the_cross_validation_reuses_the_run_and_adds_only_its_own_jobs(cv_test_run):
+    _, planned = cv_test_run
     assert planned == {"cv_split", "cv_train", "cv_evaluate", "cv_tables"}
 
 
-def test_each_fold_tests_on_its_held_out_sample_only(cv_run):
-    workdir, _ = cv_run
+def test_each_fold_tests_on_its_held_out_sample_only(cv_test_run):
+    workdir, _ = cv_test_run
     run_split = pd.read_csv(workdir / "results/dataset/split.csv", dtype={"sample": str, "area": str})
     for fold in ("A", "F"):
         split = pd.read_csv(workdir / f"results/cv/{fold}/split.csv", dtype={"sample": str, "area": str})
@@ -47,8 +29,8 @@ def test_each_fold_tests_on_its_held_out_sample_only(cv_run):
         assert set(metrics.loc[metrics["split"] == "test", "sample"]) == {fold}
 
 
-def test_the_cv_table_has_both_folds_and_plausible_scores(cv_run):
-    workdir, _ = cv_run
+def test_the_cv_table_has_both_folds_and_plausible_scores(cv_test_run):
+    workdir, _ = cv_test_run
     table = pd.read_csv(workdir / "results/tables/cv.csv", dtype={"fold": str, "held_out": str})
     assert list(dict.fromkeys(table["fold"])) == ["A", "F", "pooled"]
     assert set(table.loc[table["fold"] != "pooled", "held_out"]) == {"A", "F"}

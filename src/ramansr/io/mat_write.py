@@ -50,6 +50,9 @@ _V73_HEADER_TEXT = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ramansr
 
 # a level-5 MAT file stores an array's byte count in 32 bits
 MAT5_MAX_ARRAY_BYTES = 2**32 - 1
+# scipy writes a level-5 array whole (and copies it): a cube given as RowBlocks larger than this goes
+# to v7.3, block by block, so that a 300 x 300 x 1024 LR scan's 2.4 GiB SR cube is never held at all
+MAT5_MAX_ROW_BLOCKS_BYTES = 2**30
 # v7.3: a transposed array is written to HDF5 in pieces of about this size
 H5_WRITE_BLOCK_BYTES = 64 * 2**20
 
@@ -75,7 +78,8 @@ def write_scan(scan, path, format="witec", v73=None):
         always gives the same bytes.
     v73 : bool or None
         Write a MATLAB v7.3 (HDF5) file instead of a level-5 file; None (default): v7.3 only when the
-        float32 cube is larger than a level-5 file can hold (4 GiB, e.g. a 1600 x 1600 x 1024 SR cube).
+        float32 cube is larger than a level-5 file can hold (4 GiB, e.g. a 1600 x 1600 x 1024 SR cube),
+        or, given as :class:`RowBlocks`, larger than 1 GiB (``MAT5_MAX_ROW_BLOCKS_BYTES``).
 
     Raises
     ------
@@ -88,7 +92,8 @@ def write_scan(scan, path, format="witec", v73=None):
     where = f"cannot write {path}"
     wavenumbers = checked_axis(where, scan.wavenumbers, scan.cube.shape[2])
     if v73 is None:
-        v73 = scan.cube.nbytes > MAT5_MAX_ARRAY_BYTES
+        limit = MAT5_MAX_ROW_BLOCKS_BYTES if isinstance(scan.cube, RowBlocks) else MAT5_MAX_ARRAY_BYTES
+        v73 = scan.cube.nbytes > limit
     if isinstance(scan.cube, RowBlocks) and v73:
         cube = _checked_blocks(where, scan.cube, wavenumbers)
     else:
