@@ -234,6 +234,37 @@ def assert_csv_equal(got: dict, want: dict) -> None:
         )
 
 
+def run_through_slurm(work: Path, slurm: SlurmCluster, args: list[str]) -> tuple[str, dict[str, str], dict]:
+    """Snakemake with the SLURM profile in ``work``: its log, {Snakemake job id: SLURM job id} of every
+    submitted job, and SLURM's record of each of those jobs."""
+    run = PipelineRun(
+        work,
+        [
+            *args,
+            "--workflow-profile",
+            "profiles/slurm",
+            # No accounting database here: query squeue (MinJobAge keeps
+            # finished jobs listed) and start polling after 2 s, not 40 s.
+            "--slurm-status-command",
+            "squeue",
+            "--slurm-init-seconds-before-status-checks",
+            "2",
+        ],
+        env=slurm.env,
+    )
+    try:
+        run.wait(900)
+    finally:
+        run.stop()
+    log = run.output()
+    submitted = dict(re.findall(r"Job ([\w-]+) has been submitted with SLURM jobid (\d+)", log))
+    assert submitted, log[-4000:]
+    jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
+    assert set(jobs) == set(submitted.values())
+    assert {j["JobState"] for j in jobs.values()} == {"COMPLETED"}
+    return log, submitted, jobs
+
+
 # Rerun through SLURM, in a copy of the finished local run: one area's chain (every per-area
 # rule), the pair set, and the training and scores of a baseline and a network (train and
 # evaluate ask for a GPU). The other areas and models would only repeat the same rules.
@@ -254,42 +285,25 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
         (work / "results/metrics" / f"{model}.csv").unlink()
     edit_profile_like_a_user(work, slurm)
     started = time.time()
-    run = PipelineRun(
+    log, submitted, jobs = run_through_slurm(
         work,
+        slurm,
         [
             *RERUN_CSV[1:],
             *RERUN_JSON,
-            "--workflow-profile",
-            "profiles/slurm",
             "--configfile",
             ".test/config.yaml",
-            # No accounting database here: query squeue (MinJobAge keeps
-            # finished jobs listed) and start polling after 2 s, not 40 s.
-            "--slurm-status-command",
-            "squeue",
-            "--slurm-init-seconds-before-status-checks",
-            "2",
             # The area's simulation and everything after it that the targets (first) need.
             "--forcerun",
             "results/simulated/{}/{}/lowres.mat".format(*RERUN_AREA),
         ],
-        env=slurm.env,
     )
-    try:
-        run.wait(900)
-    finally:
-        run.stop()
-    log = run.output()
 
     # Every non-local job went to SLURM, and SLURM ran each to completion: the area's chain
     # as one group job (Snakemake ids group jobs by a UUID, single jobs by a number).
-    submitted = dict(re.findall(r"Job ([\w-]+) has been submitted with SLURM jobid (\d+)", log))
     remote_rules = re.findall(r"^(?:rule|checkpoint) (\w+):", log, re.M)
     groups = group_jobs(log)
     assert len(submitted) == len(remote_rules) + len(groups) > 0
-    jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
-    assert set(jobs) == set(submitted.values())
-    assert {j["JobState"] for j in jobs.values()} == {"COMPLETED"}
     group_ids = {slurm_id for job_id, slurm_id in submitted.items() if not job_id.isdigit()}
     [(name, rules, areas)] = groups
     assert name == "area" and set(rules) == set(SLURM_PROFILE["groups"]) and areas == {RERUN_AREA}
@@ -332,35 +346,9 @@ def test_cross_validation_through_slurm_is_one_gpu_job_per_fold_and_model(slurm,
         (work / f"results/cv/{fold}/metrics/srcnn.csv").unlink()
     edit_profile_like_a_user(work, slurm)
     started = time.time()
-    run = PipelineRun(
-        work,
-        [
-            # the deleted files by name: Snakemake 9 does not rebuild an input known only after a
-            # checkpoint (here the folds, after `dataset`) when the rule's output exists (README)
-            *metrics,
-            CV_TARGET,
-            "--workflow-profile",
-            "profiles/slurm",
-            "--slurm-status-command",
-            "squeue",
-            "--slurm-init-seconds-before-status-checks",
-            "2",
-            "--configfile",
-            ".test/config.yaml",
-            *CV_CONFIG,
-        ],
-        env=slurm.env,
-    )
-    try:
-        run.wait(900)
-    finally:
-        run.stop()
-    log = run.output()
-
-    submitted = dict(re.findall(r"Job ([\w-]+) has been submitted with SLURM jobid (\d+)", log))
-    assert submitted, log[-4000:]
-    jobs = {j["JobId"]: j for j in slurm.jobs() if j["JobId"] in set(submitted.values())}
-    assert set(jobs) == set(submitted.values()) and {j["JobState"] for j in jobs.values()} == {"COMPLETED"}
+    # the deleted files by name: Snakemake 9 does not rebuild an input known only after a
+    # checkpoint (here the folds, after `dataset`) when the rule's output exists (README)
+    _, _, jobs = run_through_slurm(work, slurm, [*metrics, CV_TARGET, "--configfile", ".test/config.yaml", *CV_CONFIG])
     by_rule = {}
     for j in jobs.values():
         by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
