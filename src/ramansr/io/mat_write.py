@@ -51,7 +51,7 @@ _V73_HEADER_TEXT = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ramansr
 # a level-5 MAT file stores an array's byte count in 32 bits
 MAT5_MAX_ARRAY_BYTES = 2**32 - 1
 # scipy writes a level-5 array whole (and copies it): a cube given as RowBlocks larger than this goes
-# to v7.3, block by block, so that a 300 x 300 x 1024 LR scan's 2.4 GiB SR cube is never held at all
+# to v7.3, block by block, so that a 200 x 200 x 1024 LR scan's 2.4 GiB SR cube is never held at all
 MAT5_MAX_ROW_BLOCKS_BYTES = 2**30
 # v7.3: a transposed array is written to HDF5 in pieces of about this size
 H5_WRITE_BLOCK_BYTES = 64 * 2**20
