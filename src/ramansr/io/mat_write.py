@@ -53,7 +53,7 @@ MAT5_MAX_ARRAY_BYTES = 2**32 - 1
 # scipy writes a level-5 array whole (and copies it): a cube given as RowBlocks larger than this goes
 # to v7.3, block by block, so that a 200 x 200 x 1024 LR scan's 2.4 GiB SR cube is never held at all
 MAT5_MAX_ROW_BLOCKS_BYTES = 2**30
-# v7.3: a transposed array is written to HDF5 in pieces of about this size
+# v7.3: a cube held whole is written to HDF5 in blocks of rows of about this size
 H5_WRITE_BLOCK_BYTES = 64 * 2**20
 
 
@@ -98,6 +98,10 @@ def write_scan(scan, path, format="witec", v73=None):
         cube = _checked_blocks(where, scan.cube, wavenumbers)
     else:
         cube = checked_cube(where, scan.cube.whole() if isinstance(scan.cube, RowBlocks) else scan.cube, wavenumbers)
+        if v73:
+            # stored transposed (an SR cube can be 10 GB): h5py would first copy it whole into C order;
+            # written like a RowBlocks cube, only a block is copied
+            cube = _row_views(cube)
     if format == "witec":
         variables = {_matlab_name(scan.name): _witec_fields(scan, cube, wavenumbers)}
     else:
@@ -112,6 +116,12 @@ def _checked_blocks(where, cube, wavenumbers):
     return RowBlocks(
         cube.shape, lambda: (checked_cube(where, block, wavenumbers, first_row=start) for start, block in cube)
     )
+
+
+def _row_views(cube):
+    """``cube`` as :class:`RowBlocks` of views, about ``H5_WRITE_BLOCK_BYTES`` each."""
+    rows = max(1, H5_WRITE_BLOCK_BYTES // max(1, cube[0].nbytes))
+    return RowBlocks(cube.shape, lambda: (cube[start : start + rows] for start in range(0, len(cube), rows)))
 
 
 class _PixelTable:
@@ -286,15 +296,7 @@ def _to_h5(parent, references, key, value):
     if value.size == 0:
         return _h5_empty(parent, key, matlab_class, value.shape)
     stored = np.atleast_2d(value.astype(np.uint8) if matlab_class == "logical" else value).T
-    if stored.flags.c_contiguous:
-        dataset = parent.create_dataset(key, data=stored)
-    else:
-        # a transposed cube (an SR cube can be 10 GB): h5py would first copy it whole into C order;
-        # written a block of rows at a time, only the block is copied
-        dataset = parent.create_dataset(key, shape=stored.shape, dtype=stored.dtype)
-        rows = max(1, H5_WRITE_BLOCK_BYTES // max(1, stored[0].nbytes))
-        for start in range(0, stored.shape[0], rows):
-            dataset[start : start + rows] = np.ascontiguousarray(stored[start : start + rows])
+    dataset = parent.create_dataset(key, data=stored)
     _h5_class(dataset, matlab_class)
     return dataset
 
