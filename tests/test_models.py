@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ramansr import models
+from ramansr.inference import use_threads
 from ramansr.metrics import MODEL_LABELS
 from ramansr.models.rcan import RCAN, ChannelAttention, ResidualChannelAttentionBlock, ResidualGroup
 from ramansr.models.srgan import Discriminator
@@ -212,3 +213,14 @@ def test_bicubic_skip_starts_at_bicubic_and_adds_it_to_the_networks_output(name)
         torch.testing.assert_close(skipped(lowres), bicubic)
         skipped.load_state_dict(plain.state_dict())
         torch.testing.assert_close(skipped(lowres), plain(lowres) + bicubic)
+
+
+def test_use_threads_sets_torchs_cpu_threads_at_least_one():
+    before = torch.get_num_threads()
+    try:
+        use_threads(1)
+        assert torch.get_num_threads() == 1
+        use_threads(0)  # a job always has a thread
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

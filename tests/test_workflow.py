@@ -150,6 +150,15 @@ def test_a_joint_model_added_to_a_finished_run_is_trained_and_scored_per_map(run
     assert "['srcnn_joint'] take all of an area's maps at once" in result.stdout + result.stderr
 
 
+def test_training_uses_the_jobs_threads_not_every_core(finished_run, run_copy):
+    """torch runs on the threads Snakemake gives the job (profiles/default: all cores; the rule asks for 8)."""
+    trained = json.loads((finished_run / "results/models/srcnn/summary.json").read_text())
+    assert trained["cpu_threads"] == min(8, len(os.sched_getaffinity(0)))
+    snakemake(run_copy, "--cores", "1", "--forcerun", "train", "results/models/srcnn/best.pt")
+    retrained = json.loads((run_copy / "results/models/srcnn/summary.json").read_text())
+    assert retrained["cpu_threads"] == 1 and retrained["epochs_completed"] == retrained["settings"]["epochs"]
+
+
 def test_a_second_run_does_nothing(finished_run):
     assert planned_jobs(finished_run) == set()
 

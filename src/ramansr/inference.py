@@ -4,7 +4,8 @@
 baseline's name-only one), :func:`checkpoint_factor` reads the SR factor it was trained for, and
 :func:`super_resolve` upscales LR maps with it in fp32, without gradients: one map at a time, or, for a
 joint model (:func:`checkpoint_joint_maps`), the stacks of an area's maps (``stacks=True``).
-:func:`super_resolve_pairs` upscales the pairs of a pair set with either kind.
+:func:`super_resolve_pairs` upscales the pairs of a pair set with either kind. :func:`use_threads` keeps
+torch's CPU work to a job's declared threads.
 """
 
 import numpy as np
@@ -12,6 +13,16 @@ import torch
 
 from ramansr.models import build
 from ramansr.pairs import area_channels, stack_channels
+
+
+def use_threads(threads):
+    """Run torch's CPU work on ``threads`` threads, the job's share of the cores.
+
+    Left alone, torch takes every core of the machine, beside the jobs Snakemake
+    runs on the others (a training job declares 8 threads; on a 32-core
+    workstation torch would start 32).
+    """
+    torch.set_num_threads(max(1, int(threads)))
 
 
 def pick_device(device=None):

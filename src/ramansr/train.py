@@ -284,6 +284,7 @@ def train_model(
         "model_name": model_name,
         "settings": settings,
         "device": str(device),
+        "cpu_threads": torch.get_num_threads(),
         "factor": factor,
         "n_train": len(train_pairs),
         "n_val": len(val_pairs),

@@ -4,7 +4,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
+from ramansr.inference import use_threads
 from ramansr.predict import predict_scan
+
+use_threads(snakemake.threads)
 
 predict_scan(
     snakemake.input.scan,

@@ -5,7 +5,10 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w")
 
+from ramansr.inference import use_threads
 from ramansr.train import train_model
+
+use_threads(snakemake.threads)
 
 settings = dict(snakemake.params.settings)
 if snakemake.input.init:
