@@ -13,7 +13,14 @@ Snakemake, no file reads or writes), the job / floor ratio and the per-job overh
 40k and 160k. The ``predict`` stage (preprocess, NMF, super-resolution, cube
 rebuild, files) is run as the ``ramansr-predict`` command on each LR scan with the
 linear baseline and with an untrained SRCNN; the network's inference per map is
-timed alone too.
+timed alone too. ``simulate`` and ``clean_maps``, which only simulated data have,
+run on one simulated area per LR size (the simulator's scans at that size and
+1024 channels, the paper's 100 x 100 HR scan). One training epoch of SRResNet
+(the config's settings, 8 synthetic pairs with a 100 x 100 HR window,
+bench_train.py's) is timed per LR map size in crop mode (the config's: the LR
+region under the window plus a margin) and, up to 200 x 200 LR points, in full
+mode (the whole LR map; larger, a batch's activations at HR size outgrow a
+workstation's memory).
 
 Targets (issue 13): slope <= 1.1; peak RSS <= 3x the float32 cube a job
 processes and <= 2 GB at 90k x 1024; overhead <= 0.5 s for convert, preprocess,
@@ -22,7 +29,8 @@ machine: run it alone (anything else running inflates jobs and floors alike).
 
     python benchmarks/bench_scaling.py                  # every size (tens of minutes)
     python benchmarks/bench_scaling.py --lowres 100 200 --highres 100 --json out.json
-    python benchmarks/bench_scaling.py --predict-only --highres 100     # predict alone (minutes)
+    python benchmarks/bench_scaling.py --only predict --highres 100     # predict alone (minutes)
+    python benchmarks/bench_scaling.py --only simulated training        # the simulator's stages, training epochs
 """
 
 import argparse
@@ -49,6 +57,8 @@ CHANNELS = 1024
 OVERHEAD_TARGET_S = {"convert": 0.5, "preprocess": 0.5, "register": 0.5, "select": 0.5}
 SLOPE_TARGET, RSS_CUBE_RATIO_TARGET, RSS_90K_TARGET_MB = 1.1, 3.0, 2000.0
 BENCHMARK_FOLDERS = {"geometry": "area_geometry"}  # results/benchmarks/<folder> -> rule
+TRAINING_WINDOW = 100  # HR window side of the training-epoch pairs
+FULL_MODE_MAX_SIDE = 200  # full-mode training above: 8 maps' HR activations take tens of GB
 
 
 # --------------------------------------------------------------------------- synthetic scans
@@ -173,6 +183,46 @@ def run_pipeline(workdir, sheet, areas, cores):
     return pd.DataFrame(rows)
 
 
+def measure_simulated(scratch, lowres_sides, cores):
+    """``simulate`` and ``clean_maps``, the stages of simulated data only: one simulated area per LR size.
+
+    The simulator's geometry is the run's, so each size is its own Snakemake run (sample A, area 1, an
+    LR scan of ``side`` x ``side`` points, the paper's 100 x 100 HR scan, ``CHANNELS`` channels).
+    """
+    rows = []
+    for side in lowres_sides:
+        workdir = scratch / f"simulated_{side}"
+        shutil.copytree(REPO, workdir, ignore=IGNORE)
+        overrides = workdir / "bench_scaling.yaml"
+        simulation = {"samples": ["A"], "areas": 1, "channels": CHANNELS, "lowres": {"points": side}}
+        # no dataset is built here, so one area will do
+        overrides.write_text(yaml.safe_dump({"simulation": simulation, "dataset": {"group_by_area": False}}))
+        highres_side = 100
+        target = "results/decomposition/A/1/clean_maps.npz"
+        command = [sys.executable, "-m", "snakemake", target, "--cores", str(cores), "--configfile", str(overrides)]
+        finished = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+        if finished.returncode:
+            sys.exit(f"snakemake failed:\n{finished.stderr[-4000:]}")
+        cube_mb = (side**2 + highres_side**2) * CHANNELS * 4 / 1e6
+        for stage in ("simulate", "clean_maps"):
+            record = pd.read_csv(workdir / f"results/benchmarks/{stage}/A/1.tsv", sep="\t").iloc[-1]
+            rows.append(
+                {
+                    "stage": stage,
+                    "scan": "",
+                    "lowres_side": side,
+                    "highres_side": highres_side,
+                    "job_s": float(record["s"]),
+                    "rss_mb": float(record["max_rss"]),
+                    "cube_mb": cube_mb,
+                }
+            )
+        shutil.rmtree(workdir)
+    table = pd.DataFrame(rows)
+    table["rss_cube_ratio"] = table["rss_mb"] / table["cube_mb"]
+    return table
+
+
 def run_predict(workdir, lowres_path, model_name, config):
     """Wall seconds and peak RSS (MB) of ``ramansr-predict`` with an untrained checkpoint of ``model_name``."""
     from ramansr.dataset import INTENSITY_CONVENTION
@@ -208,6 +258,32 @@ def run_predict(workdir, lowres_path, model_name, config):
         sys.exit(f"ramansr-predict failed:\n{finished.stderr[-4000:]}")
     seconds, rss_mb = map(float, finished.stderr.strip().splitlines()[-1].split())
     return seconds, rss_mb
+
+
+def training_epoch_seconds(folder, lowres_side, mode, config, model_name="srresnet"):
+    """Wall seconds of one training epoch on 8 synthetic pairs of ``lowres_side`` LR maps and 100 x 100 HR windows.
+
+    Three epochs run; the second is timed: the first carries one-off costs, the last validates on whole maps.
+    """
+    from bench_train import write_pairs  # this folder's benchmark of training
+
+    from ramansr.train import train_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs_path, split_path = write_pairs(folder, 8, 2, lowres_side, TRAINING_WINDOW)
+    settings = {**config["training"], **(config["model_settings"].get(model_name) or {})}
+    settings.update(mode=mode, epochs=3, warmup_epochs=1, val_every=3, checkpoint_every=3)
+    ends = []
+    train_model(
+        model_name,
+        pairs_path,
+        split_path,
+        folder / f"{model_name}_{mode}",
+        settings,
+        device="cpu",
+        on_epoch_end=lambda epoch, row: ends.append(time.perf_counter()),
+    )
+    return ends[1] - ends[0]
 
 
 def _initial_state(model_name):
@@ -277,6 +353,30 @@ def print_table(table):
         )
 
 
+def training_table(scratch, lowres_sides, config):
+    """Seconds per training epoch, one row per LR map size, a column per mode."""
+    rows = [
+        {
+            "points": side**2,
+            "mode": mode,
+            "epoch_s": training_epoch_seconds(scratch / "training" / str(side), side, mode, config),
+        }
+        for side in lowres_sides
+        for mode in ("crop", "full")
+        if mode == "crop" or side <= FULL_MODE_MAX_SIDE
+    ]
+    return pd.DataFrame(rows).pivot(index="points", columns="mode", values="epoch_s")
+
+
+def print_training(training):
+    print()
+    print(f"One training epoch (SRResNet, CPU, 8 pairs, {TRAINING_WINDOW} x {TRAINING_WINDOW} HR window), seconds:")
+    print(training.to_markdown(floatfmt=".2f"))
+
+
+PARTS = ("stages", "predict", "simulated", "training")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lowres", type=int, nargs="+", default=[100, 200, 300, 400], help="LR points a side")
@@ -284,12 +384,54 @@ def main(argv=None):
     parser.add_argument("--cores", type=int, default=1, help="Snakemake cores (1: one job at a time, no contention)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder and print its path")
-    parser.add_argument("--predict-only", action="store_true", help="only the predict stage (no pipeline, no floors)")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="measure only these parts")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="ramansr-scaling-"))
-    workdir = scratch / "repo"
-    shutil.copytree(REPO, workdir, ignore=IGNORE)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    tables, inference, training = [], pd.DataFrame(), None
+    if {"stages", "predict"} & set(args.only):
+        stages, inference, lowres_paths = measure_stages(scratch, args, config)
+        tables.append(stages)
+        if "predict" in args.only:
+            tables.append(measure_predict(scratch, lowres_paths, config))
+    if "simulated" in args.only:
+        tables.append(measure_simulated(scratch, args.lowres, args.cores))
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if len(table):
+        table["points"] = table["lowres_side"] ** 2
+        print_table(table)
+    if len(inference):
+        print()
+        print("Inference per LR map (in process, CPU, untrained weights):")
+        print(inference.pivot(index="points", columns="model", values="seconds_per_map").to_markdown(floatfmt=".3f"))
+    if "training" in args.only:
+        training = training_table(scratch, args.lowres, config)
+        print_training(training)
+    if args.json:
+        records = {"stages": table.to_dict(orient="records"), "inference": inference.to_dict(orient="records")}
+        if training is not None:
+            records["training"] = training.reset_index().to_dict(orient="records")
+        args.json.write_text(json.dumps(records))
+    if args.keep:
+        print(f"scratch: {scratch}", file=sys.stderr)
+    else:
+        shutil.rmtree(scratch)
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def measure_stages(scratch, args, config):
+    """The per-area stages' jobs on the synthetic WITec scans, against their floors (none with --only predict).
+
+    Returns
+    -------
+    table : DataFrame
+        One row per stage, size and scan (empty with --only predict).
+    inference : DataFrame
+        Seconds per LR map of each network (empty with --only predict).
+    lowres_paths : dict
+        LR side -> the LR scan written for it, for :func:`measure_predict`.
+    """
+    with_stages = "stages" in args.only
     sizes = [(lr, hr) for lr in args.lowres for hr in args.highres if hr * HIGHRES_STEP_UM < lr * LOWRES_STEP_UM]
     rows, floor_rows, areas, lowres_paths, inference = [], [], [], {}, []
     for index, (lowres_side, highres_side) in enumerate(sizes):
@@ -300,7 +442,7 @@ def main(argv=None):
         lowres_paths[lowres_side] = paths["lowres"]
         rows.append({"sample": sample, "area": area, **{k: str(v) for k, v in paths.items()}})
         areas.append((sample, area))
-        if args.predict_only:
+        if not with_stages:
             continue
         measured = floors(paths, config, lowres_side)
         cube_mb = {"lowres": lowres_side**2 * CHANNELS * 4 / 1e6, "highres": highres_side**2 * CHANNELS * 4 / 1e6}
@@ -319,20 +461,29 @@ def main(argv=None):
             + ", ".join(f"{k} {v if isinstance(v, float) else sum(v.values()):.2f}s" for k, v in measured.items()),
             file=sys.stderr,
         )
+    inference = pd.DataFrame(inference, columns=["model", "points", "seconds_per_map"])
+    if not with_stages:
+        return pd.DataFrame(), inference, lowres_paths
     sheet = scratch / "samples.tsv"
     pd.DataFrame(rows).to_csv(sheet, sep="\t", index=False)
     floor_table = pd.DataFrame(
         floor_rows, columns=["stage", "lowres_side", "highres_side", "scan", "floor_s", "cube_mb"]
     )
-    if not args.predict_only:
-        jobs = run_pipeline(workdir, sheet, areas, args.cores)
-        jobs["lowres_side"] = jobs["sample"].str[1:].astype(int)
-        jobs["highres_side"] = jobs["area"].str[1:].astype(int)
-    predict_rows = []
+    workdir = scratch / "repo"
+    shutil.copytree(REPO, workdir, ignore=IGNORE)
+    jobs = run_pipeline(workdir, sheet, areas, args.cores)
+    jobs["lowres_side"] = jobs["sample"].str[1:].astype(int)
+    jobs["highres_side"] = jobs["area"].str[1:].astype(int)
+    return summarize(jobs, floor_table), inference.drop_duplicates(["model", "points"]), lowres_paths
+
+
+def measure_predict(scratch, lowres_paths, config):
+    """``ramansr-predict`` on each LR scan, with the linear baseline and an untrained SRCNN."""
+    rows = []
     for lowres_side, path in lowres_paths.items():
         for model_name in ("linear", "srcnn"):
             seconds, rss_mb = run_predict(scratch, path, model_name, config)
-            predict_rows.append(
+            rows.append(
                 {
                     "stage": "predict",
                     "scan": model_name,
@@ -342,29 +493,11 @@ def main(argv=None):
                     "rss_mb": rss_mb,
                 }
             )
-    table = None if args.predict_only else summarize(jobs, floor_table)
     # the cube a prediction processes is its LR scan: the HR cube it rebuilds (FACTOR^2 times larger)
     # goes to its file a block of rows at a time and is never held whole
-    predict = pd.DataFrame(predict_rows).assign(cube_mb=lambda t: t["lowres_side"] ** 2 * CHANNELS * 4 / 1e6)
-    predict["rss_cube_ratio"] = predict["rss_mb"] / predict["cube_mb"]
-    table = pd.concat([table, predict], ignore_index=True)
-    table["points"] = table["lowres_side"] ** 2
-    print_table(table)
-    inference = pd.DataFrame(inference, columns=["model", "points", "seconds_per_map"])
-    inference = inference.drop_duplicates(["model", "points"])
-    if len(inference):
-        print()
-        print("Inference per LR map (in process, CPU, untrained weights):")
-        print(inference.pivot(index="points", columns="model", values="seconds_per_map").to_markdown(floatfmt=".3f"))
-    if args.json:
-        args.json.write_text(
-            json.dumps({"stages": table.to_dict(orient="records"), "inference": inference.to_dict(orient="records")})
-        )
-    if args.keep:
-        print(f"scratch: {scratch}", file=sys.stderr)
-    else:
-        shutil.rmtree(scratch)
-    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    table = pd.DataFrame(rows).assign(cube_mb=lambda t: t["lowres_side"] ** 2 * CHANNELS * 4 / 1e6)
+    table["rss_cube_ratio"] = table["rss_mb"] / table["cube_mb"]
+    return table
 
 
 if __name__ == "__main__":
