@@ -189,6 +189,9 @@ def measure_simulated(scratch, lowres_sides, cores):
     The simulator's geometry is the run's, so each size is its own Snakemake run (sample A, area 1, an
     LR scan of ``side`` x ``side`` points, the paper's 100 x 100 HR scan, ``CHANNELS`` channels).
     """
+    from ramansr.simulate.settings import default_settings
+
+    highres_side = default_settings()["highres"]["points"]
     rows = []
     for side in lowres_sides:
         workdir = scratch / f"simulated_{side}"
@@ -197,7 +200,6 @@ def measure_simulated(scratch, lowres_sides, cores):
         simulation = {"samples": ["A"], "areas": 1, "channels": CHANNELS, "lowres": {"points": side}}
         # no dataset is built here, so one area will do
         overrides.write_text(yaml.safe_dump({"simulation": simulation, "dataset": {"group_by_area": False}}))
-        highres_side = 100
         target = "results/decomposition/A/1/clean_maps.npz"
         command = [sys.executable, "-m", "snakemake", target, "--cores", str(cores), "--configfile", str(overrides)]
         finished = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
