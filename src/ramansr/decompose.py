@@ -273,7 +273,12 @@ def clean_maps_file(
         cube, _ = align_scan(
             clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
         )
-        smoothed = smooth_spectra(cube / divisor, window_length, polyorder)
-        scaled = np.clip(scale_with_range(smoothed, ranges["data_min"], ranges["data_max"]), 0.0, None)
-        maps[f"{scan}_maps"] = transform_nmf(model, scaled)
+        # in place and each stage's cube let go once the next exists: at most two cubes at a time
+        cube /= divisor
+        smoothed = smooth_spectra(cube, window_length, polyorder)
+        del cube
+        scaled = scale_with_range(smoothed, ranges["data_min"], ranges["data_max"])
+        del smoothed
+        maps[f"{scan}_maps"] = transform_nmf(model, np.clip(scaled, 0.0, None, out=scaled))
+        del scaled
     save_npz(out_path, **maps)

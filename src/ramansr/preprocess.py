@@ -213,7 +213,17 @@ def scale_with_range(values, low, high, axis=-1):
     other_axes = tuple(i for i in range(values.ndim) if i != axis % values.ndim)
     low = np.expand_dims(np.asarray(low), other_axes)
     span = np.expand_dims(np.asarray(high), other_axes) - low
-    return ((values - low) / np.where(span > 0, span, 1.0)).astype(np.float32)
+    span = np.where(span > 0, span, 1.0)
+    scaled = np.empty(values.shape, dtype=np.float32)
+    # a block of the first axis at a time: the temporaries, in the common precision (float64 for a
+    # float32 cube and float64 ranges), stay about PIXEL_BLOCK spectra in size instead of twice the cube
+    step = max(1, PIXEL_BLOCK * values.shape[-1] // max(1, values[0].size))
+    for start in range(0, len(values), step):
+        block = slice(start, start + step)
+        # ranges along the first axis (a map stack's) are sliced with it; others broadcast
+        block_low, block_span = (low[block], span[block]) if len(low) > 1 else (low, span)
+        scaled[block] = (values[block] - block_low) / block_span
+    return scaled
 
 
 def preprocess_cube(cube, window_length=11, polyorder=3, *, despike_threshold=None, clip_percentile=100.0):

@@ -13,13 +13,19 @@ import numpy as np
 
 from ramansr.io_utils import save_npz
 
+# rows of the cube made at a time: each phase's term is a temporary of this many rows, not of the cube
+ROWS_PER_BLOCK = 8
+
 
 def _model_cube(abundance, spectra, scale_map):
     """``scale_map * sum_k abundance_k * spectra_k`` as float32 (rows, cols, channels)."""
     cube = np.zeros(abundance.shape[1:] + spectra.shape[1:], dtype=np.float32)
-    for phase_map, spectrum in zip(abundance, spectra, strict=True):
-        cube += phase_map[..., None].astype(np.float32) * spectrum.astype(np.float32)
-    cube *= scale_map[..., None].astype(np.float32)
+    spectra = spectra.astype(np.float32)
+    for start in range(0, len(cube), ROWS_PER_BLOCK):
+        rows = slice(start, start + ROWS_PER_BLOCK)
+        for phase_map, spectrum in zip(abundance[:, rows], spectra, strict=True):
+            cube[rows] += phase_map[..., None].astype(np.float32) * spectrum
+        cube[rows] *= scale_map[rows, :, None].astype(np.float32)
     return cube
 
 
