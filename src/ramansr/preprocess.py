@@ -172,17 +172,14 @@ def scale_channels(cube, clip_percentile=100.0):
         raise ValueError(f"clip_percentile must be in (50, 100], got {clip_percentile}")
     channels = cube.shape[-1]
     pixels = cube.reshape(-1, channels)
-    # in blocks (channels for the percentiles, pixels for the scaling) so the temporaries stay small
+    # the percentiles a block of channels at a time (scale_with_range blocks the scaling) so the temporaries stay small
     ranges = [
         np.percentile(pixels[:, start : start + CHANNEL_BLOCK], [100.0 - clip_percentile, clip_percentile], axis=0)
         for start in range(0, channels, CHANNEL_BLOCK)
     ]
     data_min, data_max = np.concatenate(ranges, axis=1)
-    scaled = np.empty(pixels.shape, dtype=np.float32)
-    for start in range(0, len(pixels), PIXEL_BLOCK):
-        block = slice(start, start + PIXEL_BLOCK)
-        scaled[block] = np.clip(scale_with_range(pixels[block], data_min, data_max), 0.0, 1.0)
-    return scaled.reshape(cube.shape), data_min, data_max
+    scaled = scale_with_range(pixels, data_min, data_max)
+    return np.clip(scaled, 0.0, 1.0, out=scaled).reshape(cube.shape), data_min, data_max
 
 
 def unscale_channels(cube, data_min, data_max):
