@@ -65,8 +65,9 @@ def test_pca_explains_most_variance_in_its_first_component():
 
 def test_the_hr_cube_goes_on_the_lr_channel_scale():
     """An HR scan of a window whose chemistry differs from the field, collected 3x brighter: its own
-    per-channel MinMax would reweight the channels; on the LR scale it is the LR scaling of its counts / 3."""
-    from ramansr.decompose import collection_ratio, highres_in_lowres_units
+    per-channel MinMax would reweight the channels; on the LR scale it is the LR scaling of its counts,
+    less the calibration's offset, over its gain."""
+    from ramansr.decompose import collection_calibration, highres_in_lowres_units
     from ramansr.preprocess import scale_channels, scale_with_range
 
     rng = np.random.default_rng(7)
@@ -75,21 +76,25 @@ def test_the_hr_cube_goes_on_the_lr_channel_scale():
     window = field[:8, :10] * np.linspace(0.5, 1.5, field.shape[-1])  # other chemistry: channels reweighted
     lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
     highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window), strict=True))
-    cube, ratio = highres_in_lowres_units(lowres, highres)
-    assert ratio == pytest.approx(collection_ratio(field.sum(axis=-1), 3.0 * window.sum(axis=-1)))
-    expected = np.clip(scale_with_range(3.0 * window / ratio, lowres["data_min"], lowres["data_max"]), 0, None)
-    np.testing.assert_allclose(cube, expected, rtol=1e-5, atol=1e-5)
-    # same chemistry and a plain 3x brighter copy: the ratio is 3 and the cubes agree
-    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field), strict=True))
-    cube, ratio = highres_in_lowres_units(lowres, copy)
-    assert ratio == pytest.approx(3.0, rel=1e-5)
+    cube, gain, offset = highres_in_lowres_units(lowres, highres)
+    expected_gain, expected_offset = collection_calibration(field.mean(axis=(0, 1)), 3.0 * window.mean(axis=(0, 1)))
+    assert (gain, offset) == pytest.approx((expected_gain, expected_offset), rel=1e-4, abs=1e-4)
+    expected = np.clip(
+        scale_with_range((3.0 * window - offset) / gain, lowres["data_min"], lowres["data_max"]), 0, None
+    )
+    np.testing.assert_allclose(cube, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("counts", [0.0, 0.5])
+def test_a_brighter_copy_with_an_offset_is_the_lr_cube(counts):
+    """Same chemistry, 3x brighter and with a detector offset the LR scan lacks: gain 3, the offset found."""
+    from ramansr.decompose import highres_in_lowres_units
+    from ramansr.preprocess import scale_channels
+
+    field, _ = two_phase_cube(np.random.default_rng(7), noise=0.0)
+    field = field + 0.2
+    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
+    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field + counts), strict=True))
+    cube, gain, offset = highres_in_lowres_units(lowres, copy)
+    assert gain == pytest.approx(3.0, rel=1e-4) and offset == pytest.approx(counts, abs=1e-3)
     np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges
-
-
-def test_spectrum_totals_in_blocks_equal_the_whole_unscaled_cube():
-    from ramansr.decompose import spectrum_totals
-    from ramansr.preprocess import scale_channels, unscale_channels
-
-    cube, data_min, data_max = scale_channels(100.0 * np.random.default_rng(2).random((9, 7, 30), dtype=np.float32))
-    expected = unscale_channels(cube, data_min, data_max).sum(axis=-1).ravel()
-    np.testing.assert_array_equal(spectrum_totals(cube, data_min, data_max, block=5), expected)

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from spectra_helpers import chain_settings
 
 from ramansr.decompose import fit_nmf, transform_nmf
 from ramansr.geometry import (
@@ -176,9 +177,9 @@ def test_a_shifted_cropped_hr_axis_gives_the_same_nmf_maps():
         lr_cube, target = align_scan(lowres.cube, axis, "lowres", record, axis)
         hr_cube, hr_target = align_scan(cube, hr_axis, "highres", record, axis)
         np.testing.assert_array_equal(target, hr_target)
-        lr_scaled = preprocess_cube(lr_cube, 7, 2)[0]
+        lr_scaled = preprocess_cube(lr_cube, target, chain_settings(7, 2), name="lowres")[0]
         _, _, model = fit_nmf(lr_scaled, 3, seed=0, max_iter=300)
-        maps[name] = transform_nmf(model, preprocess_cube(hr_cube, 7, 2)[0])
+        maps[name] = transform_nmf(model, preprocess_cube(hr_cube, hr_target, chain_settings(7, 2), name="highres")[0])
     for aligned, shifted_map in zip(maps["aligned"], maps["shifted"], strict=True):
         # the same map up to the interpolation of noisy spectra: correlation and relative error
         assert np.corrcoef(aligned.ravel(), shifted_map.ravel())[0, 1] > 0.99

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from spectra_helpers import chain_settings
 
 from ramansr import preprocess
 from ramansr.decompose import fit_nmf
@@ -51,8 +52,10 @@ def test_scale_with_range_matches_the_fitted_scaling():
 
 def test_preprocess_is_smoothing_then_scaling():
     cube, _ = noisy_band_cube(np.random.default_rng(3))
-    scaled, _, _, spikes = preprocess_cube(cube, 11, 3)
-    assert spikes == 0  # despiking is off unless a threshold is given
+    scaled, _, _, record = preprocess_cube(
+        cube, np.arange(cube.shape[-1], dtype=float), chain_settings(11, 3), name="scan"
+    )
+    assert record["spikes"] == 0 and record["offset"] == 0.0 and not record["baseline"].any()
     expected, _, _ = scale_channels(smooth_spectra(cube, 11, 3))
     np.testing.assert_array_equal(scaled, expected)
 
@@ -120,7 +123,8 @@ def test_nmf_maps_after_despiking_match_the_spike_free_scans(spiky_scans):
     spiky, clean, _ = spiky_scans[2]  # sample F, LR: the larger domains
     maps = {}
     for name, cube, threshold in (("clean", clean, None), ("despiked", spiky, 4.0), ("spiky", spiky, None)):
-        scaled = preprocess_cube(cube, 7, 2, despike_threshold=threshold, clip_percentile=99.9)[0]
+        settings = chain_settings(7, 2, despike=threshold, clip_percentile=99.9)
+        scaled = preprocess_cube(cube, np.arange(cube.shape[-1], dtype=float), settings, name=name)[0]
         maps[name] = fit_nmf(scaled, 3, seed=0, max_iter=300)[0]
     for name, tolerance in (("despiked", 0.99), ("spiky", None)):
         correlations = [

@@ -6,13 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.ndimage import gaussian_filter
+from spectra_helpers import chain_settings
 
 from ramansr.dataset import check_split
 from ramansr.decompose import check_area_scans, decompose_area_files
 from ramansr.io_utils import save_npz
-from ramansr.preprocess import preprocess_cube
+from ramansr.preprocess import preprocess_cube, scale_channels
 from ramansr.register import match_window, register_area
-from ramansr.selection import select_area_file, selection_markdown, selection_table, spectral_snr_db
+from ramansr.selection import (
+    check_collapse,
+    select_area_file,
+    selection_markdown,
+    selection_table,
+    spectral_snr_db,
+)
 
 NAMES = ("data/A/1_20x.mat (sample A, area 1)", "data/A/1_50x.mat (sample A, area 1)")
 
@@ -24,7 +31,7 @@ def smooth_map(shape, seed=0):
 def cube(rows, cols, channels, seed=0):
     """A preprocessed cube: smooth spatial structure, scaled per channel like the preprocess stage."""
     raw = np.random.default_rng(seed).random((rows, cols, channels)).astype(np.float32) + 1
-    return preprocess_cube(raw, window_length=5, polyorder=2)[0]
+    return preprocess_cube(raw, np.arange(channels, dtype=float), chain_settings(5, 2), name="cube")[0]
 
 
 # --- registration and selection of blank or tiny maps --------------------------------------
@@ -47,7 +54,7 @@ def test_the_select_stage_names_the_file_and_writes_no_nan(tmp_path):
     nmf = tmp_path / "nmf.npz"
     save_npz(nmf, lowres_maps=np.stack([smooth_map((24, 24))]), highres_maps=np.ones((1, 1, 1), np.float32))
     with pytest.raises(ValueError, match=str(nmf)):
-        select_area_file(nmf, tmp_path / "selection.json")
+        select_area_file(nmf, tmp_path / "selection.json", min_hr_contrast=0.1)
     assert not (tmp_path / "selection.json").exists()
 
 
@@ -59,29 +66,38 @@ def test_every_dropped_component_carries_its_reason(tmp_path, capfd):
         lowres_maps=np.stack([structured, structured]),
         highres_maps=np.stack([smooth_map((32, 32), 1), np.zeros((32, 32), np.float32)]),
     )
-    select_area_file(nmf, tmp_path / "selection.json")
+    select_area_file(nmf, tmp_path / "selection.json", min_hr_contrast=0.1)
     components = json.loads((tmp_path / "selection.json").read_text())["components"]
     assert [c["keep"] for c in components] == [True, False]
+    assert [c["collapsed"] for c in components] == [False, True]
     assert components[0]["reason"] == ""
-    assert components[1]["reason"] == "HR map 0.0 dB < min_snr_db 10"
-    assert "component 1 dropped: HR map 0.0 dB < min_snr_db 10" in capfd.readouterr().err
+    # a blank HR map under an LR map with signal: collapsed, named first, with its numbers
+    reason = (
+        "HR map collapsed: its contrast is 0.000 of the LR map's (< min_hr_contrast 0.1); HR map 0.0 dB < min_snr_db 10"
+    )
+    assert components[1]["reason"] == reason
+    assert f"component 1 dropped: {reason}" in capfd.readouterr().err
 
 
 def test_the_selection_table_names_dropped_components_and_areas():
-    keep = {"component": 0, "lr_snr_db": 20.0, "hr_snr_db": 18.0, "keep": True, "reason": ""}
+    scores = {"hr_lr_contrast": 0.8, "collapsed": False}
+    keep = {"component": 0, "lr_snr_db": 20.0, "hr_snr_db": 18.0, "keep": True, "reason": "", **scores}
     drop = {
         "component": 1,
         "lr_snr_db": 2.0,
         "hr_snr_db": 18.0,
         "keep": False,
         "reason": "LR map 2.0 dB < min_snr_db 10",
+        **scores,
     }
     blank = {
         "component": 0,
         "lr_snr_db": 20.0,
         "hr_snr_db": 0.0,
+        "hr_lr_contrast": 0.004,
+        "collapsed": True,
         "keep": False,
-        "reason": "HR map 0.0 dB < min_snr_db 10",
+        "reason": "HR map collapsed: its contrast is 0.004 of the LR map's (< min_hr_contrast 0.1)",
     }
     table = selection_table(
         [("A", "1"), ("B", "2")],
@@ -93,7 +109,33 @@ def test_the_selection_table_names_dropped_components_and_areas():
     markdown = selection_markdown(table)
     assert "1 of 3 components kept, from 1 of 2 areas." in markdown
     assert "Areas left out of the dataset (no component kept): B/2." in markdown
-    assert "LR map 2.0 dB < min_snr_db 10" in markdown and "HR map 0.0 dB < min_snr_db 10" in markdown
+    assert "LR map 2.0 dB < min_snr_db 10" in markdown and "HR map collapsed: its contrast is 0.004" in markdown
+    assert "HR maps collapsed (contrast far below their LR map's, dropped): B/2 c0 (0.004)." in markdown
+
+
+def test_a_specimen_whose_hr_maps_collapse_in_every_area_stops_the_run():
+    def component(collapsed):
+        return {
+            "component": 0,
+            "lr_snr_db": 20.0,
+            "hr_snr_db": 12.0,
+            "hr_lr_contrast": 0.01 if collapsed else 0.9,
+            "collapsed": collapsed,
+            "keep": not collapsed,
+            "reason": "HR map collapsed" if collapsed else "",
+        }
+
+    areas = [("A", "1"), ("A", "2"), ("B", "1"), ("B", "2")]
+    registrations = [{"confidence": 0.9}] * 4
+    # one collapsed area of two: a named doubt, no error
+    check_collapse(
+        selection_table(areas, [{"components": [component(c)]} for c in (True, False, False, False)], registrations)
+    )
+    table = selection_table(areas, [{"components": [component(c)]} for c in (False, False, True, True)], registrations)
+    with pytest.raises(
+        ValueError, match=r"collapsed in every area of sample\(s\) B \(B/1 component 0: HR contrast 0.010"
+    ):
+        check_collapse(table)
 
 
 # --- the decompose stage's checks ------------------------------------------------------------
@@ -126,7 +168,7 @@ def test_too_many_pca_components_name_their_key():
 
 @pytest.mark.parametrize("value", [0.0, 7.0])
 def test_a_blank_scan_is_refused_before_nmf(tmp_path, value):
-    blank = preprocess_cube(np.full((8, 8, 40), value, np.float32), window_length=5, polyorder=2)[0]
+    blank = scale_channels(np.full((8, 8, 40), value, np.float32))[0]
     lowres, highres = tmp_path / "lowres.npz", tmp_path / "highres.npz"
     save_npz(lowres, cube=blank, wavenumbers=np.arange(40.0))
     save_npz(highres, cube=cube(16, 16, 40), wavenumbers=np.arange(40.0))

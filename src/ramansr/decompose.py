@@ -15,7 +15,7 @@ from sklearn.decomposition import NMF, PCA
 from sklearn.exceptions import ConvergenceWarning
 
 from ramansr.io_utils import atomic_path, load_npz, read_json, save_npz
-from ramansr.preprocess import align_scan, scale_with_range, smooth_spectra, unscale_channels
+from ramansr.preprocess import align_scan, scale_with_range, spectral_chain, unscale_channels
 from ramansr.truth import clean_cube, read_truth
 
 
@@ -125,40 +125,46 @@ def check_area_scans(lowres_cube, highres_cube, n_components, pca_components, na
             )
 
 
-def collection_ratio(lowres_totals, highres_totals):
-    """Rough HR/LR collection-efficiency ratio: the ratio of the scans' median total counts per spectrum.
+def collection_calibration(lowres_spectrum, highres_spectrum):
+    """Gain and offset that take the LR scan's mean spectrum to the HR scan's.
 
-    Only a first guess, made before the window is found: where the window's
-    chemistry differs from the field's it is off by tens of per cent, which
-    the per-map calibration on the registered overlap
+    ``highres ~ gain * lowres + offset`` by least squares over the channels. The gain is the
+    rough HR/LR collection-efficiency ratio; the offset takes up whatever constant level one
+    scan has and the other has not (a detector offset left in either, a different dark level),
+    which a ratio of counts alone would turn into a wrong gain. Only a first guess, made before
+    the window is found: where the window's chemistry differs from the field's it is off by tens
+    of per cent, which the per-map calibration on the registered overlap
     (:func:`ramansr.dataset.calibrate_to_lowres`) then corrects.
 
     Parameters
     ----------
-    lowres_totals, highres_totals : array_like
-        Each scan's total counts per spectrum (:func:`spectrum_totals`).
-    """
-    lowres_total, highres_total = np.median(lowres_totals), np.median(highres_totals)
-    return float(highres_total / lowres_total) if lowres_total > 0 and highres_total > 0 else 1.0
-
-
-def spectrum_totals(cube, data_min, data_max, block=4096):
-    """Total counts of every spectrum of a per-channel scaled cube, unscaled a block of pixels at a time.
-
-    The same numbers as unscaling the whole cube and summing over the channels, without the cube's
-    float64 copy: the LR scan of a lab-size map is the largest array a decompose job holds.
+    lowres_spectrum, highres_spectrum : array_like, shape (channels,)
+        Each scan's mean spectrum, in counts.
 
     Returns
     -------
-    ndarray, shape (pixels,)
+    gain, offset : float
+        (1, 0) when the spectra share no positive slope (nothing to calibrate with).
     """
-    pixels = cube.reshape(-1, cube.shape[-1])
-    return np.concatenate(
-        [
-            unscale_channels(pixels[start : start + block], data_min, data_max).sum(axis=-1)
-            for start in range(0, len(pixels), block)
-        ]
-    )
+    lowres_spectrum = np.asarray(lowres_spectrum, np.float64)
+    design = np.column_stack([lowres_spectrum, np.ones_like(lowres_spectrum)])
+    (gain, offset), *_ = np.linalg.lstsq(design, np.asarray(highres_spectrum, np.float64), rcond=None)
+    return (float(gain), float(offset)) if gain > 0 else (1.0, 0.0)
+
+
+def mean_spectrum(scan):
+    """The mean spectrum, in counts, of a preprocessed scan before its fluorescence baseline was removed.
+
+    ``scan`` holds the per-channel scaled ``cube``, ``data_min``, ``data_max`` and, when a baseline
+    was removed, its mean ``baseline``. Scaling is affine per channel, so the mean commutes with
+    undoing it: no unscaled copy of the cube. The baseline is added back because fluorescence is
+    collected as the Raman light is, and the fit under the bands differs between a noisier and a
+    cleaner scan: with it, the collection gain on simulated areas is as good as without removal
+    (-3.6 % on sample C area 2 at the paper's geometry; -6.2 % on the baseline-free means).
+    """
+    mean = scan["cube"].reshape(-1, scan["cube"].shape[-1]).mean(axis=0, dtype=np.float64)
+    counts = unscale_channels(mean, scan["data_min"], scan["data_max"]).astype(np.float64)
+    return counts + np.asarray(scan.get("baseline", 0.0), np.float64)
 
 
 def highres_in_lowres_units(lowres, highres):
@@ -167,9 +173,10 @@ def highres_in_lowres_units(lowres, highres):
     Each scan's per-channel MinMax (the paper's) scales the HR window's
     channels by the window's own range; where the window's chemistry differs
     from the field's, that reweights the channels and the LR model's maps of
-    it mix components. Undoing it, dividing by :func:`collection_ratio` and
-    scaling with the LR scan's channel range keeps one scale; negative
-    values (noise below the LR minimum) are clipped, as NMF needs.
+    it mix components. Undoing it, taking off the offset and dividing by the
+    gain of :func:`collection_calibration`, and scaling with the LR scan's
+    channel range keeps one scale; negative values (noise below the LR
+    minimum) are clipped, as NMF needs.
 
     Parameters
     ----------
@@ -180,14 +187,15 @@ def highres_in_lowres_units(lowres, highres):
     Returns
     -------
     cube : ndarray of float32, the HR cube's shape
-    ratio : float
-        The collection ratio used.
+    gain, offset : float
+        The calibration used.
     """
+    gain, offset = collection_calibration(mean_spectrum(lowres), mean_spectrum(highres))
     highres_counts = unscale_channels(highres["cube"], highres["data_min"], highres["data_max"])
-    lowres_totals = spectrum_totals(lowres["cube"], lowres["data_min"], lowres["data_max"])
-    ratio = collection_ratio(lowres_totals, highres_counts.sum(axis=-1))
-    cube = np.clip(scale_with_range(highres_counts / ratio, lowres["data_min"], lowres["data_max"]), 0.0, None)
-    return cube, ratio
+    highres_counts -= np.float32(offset)
+    highres_counts /= np.float32(gain)
+    cube = np.clip(scale_with_range(highres_counts, lowres["data_min"], lowres["data_max"]), 0.0, None)
+    return cube, gain, offset
 
 
 def decompose_area_files(
@@ -207,7 +215,8 @@ def decompose_area_files(
 
     The HR cube goes in on the LR scan's channel scale
     (:func:`highres_in_lowres_units`). Writes ``nmf_path`` (lowres_maps,
-    highres_maps, spectra, wavenumbers, collection_ratio),
+    highres_maps, spectra, wavenumbers, collection_ratio and collection_offset:
+    the gain and offset of :func:`collection_calibration`),
     ``pca_path`` (maps, spectra, explained_variance_ratio) and the fitted NMF
     model (joblib) for later transforms of other cubes of this area. ``names``
     (LR, HR) are how errors name the scans (default: the input paths); see
@@ -218,7 +227,7 @@ def decompose_area_files(
         lowres["cube"], highres["cube"], n_components, pca_components, names or (str(lowres_path), str(highres_path))
     )
     lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter, tol)
-    highres_cube, ratio = highres_in_lowres_units(lowres, highres)
+    highres_cube, gain, offset = highres_in_lowres_units(lowres, highres)
     hr_maps = transform_nmf(model, highres_cube)
     pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)
     save_npz(
@@ -227,7 +236,8 @@ def decompose_area_files(
         highres_maps=hr_maps,
         spectra=spectra,
         wavenumbers=lowres["wavenumbers"],
-        collection_ratio=np.float32(ratio),
+        collection_ratio=np.float32(gain),
+        collection_offset=np.float32(offset),
     )
     save_npz(
         pca_path,
@@ -240,24 +250,27 @@ def decompose_area_files(
         joblib.dump(model, tmp)
 
 
-def clean_maps_file(
-    truth_path, model_path, spectra_paths, out_path, window_length, polyorder, *, geometry_path, lowres_header_path
-):
+def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *, geometry_path, lowres_header_path):
     """Component maps of a simulated area's noise-free scans in LR units (for scoring only).
 
-    The clean LR cube goes through exactly the measured LR scan's processing
-    (the same smoothing, its channel range, the NMF model fitted on it); the
-    clean HR cube too, after division by the true collection-efficiency
-    ratio of the two objectives: the HR truth as the LR objective would have
-    collected it, in the LR maps' units. That is the reference for scores on
-    the common LR scale, and it does not depend on how the pipeline
-    calibrated the measured HR maps.
+    The clean LR cube goes through the measured LR scan's processing (the
+    same smoothing, its channel range, the NMF model fitted on it); the clean
+    HR cube too, after division by the true collection-efficiency ratio of the
+    two objectives: the HR truth as the LR objective would have collected it,
+    in the LR maps' units. That is the reference for scores on the common LR
+    scale, and it does not depend on how the pipeline calibrated the measured
+    HR maps. The clean cubes are the Raman signal alone: no detector offset,
+    no spikes and no fluorescence (the truth's ``baseline_spectra`` left out),
+    which is what the measured scans' offset and baseline removal aim at; so
+    what those steps miss costs in the scores.
 
     Parameters
     ----------
     spectra_paths : dict
         ``{"lowres": path, ...}`` of the preprocess stage's small files; the
         LR one holds the LR scan's channel range.
+    settings : mapping
+        The config's ``preprocess:`` section.
     geometry_path, lowres_header_path :
         The area's geometry file and its LR scan header: the clean cubes are
         aligned as the measured ones are.
@@ -268,17 +281,21 @@ def clean_maps_file(
     lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
     ranges = load_npz(spectra_paths["lowres"])
     efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
+    raman_only = {**truth, "baseline_spectra": np.zeros_like(truth["baseline_spectra"])}
+    noise_free = {**settings, "offset": "none", "despike": {"enabled": False}, "baseline": {"enabled": False}}
     maps = {}
     for scan, divisor in (("lowres", 1.0), ("highres", efficiency_ratio)):
-        cube, _ = align_scan(
-            clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
+        cube, wavenumbers = align_scan(
+            clean_cube(raman_only, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
         )
         # in place and each stage's cube let go once the next exists: at most two cubes at a time
         cube /= divisor
-        smoothed = smooth_spectra(cube, window_length, polyorder)
+        signal, _ = spectral_chain(
+            cube, wavenumbers, noise_free, name=f"{truth_path} ({scan}, noise-free)", overwrite=True
+        )
         del cube
-        scaled = scale_with_range(smoothed, ranges["data_min"], ranges["data_max"])
-        del smoothed
+        scaled = scale_with_range(signal, ranges["data_min"], ranges["data_max"])
+        del signal
         maps[f"{scan}_maps"] = transform_nmf(model, np.clip(scaled, 0.0, None, out=scaled))
         del scaled
     save_npz(out_path, **maps)

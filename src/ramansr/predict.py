@@ -1,8 +1,9 @@
 """Super-resolve a new LR-only scan with a trained model.
 
-The scan goes through the training data's processing (despiking,
-Savitzky-Golay smoothing, per-channel scaling, NMF, per-map min-max
-normalisation) with the settings stored in the checkpoint; every component map
+The scan goes through the training data's processing (the detector offset
+and the fluorescence baseline removed, despiking, Savitzky-Golay smoothing,
+per-channel scaling, NMF, per-map min-max normalisation: the one chain of
+:func:`ramansr.preprocess.spectral_chain`) with the settings stored in the checkpoint; every component map
 is super-resolved by the checkpoint's SR factor; the predicted maps times the
 NMF spectra, with both scalings undone, give the HR hyperspectral cube. A
 joint model super-resolves all the maps in one pass; a new scan has no
@@ -10,7 +11,7 @@ selection, so every map enters, where training gave a dropped component zeros. T
 model was trained to map an LR map to its HR map on the LR map's own scale
 (``INTENSITY_CONVENTION`` of :mod:`ramansr.dataset`, recorded in the
 checkpoint), so the maps and the cube come out on the LR scan's scale: the
-counts the LR objective would have collected at HR sampling.
+Raman counts (offset and baseline removed) the LR objective would have collected at HR sampling.
 
 Command line: ``ramansr-predict LOWRES.mat CHECKPOINT.pt [--out-prefix PREFIX]``
 writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat``.
@@ -46,7 +47,7 @@ from ramansr.inference import checkpoint_factor, checkpoint_joint_maps, load_mod
 from ramansr.io import RowBlocks, Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import load_npz, read_json, save_npz, write_csv, write_json, write_text
 from ramansr.metrics import DATA_RANGE
-from ramansr.preprocess import align_scan, preprocess_cube, scale_with_range, unscale_channels
+from ramansr.preprocess import align_scan, preprocess_cube, scale_with_range, spectral_chain, unscale_channels
 from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
 
 # rows of the rebuilt cube made at a time: 8 rows of a 1200 x 1200 x 1024 SR cube are 39 MB
@@ -270,13 +271,8 @@ def predict_scan(
         choose_with="variable: of the scan under predict: scans (or --variable)",
         shape_from="shape: 'rows x cols' of the scan under predict: scans (or --image-shape)",
     )
-    despike = settings["despike"]
-    scaled_cube, data_min, data_max, spikes = preprocess_cube(
-        scan.cube,
-        settings["window_length"],
-        settings["polyorder"],
-        despike_threshold=despike["threshold"] if despike["enabled"] else None,
-        clip_percentile=settings["clip_percentile"],
+    scaled_cube, data_min, data_max, removed = preprocess_cube(
+        scan.cube, scan.wavenumbers, settings, name=str(lowres_path), overwrite=True
     )
     lowres_shape = list(scan.cube.shape)
     scan.cube = None  # the raw LR cube is not needed again: free it before NMF's working copies
@@ -321,7 +317,8 @@ def predict_scan(
     result = {
         "settings": settings,
         "factor": factor,
-        "spikes": spikes,
+        "spikes": removed["spikes"],
+        "offset": np.asarray(removed["offset"]).tolist(),
         "lowres_path": str(lowres_path),
         "checkpoint_path": str(checkpoint_path),
         "model": model_name,
@@ -365,7 +362,7 @@ def predict_scan(
         "source": str(lowres_path),
         "super_resolved_with": str(checkpoint_path),
         "settings": json.dumps(settings),
-        "intensity": "LR scan's units",
+        "intensity": "LR scan's units, detector offset and fluorescence baseline removed",
         "intensity_convention": INTENSITY_CONVENTION,
     }
     write_scan(
@@ -382,10 +379,10 @@ def predict_scan(
     return result
 
 
-def check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band=CH_BAND):
-    """Score a predicted HR cube against the measured HR scan of the same area, at one band.
+def check_prediction(predicted, lowres, measured, position, factor):
+    """Score a predicted HR band image against the measured HR scan's of the same area.
 
-    Two scales, each for the predicted cube (cropped at the registered
+    Two scales, each for the predicted image (cropped at the registered
     window) and for linear interpolation of the LR scan's band image, the
     baseline:
 
@@ -399,18 +396,25 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
 
     PSNR and SSIM use data_range 1.
 
+    Parameters
+    ----------
+    predicted : ndarray, (factor h, factor w)
+        The band image of the rebuilt cube.
+    lowres : ndarray, (h, w)
+    measured : ndarray, (H, W)
+        The LR and HR scans' band images (offset and baseline removed, as the rebuilt cube's).
+    position : (X, Y)
+    factor : int
+
     Returns
     -------
     dict
         ``model`` and ``linear``: {psnr, ssim, psnr_common, ssim_common}
-        each; the band and position.
+        each; the position and the HR image's calibration (gain, offset).
     """
     from ramansr.metrics import crop_window, score
     from ramansr.register import upscale
 
-    measured = band_image(read_scan(highres_path), band)
-    predicted = band_image(read_scan(predicted_mat), band)
-    lowres = band_image(read_scan(lowres_path), band)
     window = measured.shape
     candidates = {
         "model": crop_window(predicted, position, window),
@@ -423,7 +427,7 @@ def check_prediction(predicted_mat, lowres_path, highres_path, position, factor,
         return scale_with_range(image[None].astype(np.float32), low, high, axis=0)[0]
 
     measured_minmax = normalize_maps(measured[None])[0][0]
-    result = {"band": list(band), "position": [float(v) for v in position], "calibration": [gain, offset]}
+    result = {"position": [float(v) for v in position], "calibration": [gain, offset]}
     for name, image in candidates.items():
         own = score(normalize_maps(image[None])[0][0], measured_minmax)
         shared = score(common(image), common(gain * measured + offset))
@@ -440,6 +444,7 @@ def check_prediction_file(
     nmf_path,
     geometry_path,
     out_path,
+    settings,
     band=CH_BAND,
 ):
     """The ``prediction_check`` stage: one test area's prediction against its measured HR scan, as JSON.
@@ -452,10 +457,30 @@ def check_prediction_file(
     the area's scans share (:func:`ramansr.consistency.spectral_fidelity`,
     both scans put on the area's channels and grid by
     :func:`ramansr.preprocess.align_scan` with the area's geometry), under ``spectral``.
+    The measured scans go through the run's spectral chain first (``settings``, the config's
+    ``preprocess:``; :func:`ramansr.preprocess.spectral_chain`): the rebuilt cube holds the
+    Raman signal alone, without the detector offset and the fluorescence baseline.
     """
     registration = read_json(registration_path)
     position, factor = (registration["X"], registration["Y"]), registration["settings"]["factor"]
-    result = check_prediction(predicted_mat, lowres_path, highres_path, position, factor, band)
+    record = read_json(geometry_path)
+    lowres, highres, predicted = read_scan(lowres_path), read_scan(highres_path), read_scan(predicted_mat)
+    # the measured scans as the rebuilt cube is: Raman signal alone, on the area's channels and grid
+    signals = {}
+    for scan, which in ((lowres, "lowres"), (highres, "highres")):
+        cube, wavenumbers = align_scan(scan.cube, scan.wavenumbers, which, record, lowres.wavenumbers)
+        signals[which], _ = spectral_chain(cube, wavenumbers, settings, name=scan.name or which)
+    first, stop = record["channels"]
+    predicted_cube = predicted.cube[..., first:stop]
+    band_images = [
+        band_image(Scan(cube, wavenumbers, None, name, {}), band)
+        for cube, name in (
+            (predicted_cube, predicted_mat),
+            (signals["lowres"], lowres_path),
+            (signals["highres"], highres_path),
+        )
+    ]
+    result = {"band": list(band), **check_prediction(*band_images, position, factor)}
 
     prediction, area = load_npz(maps_path), load_npz(nmf_path)
     true_psnr, matched = map_errors(
@@ -471,12 +496,7 @@ def check_prediction_file(
         for k, (j, c, t) in enumerate(zip(matched, prediction["consistency_psnr"], true_psnr, strict=True))
     ]
 
-    record = read_json(geometry_path)
-    lowres, highres, predicted = read_scan(lowres_path), read_scan(highres_path), read_scan(predicted_mat)
-    lowres_cube, wavenumbers = align_scan(lowres.cube, lowres.wavenumbers, "lowres", record, lowres.wavenumbers)
-    highres_cube, _ = align_scan(highres.cube, highres.wavenumbers, "highres", record, lowres.wavenumbers)
-    first, stop = record["channels"]
-    spectral = spectral_fidelity(predicted.cube[..., first:stop], lowres_cube, highres_cube, position, factor)
+    spectral = spectral_fidelity(predicted_cube, signals["lowres"], signals["highres"], position, factor)
     result["spectral"] = {"wavenumbers": [float(v) for v in wavenumbers], **spectral}
     write_json(result, out_path)
 

@@ -1,11 +1,13 @@
-"""Despiking, spectral smoothing and scaling: the paper's preprocessing, made safe for a lab's scans.
+"""Offset and baseline removal, despiking, smoothing and scaling: the paper's preprocessing, made safe for real scans.
 
 Data contract: a cube is float32 (rows, cols, channels). Scaling returns a
 cube of the same shape in [0, 1] together with the per-channel low and high
 values needed to undo it.
 
-The steps, in order (:func:`preprocess_cube`):
+The steps, in order (:func:`spectral_chain`, then the scaling, :func:`preprocess_cube`):
 
+0. The detector offset is removed (estimated, configured or a dark spectrum:
+   :mod:`ramansr.background`), and a scan with no signal above it is refused.
 1. Cosmic-ray despiking (:func:`despike`, on by default): Whitaker and
    Hayes' modified z-scores of a spectral difference, here the symmetric
    second difference ``2 x[c] - x[c-1] - x[c+1]`` (a one-channel spike's
@@ -18,7 +20,8 @@ The steps, in order (:func:`preprocess_cube`):
    ray hits one pixel; a sharp band of a minority phase shows in a patch).
    A spike and its two neighbours (cosmic rays spread over 1-3 channels) are
    replaced by linear interpolation between the nearest unflagged channels.
-2. Savitzky-Golay smoothing along the spectra.
+2. Savitzky-Golay smoothing along the spectra, then the fluorescence
+   baseline (pybaselines, when ``baseline: enabled``) fitted and removed.
 3. Per-channel scaling to [0, 1]: the paper applies scikit-learn's
    ``MinMaxScaler`` to the (pixels, channels) matrix, which scales every
    *channel* to [0, 1] across the pixels of one scan. This removes the per-scan
@@ -223,26 +226,88 @@ def scale_with_range(values, low, high, axis=-1):
     return scaled
 
 
-def preprocess_cube(cube, window_length=11, polyorder=3, *, despike_threshold=None, clip_percentile=100.0):
-    """Despike (unless ``despike_threshold`` is None), smooth, then scale each channel to [0, 1].
+def spectral_chain(cube, wavenumbers, settings, *, name, keep_pixel=None, overwrite=False):
+    """The Raman signal alone: detector offset removed, despiked, smoothed, fluorescence baseline removed.
+
+    The one chain every scan goes through, in the pipeline's ``preprocess`` stage and in prediction
+    alike; :func:`preprocess_cube` scales its result.
+
+    Parameters
+    ----------
+    cube : ndarray, shape (rows, cols, channels)
+        Counts as the detector recorded them; not modified unless ``overwrite``.
+    wavenumbers : ndarray, shape (channels,)
+    settings : mapping
+        The config's ``preprocess:`` section (or a checkpoint's copy of it): ``offset``, ``despike``
+        (``enabled``, ``threshold``), ``window_length``, ``polyorder``, ``baseline`` (``enabled``,
+        ``method``, ``settings``); see :mod:`ramansr.background`.
+    name : str
+        How the log and errors name the scan.
+    keep_pixel : (row, col) or None
+        A pixel whose spectrum is kept at each step, for the figures.
+    overwrite : bool
+        Remove the offset in ``cube`` itself (float32), for a caller that needs it no more: a
+        lab-size scan is hundreds of MB.
+
+    Returns
+    -------
+    signal : ndarray of float32, shape (rows, cols, channels)
+    record : dict
+        What was removed: ``offset`` (counts, or a dark spectrum), ``spikes`` (channels replaced),
+        ``baseline`` (the mean baseline removed, (channels,); zeros when off) and, with
+        ``keep_pixel``, ``raw``, ``smoothed`` and ``pixel_baseline`` spectra of that pixel.
+
+    Raises
+    ------
+    ValueError
+        A scan with no Raman signal above its offset (:func:`ramansr.background.check_raman_signal`).
+    """
+    from ramansr.background import check_raman_signal, detector_offset, subtract_baselines
+
+    offset = detector_offset(cube, wavenumbers, settings["offset"], name)
+    if overwrite and cube.dtype == np.float32 and cube.flags.writeable:
+        cube -= np.asarray(offset, np.float32)
+    else:
+        cube = np.subtract(cube, np.asarray(offset, np.float32), dtype=np.float32)
+    check_raman_signal(cube, name)
+    record = {"offset": offset, "spikes": 0}
+    if settings["despike"]["enabled"]:
+        cube, found = despike(cube, settings["despike"]["threshold"])
+        record["spikes"] = int(found.sum())
+        print(
+            f"{name}: {record['spikes']} cosmic-ray spikes found and replaced "
+            f"({int(found.any(axis=2).sum())} of {found.shape[0] * found.shape[1]} spectra)",
+            file=sys.stderr,
+        )
+        del found
+    if keep_pixel is not None:
+        record["raw"] = cube[keep_pixel].copy()
+    cube = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
+    if keep_pixel is not None:
+        record["smoothed"] = cube[keep_pixel].copy()
+    baseline = settings["baseline"]
+    if baseline["enabled"]:
+        record["baseline"] = subtract_baselines(cube, wavenumbers, baseline["method"], baseline["settings"])
+    else:
+        record["baseline"] = np.zeros(cube.shape[-1])
+    if keep_pixel is not None:
+        record["pixel_baseline"] = record["smoothed"] - cube[keep_pixel]
+    return cube, record
+
+
+def preprocess_cube(cube, wavenumbers, settings, *, name, keep_pixel=None, overwrite=False):
+    """:func:`spectral_chain`, then every channel scaled to [0, 1] (``settings["clip_percentile"]``).
 
     Returns
     -------
     scaled : ndarray of float32, shape (rows, cols, channels)
     data_min, data_max : ndarray, shape (channels,)
-        Range of the *smoothed* data, to undo the scaling.
-    spikes : int
-        Spike channels found and replaced.
+        The range of the chain's signal, to undo the scaling.
+    record : dict
+        From :func:`spectral_chain`.
     """
-    spikes = 0
-    if despike_threshold is not None:
-        cube, found = despike(cube, despike_threshold)
-        spikes = int(found.sum())
-        del found
-    # each cube is let go as soon as the next exists (a 300 x 300 x 1024 scan is 369 MB)
-    smoothed = smooth_spectra(cube, window_length, polyorder)
-    del cube
-    return (*scale_channels(smoothed, clip_percentile), spikes)
+    signal, record = spectral_chain(cube, wavenumbers, settings, name=name, keep_pixel=keep_pixel, overwrite=overwrite)
+    return (*scale_channels(signal, settings["clip_percentile"]), record)
 
 
 def resample_grid(cube, step, new_step):
@@ -314,45 +379,45 @@ def preprocess_scan_file(arrays_path, cube_path, spectra_path, settings, *, scan
 
     ``settings`` is the config's ``preprocess:`` section; ``geometry_path`` the
     area's geometry file and ``lowres_header_path`` its LR scan's header. Writes ``cube_path``
-    (the scaled cube, data_min, data_max, wavenumbers) and the small
-    ``spectra_path`` (the scaling range, and the raw and smoothed spectrum at
-    the centre pixel for the figures); the log states the spikes found.
+    (the scaled cube, data_min, data_max, the mean baseline removed, wavenumbers) and the small
+    ``spectra_path``: the scaling range, what was removed (``offset``: counts or a dark
+    spectrum; ``baseline``: the mean fluorescence baseline) and, at the centre pixel for the
+    figures, the ``raw`` (offset removed, despiked) and ``smoothed`` spectra and its
+    ``pixel_baseline``. The log states the offset estimate and the spikes found.
     """
     record = read_json(geometry_path)
     lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
     arrays = load_npz(arrays_path)
     cube, wavenumbers = align_scan(arrays.pop("cube"), arrays["wavenumbers"], scan, record, lowres_wavenumbers)
-    spikes = 0
-    if settings["despike"]["enabled"]:
-        cube, found = despike(cube, settings["despike"]["threshold"])
-        spikes = int(found.sum())
-        print(
-            f"{arrays_path}: {spikes} cosmic-ray spikes found and replaced "
-            f"({int(found.any(axis=2).sum())} of {found.shape[0] * found.shape[1]} spectra)",
-            file=sys.stderr,
-        )
-        del found
     centre = (cube.shape[0] // 2, cube.shape[1] // 2)
-    raw = cube[centre].copy()
-    # each cube is let go as soon as the next exists: a job holds at most two
-    smoothed = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
+    scaled, data_min, data_max, removed = preprocess_cube(
+        cube, wavenumbers, settings, name=str(arrays_path), keep_pixel=centre, overwrite=True
+    )
     del cube
-    scaled, data_min, data_max = scale_channels(smoothed, settings["clip_percentile"])
-    smoothed_centre = smoothed[centre].copy()
-    del smoothed
     pixel_size = np.asarray(record[f"{scan}_step_um"], dtype=np.float64)
     if scan == "highres" and record["resample"]:
         pixel_size = np.asarray(record["lowres_step_um"]) / record["factor"]
     # temporary, read once by decompose: stored uncompressed (see save_npz)
-    save_npz(cube_path, compress=False, cube=scaled, data_min=data_min, data_max=data_max, wavenumbers=wavenumbers)
+    save_npz(
+        cube_path,
+        compress=False,
+        cube=scaled,
+        data_min=data_min,
+        data_max=data_max,
+        baseline=removed["baseline"],
+        wavenumbers=wavenumbers,
+    )
     save_npz(
         spectra_path,
         wavenumbers=wavenumbers,
-        raw=raw,
-        smoothed=smoothed_centre,
+        raw=removed["raw"],
+        smoothed=removed["smoothed"],
+        pixel_baseline=removed["pixel_baseline"],
         pixel=np.array(centre),
         data_min=data_min,
         data_max=data_max,
         pixel_size_um=pixel_size,
-        spikes=np.array(spikes),
+        spikes=np.array(removed["spikes"]),
+        offset=np.asarray(removed["offset"], np.float64),
+        baseline=removed["baseline"],
     )

@@ -8,6 +8,8 @@ imports.
 
 #: Each setting and the config section it lives in.
 PROCESSING_SETTINGS = {
+    "offset": "preprocess",
+    "baseline": "preprocess",
     "window_length": "preprocess",
     "polyorder": "preprocess",
     "despike": "preprocess",
@@ -19,8 +21,8 @@ PROCESSING_SETTINGS = {
 }
 
 #: What a setting was before the config had it, for checkpoints that predate it: NMF's ``tol`` was
-#: scikit-learn's default.
-LEGACY_DEFAULTS = {"tol": 1e-4}
+#: scikit-learn's default; the counts went in with their offset and baseline.
+LEGACY_DEFAULTS = {"tol": 1e-4, "offset": "none", "baseline": {"enabled": False}}
 
 
 def processing_settings(config):

@@ -5,6 +5,13 @@ its power at low spatial frequencies. The test compares the mean power in a
 low-frequency band with the white-noise floor measured in the
 highest-frequency band, in decibels.
 
+A second test catches an HR map that collapsed: the HR map is on its LR map's
+scale (the HR cube goes through the LR-fitted NMF model on the LR scan's
+channel scale), so an HR map whose contrast is a small fraction of its LR
+map's, while the LR map carries signal, lost its component to an intensity
+mismatch between the scans (a detector offset or a background left in one of
+them), not to the specimen.
+
 Data contract: maps are float32 (k, rows, cols); frequencies are in cycles per
 pixel (Nyquist = 0.5).
 """
@@ -61,30 +68,61 @@ def spectral_snr_db(image, low_band=(0.0, 0.1), noise_band=(0.3, 0.5)):
     return float(10 * np.log10(low.mean() / floor))
 
 
-def select_components(lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5)):
+def map_contrast(image):
+    """A map's contrast: its 99th minus its 1st percentile (robust to a few outlier pixels)."""
+    low, high = np.percentile(image, [1.0, 99.0])
+    return float(high - low)
+
+
+def select_components(
+    lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5), *, min_hr_contrast
+):
     """Decide, per component, whether both its LR and its HR map carry signal.
+
+    Parameters
+    ----------
+    lr_maps, hr_maps : ndarray, (k, rows, cols)
+        An area's maps, the HR ones on the LR maps' scale.
+    min_snr_db : float
+        The Fourier test's threshold, for each map.
+    low_band, noise_band : (float, float)
+        Cycles per pixel.
+    min_hr_contrast : float
+        An HR map whose contrast (:func:`map_contrast`) is below this fraction of its LR
+        map's, while the LR map passes the Fourier test, has collapsed.
 
     Returns
     -------
     list of dict
-        One entry per component: component, lr_snr_db, hr_snr_db, keep, and
-        reason (why it is dropped; empty when kept). A blank (constant) map
-        scores 0 dB.
+        One entry per component: component, lr_snr_db, hr_snr_db,
+        hr_lr_contrast (the HR map's contrast over the LR map's), collapsed,
+        keep, and reason (why it is dropped; empty when kept). A blank
+        (constant) map scores 0 dB.
     """
     decisions = []
     for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps, strict=True)):
         lr_snr = spectral_snr_db(lr_map, low_band, noise_band)
         hr_snr = spectral_snr_db(hr_map, low_band, noise_band)
+        contrast_ratio = map_contrast(hr_map) / max(map_contrast(lr_map), np.finfo(np.float32).tiny)
+        collapsed = lr_snr >= min_snr_db and contrast_ratio < min_hr_contrast
         reasons = [
             f"{scan} map {snr:.1f} dB < min_snr_db {min_snr_db:g}"
             for scan, snr in (("LR", lr_snr), ("HR", hr_snr))
             if not snr >= min_snr_db
         ]
+        if collapsed:
+            reasons.insert(
+                0,
+                f"HR map collapsed: its contrast is {contrast_ratio:.3f} of the LR map's "
+                f"(< min_hr_contrast {min_hr_contrast:g})",
+            )
         decisions.append(
             {
                 "component": index,
                 "lr_snr_db": lr_snr,
                 "hr_snr_db": hr_snr,
+                "hr_lr_contrast": contrast_ratio,
+                "collapsed": bool(collapsed),
                 "keep": not reasons,
                 "reason": "; ".join(reasons),
             }
@@ -92,17 +130,26 @@ def select_components(lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), no
     return decisions
 
 
-def select_area_file(nmf_path, out_path, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5)):
+def select_area_file(
+    nmf_path, out_path, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5), *, min_hr_contrast
+):
     """The ``select`` stage for one area: JSON with a keep decision per component."""
     nmf = load_npz(nmf_path)
     try:
-        components = select_components(nmf["lowres_maps"], nmf["highres_maps"], min_snr_db, low_band, noise_band)
+        components = select_components(
+            nmf["lowres_maps"], nmf["highres_maps"], min_snr_db, low_band, noise_band, min_hr_contrast=min_hr_contrast
+        )
     except ValueError as error:
         raise ValueError(f"{nmf_path}: {error}") from error
     for decision in components:
         if not decision["keep"]:
             print(f"{nmf_path}: component {decision['component']} dropped: {decision['reason']}", file=sys.stderr)
-    settings = {"min_snr_db": min_snr_db, "low_band": list(low_band), "noise_band": list(noise_band)}
+    settings = {
+        "min_snr_db": min_snr_db,
+        "low_band": list(low_band),
+        "noise_band": list(noise_band),
+        "min_hr_contrast": min_hr_contrast,
+    }
     write_json({"components": components, "settings": settings}, out_path)
 
 
@@ -118,7 +165,8 @@ def selection_table(areas, selections, registrations):
     Returns
     -------
     pandas.DataFrame
-        sample, area, component, lr_snr_db, hr_snr_db, registration_confidence, kept, reason.
+        sample, area, component, lr_snr_db, hr_snr_db, hr_lr_contrast, collapsed,
+        registration_confidence, kept, reason.
     """
     # deferred: the per-area stages that import this module write no table and need no pandas
     import pandas as pd
@@ -130,6 +178,8 @@ def selection_table(areas, selections, registrations):
             "component": decision["component"],
             "lr_snr_db": decision["lr_snr_db"],
             "hr_snr_db": decision["hr_snr_db"],
+            "hr_lr_contrast": decision["hr_lr_contrast"],
+            "collapsed": decision["collapsed"],
             "registration_confidence": registration["confidence"],
             "kept": decision["keep"],
             "reason": decision.get("reason", ""),
@@ -139,8 +189,47 @@ def selection_table(areas, selections, registrations):
     ]
     return pd.DataFrame(
         rows,
-        columns=["sample", "area", "component", "lr_snr_db", "hr_snr_db", "registration_confidence", "kept", "reason"],
+        columns=[
+            "sample",
+            "area",
+            "component",
+            "lr_snr_db",
+            "hr_snr_db",
+            "hr_lr_contrast",
+            "collapsed",
+            "registration_confidence",
+            "kept",
+            "reason",
+        ],
     )
+
+
+def check_collapse(table):
+    """Stop the run when a specimen's HR maps collapse in every one of its areas.
+
+    One collapsed HR map is a doubt, dropped and named; the same in every area of a sample is
+    the processing failing on that specimen's scans (an offset or background the preprocessing
+    did not remove), which would publish scores on what is left of it as if nothing happened.
+
+    Raises
+    ------
+    ValueError
+        Naming the samples, their collapsed maps' contrasts and what to check.
+    """
+    per_area = table.groupby(["sample", "area"], sort=False)["collapsed"].any()
+    lost = [sample for sample, collapsed in per_area.groupby(level=0, sort=False) if collapsed.all()]
+    if lost:
+        rows = table[table["sample"].isin(lost) & table["collapsed"]]
+        details = "; ".join(
+            f"{row.sample}/{row.area} component {row.component}: HR contrast {row.hr_lr_contrast:.3f} of the LR map's"
+            for row in rows.itertuples()
+        )
+        raise ValueError(
+            f"HR component maps collapsed in every area of sample(s) {', '.join(map(str, lost))} ({details}): "
+            "the HR scans' intensities do not match the LR scans' after preprocessing. Check preprocess: offset "
+            "(a detector offset left in, or a wrong dark level) and preprocess: baseline (a fluorescence "
+            "background left in one scan)"
+        )
 
 
 def selection_markdown(table):
@@ -156,6 +245,16 @@ def selection_markdown(table):
     ]
     if dropped_areas:
         lines += [f"Areas left out of the dataset (no component kept): {', '.join(dropped_areas)}.", ""]
+    collapsed = table.loc[table["collapsed"]]
+    if len(collapsed):
+        lines += [
+            "HR maps collapsed (contrast far below their LR map's, dropped): "
+            + ", ".join(
+                f"{row.sample}/{row.area} c{row.component} ({row.hr_lr_contrast:.3f})" for row in collapsed.itertuples()
+            )
+            + ".",
+            "",
+        ]
     dropped = table.loc[~table["kept"], ["sample", "area", "component", "registration_confidence", "reason"]]
     if len(dropped):
         lines += ["Dropped components:", "", dropped.to_markdown(index=False, floatfmt=".2f")]
@@ -163,11 +262,12 @@ def selection_markdown(table):
 
 
 def selection_table_file(areas, selection_paths, registration_paths, csv_path, md_path):
-    """The ``selection_table`` stage: ``selection_table`` as CSV and Markdown."""
+    """The ``selection_table`` stage: ``selection_table`` as CSV and Markdown; :func:`check_collapse` after."""
     table = selection_table(
         [tuple(area) for area in areas],
         [read_json(p) for p in selection_paths],
         [read_json(p) for p in registration_paths],
     )
+    check_collapse(table)
     write_csv(table, csv_path)
     write_text(selection_markdown(table), md_path)

@@ -21,6 +21,12 @@ from ramansr.models import is_joint
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
+# preprocess: offset as a dark-spectrum file is an input of every stage that removes it
+DARK_SPECTRUM = (
+    [config["preprocess"]["offset"]]
+    if config["preprocess"]["offset"] not in ("estimate", "none") and isinstance(config["preprocess"]["offset"], str)
+    else []
+)
 CROSS_VALIDATION = config["dataset"].get("cv") == "leave_one_sample_out"
 
 

@@ -6,6 +6,8 @@ checkpoint dataset:
         decomposition=per_area("results/decomposition/{sample}/{area}/nmf.npz"),
         registration=per_area("results/registration/{sample}/{area}.json"),
         selection=per_area("results/selection/{sample}/{area}.json"),
+        # not read: the selection table stops the run first when a specimen's HR maps collapse
+        selection_table="results/tables/selection.csv",
         clean=(per_area("results/decomposition/{sample}/{area}/clean_maps.npz") if SIMULATED else []),
         geometry="results/geometry.json",
     output:

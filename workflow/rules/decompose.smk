@@ -44,7 +44,6 @@ rule clean_maps:
     conda:
         "../../envs/ramansr.yaml"
     params:
-        window_length=config["preprocess"]["window_length"],
-        polyorder=config["preprocess"]["polyorder"],
+        settings=config["preprocess"],
     script:
         "../scripts/clean_maps.py"

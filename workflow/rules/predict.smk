@@ -39,6 +39,7 @@ rule prediction_check:
         registration="results/registration/{sample}/{area}.json",
         nmf="results/decomposition/{sample}/{area}/nmf.npz",
         geometry="results/geometry/{sample}/{area}.json",
+        dark=DARK_SPECTRUM,
     output:
         "results/predictions/test_area_{sample}_{area}/check.json",
     log:
@@ -48,6 +49,7 @@ rule prediction_check:
     conda:
         "../../envs/ramansr.yaml"
     params:
+        settings=config["preprocess"],
         band=config["predict"]["band"],
     script:
         "../scripts/prediction_check.py"

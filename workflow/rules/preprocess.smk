@@ -1,5 +1,6 @@
-# Both scans of an area on one grid and spectral axis, cosmic rays removed, Savitzky-Golay
-# smoothing along the spectra, then every channel scaled to [0, 1].
+# Both scans of an area on one grid and spectral axis, the detector offset removed, cosmic rays
+# removed, Savitzky-Golay smoothing along the spectra, the fluorescence baseline removed, then every
+# channel scaled to [0, 1].
 
 
 rule preprocess:
@@ -7,6 +8,7 @@ rule preprocess:
         arrays="results/arrays/{sample}/{area}/{scan}.npz",
         geometry="results/geometry/{sample}/{area}.json",
         lowres_header="results/arrays/{sample}/{area}/lowres.json",
+        dark=DARK_SPECTRUM,
     output:
         cube=temp("results/preprocessed/{sample}/{area}/{scan}.npz"),
         spectra="results/spectra/{sample}/{area}/{scan}.npz",

@@ -1,4 +1,4 @@
-# Keep the components whose LR and HR maps both carry spatial signal.
+# Keep the components whose LR and HR maps both carry spatial signal (and whose HR map did not collapse).
 
 
 rule select:
@@ -16,6 +16,7 @@ rule select:
         min_snr_db=config["select"]["min_snr_db"],
         low_band=config["select"]["low_band"],
         noise_band=config["select"]["noise_band"],
+        min_hr_contrast=config["select"]["min_hr_contrast"],
     script:
         "../scripts/select.py"
 

@@ -11,8 +11,7 @@ clean_maps_file(
     snakemake.input.model,
     {"lowres": snakemake.input.lowres, "highres": snakemake.input.highres},
     snakemake.output[0],
-    snakemake.params.window_length,
-    snakemake.params.polyorder,
+    snakemake.params.settings,
     geometry_path=snakemake.input.geometry,
     lowres_header_path=snakemake.input.lowres_header,
 )

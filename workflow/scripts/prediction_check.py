@@ -15,5 +15,6 @@ check_prediction_file(
     snakemake.input.nmf,
     snakemake.input.geometry,
     snakemake.output[0],
+    snakemake.params.settings,
     tuple(snakemake.params.band),
 )

@@ -12,4 +12,5 @@ select_area_file(
     snakemake.params.min_snr_db,
     tuple(snakemake.params.low_band),
     tuple(snakemake.params.noise_band),
+    min_hr_contrast=snakemake.params.min_hr_contrast,
 )

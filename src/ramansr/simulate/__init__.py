@@ -30,8 +30,11 @@ Physics, in the order it is applied
    structure aliases exactly as in a real scan.
 4. Detection: per-scan intensity scale (collection solid angle of the
    objective), slow laser-power drift along the acquisition order, Poisson
-   shot noise plus Gaussian read noise; optional cosmic-ray spikes and a
-   fluorescence background.
+   shot noise plus Gaussian read noise, the CCD's offset (a bias of hundreds
+   of counts plus a dark level per scan, on by default), a fluorescence
+   background (on by default: each phase's yield times a broad band) and
+   optional cosmic-ray spikes. ``offset: enabled: false`` and
+   ``baseline: enabled: false`` give the ideal detector of earlier versions.
 
 Signal-to-noise ratio
 ---------------------

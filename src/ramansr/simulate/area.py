@@ -6,7 +6,7 @@ import numpy as np
 
 from ramansr.io import Scan, write_scan
 from ramansr.simulate.acquisition import detect, draw_window, intensity_scales, laser_drift, sampled_abundances
-from ramansr.simulate.settings import area_seed_sequence, resolve_settings, sr_factor
+from ramansr.simulate.settings import area_seed_sequence, resolve_settings, scan_offset, sr_factor
 from ramansr.simulate.spectra import COMPONENTS, background_spectra, phase_spectra, spectrometer_axis
 from ramansr.truth import clean_cube, write_truth
 
@@ -39,7 +39,8 @@ def simulate_area(settings, sample, area):
         ``rotation_deg``, ``highres_positions_um``), the clean abundance maps
         of both scans (phases, rows, cols), the phase ``spectra`` and
         ``baseline_spectra`` (phases, channels), ``wavenumbers``,
-        ``phase_names``, per-scan ``*_scale`` and ``*_drift``, the noise
+        ``phase_names``, per-scan ``*_scale``, ``*_drift`` and ``*_offset``
+        (the detector's counts), the noise
         settings and achieved ``snr_lowres`` / ``snr_highres``, the spikes
         (``*_spikes``: row, col, channel, height), the morphology parameters
         and the resolved ``settings`` (JSON).
@@ -77,6 +78,8 @@ def simulate_area(settings, sample, area):
         "lowres_drift": lr_drift.astype(np.float32),
         "highres_drift": hr_drift.astype(np.float32),
         "read_noise": float(settings["read_noise"]),
+        "lowres_offset": scan_offset(settings, "lowres"),
+        "highres_offset": scan_offset(settings, "highres"),
         "snr_channel": peak,
         "polymer_fraction": params["polymer_fraction"],
         "correlation_length_um": params["correlation_length_um"],
@@ -110,7 +113,7 @@ def detected_scan(truth, settings, which, rng):
     Returns
     -------
     scan : ramansr.io.Scan
-        float32 cube (rows, cols, channels) in photoelectrons.
+        float32 cube (rows, cols, channels) in counts: photoelectrons plus the detector's offset.
     snr : float
         Noise-free mean signal at ``truth["snr_channel"]`` over its noise standard deviation.
     spikes : ndarray of float32, shape (n, 4)
@@ -120,6 +123,8 @@ def detected_scan(truth, settings, which, rng):
     mean_peak = float(clean[..., truth["snr_channel"]].mean())
     snr = mean_peak / np.sqrt(mean_peak + settings["read_noise"] ** 2)
     counts, spikes = detect(clean, settings["read_noise"], settings["spikes"], rng)
+    # the CCD's bias and dark level: counts that do not scale with the light collected
+    counts += np.float32(truth[f"{which}_offset"])
     meta = {
         # a fixed acquisition date keeps the export byte-reproducible
         "date": ACQUISITION_DATE,

@@ -29,7 +29,8 @@ _DEFAULTS = {
     "rotation_deg_max": 1.0,
     "placement_error_um": 2.0,
     "spikes": {"enabled": False, "rate": 0.005},
-    "baseline": {"enabled": False, "strength": 0.5},
+    "offset": {"enabled": True, "bias_counts": 600.0, "dark_counts": {"lowres": 10.0, "highres": 35.0}},
+    "baseline": {"enabled": True, "strength": 0.5},
     "heterogeneity": {
         "enabled": False,
         "inclusions": 3,
@@ -105,6 +106,12 @@ def area_seed_sequence(seed, sample, area):
 
 
 # --------------------------------------------------------------------------- scan extent
+
+
+def scan_offset(settings, which):
+    """The counts the detector adds to every channel of one scan: its bias plus the scan's dark level."""
+    offset = settings["offset"]
+    return float(offset["bias_counts"] + offset["dark_counts"][which]) if offset["enabled"] else 0.0
 
 
 def scan_lines(scan):
