@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
+from io_helpers import as_time_series, horiba_in_absolute_wavenumbers
 
 from ramansr.io import (
     Scan,
@@ -24,12 +25,16 @@ from ramansr.io import (
     write_table,
 )
 from ramansr.io.mat_write import _write_v73
+from ramansr.io.witec import not_a_map
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WIP = DATA / "witec" / "LineScans.WIP"
 WDF = DATA / "renishaw" / "renishaw_test_streamline.wdf"
 HORIBA = DATA / "horiba" / "jobinyvon_test_map_x3-y2.xml"
 TABLE = DATA / "witec" / "Witec-Map_full.txt"
+TABLE_BARE = DATA / "witec" / "Witec-Map_no.txt"
+TABLE_P_A32 = DATA / "witec" / "P_A32_006_Spec.Data 1 (Table export).txt"
+LINE_X = "LineX_000_Spec.Data 1"
 ONE_LINE = {"variable": "LineX_000_Spec.Data 1"}
 
 
@@ -141,6 +146,11 @@ def patched(source, offset, value, fmt="<Q"):
     return build
 
 
+def time_series(**kinds):
+    """LineX of the real project made a time series (see io_helpers.as_time_series)."""
+    return lambda root: as_time_series(root, LINE_X, **kinds)
+
+
 def wip_root_end_offset():
     (name_length,) = struct.unpack_from("<I", WIP.read_bytes(), 8)
     return 8 + 4 + name_length + 4 + 8
@@ -168,6 +178,25 @@ def transposed_v73(folder):
         data = file["bad/data"][()]
         del file["bad/data"]
         file["bad"].create_dataset("data", data=data.T).attrs["MATLAB_class"] = np.bytes_("single")
+    return path
+
+
+def untransposed_v73_cube(folder):
+    """A 64 x 9 x 64 cube with a 64-value axis stored as h5py stores a NumPy array: without MATLAB's transpose."""
+    cube = np.random.default_rng(5).uniform(10, 1000, (64, 9, 64)).astype(np.float32)
+    path = folder / "untransposed.mat"
+    _write_v73(path, {"cube": cube, "wavenumbers": np.linspace(500, 1500, 64)[np.newaxis]})
+    with h5py.File(path, "r+") as file:
+        del file["cube"]
+        file.create_dataset("cube", data=cube).attrs["MATLAB_class"] = np.bytes_("single")
+    return path
+
+
+def square_spectra_mat(folder):
+    """8 x 8 pixels of 64 channels as 2-D spectra: either dimension could be the channels."""
+    path = folder / "square.mat"
+    spectra = np.random.default_rng(6).uniform(10, 1000, (64, 64))
+    scipy.io.savemat(path, {"spectra": spectra, "wavenumbers": np.linspace(500, 1500, 64), "imagesize": [[8, 8]]})
     return path
 
 
@@ -222,6 +251,14 @@ CASES = [
     ("mat5-one-channel", mat(with_cube(ONE_CHANNEL), format="plain"), {}, ScanFormatError, "1 channel"),
     ("v73-one-pixel", mat(with_cube(ONE_PIXEL), v73=True), {}, ScanFormatError, r"single spectrum \(1 x 1"),
     ("v73-transposed", transposed_v73, {}, ScanFormatError, "data size does not match imagesize"),
+    (
+        "v73-channels-first-or-last",
+        untransposed_v73_cube,
+        {},
+        ScanFormatError,
+        r"cube is 64 x 9 x 64 .*both its first and its last dimension match the 64-value .*level-5",
+    ),
+    ("mat5-square-spectra", square_spectra_mat, {}, ScanFormatError, "64 x 64 .*either dimension may be the channels"),
     ("v73-over-limit", mat(small_scan, v73=True), {"max_bytes": 100}, ScanFormatError, "more than the limit"),
     (
         "v73-declares-191-GiB",
@@ -251,6 +288,20 @@ CASES = [
     ("wip-nan", edited_wip(nan_spectrum), ONE_LINE, ScanFormatError, "1 NaN or inf"),
     ("wip-huge-root", patched(WIP, wip_root_end_offset(), 2**60), ONE_LINE, ScanFormatError, "truncated"),
     ("wip-unknown-map", lambda folder: WIP, {"variable": "Map"}, ScanFormatError, "LineY_000_Spec.Data 1"),
+    (
+        "wip-time-series",
+        edited_wip(time_series()),
+        {"variable": LINE_X},
+        ScanFormatError,
+        rf"object '{LINE_X}' is a time series \(TDGraph ImageIndex 5\), not a spatial map",
+    ),
+    (
+        "wip-time-axis",
+        edited_wip(time_series(image_index=False)),
+        {"variable": LINE_X},
+        ScanFormatError,
+        "is a time series .its positions are a TDLinearTransformation in seconds., not a spatial map",
+    ),
     # WITec Table export
     *[(f"table-cut-{f}", cut(TABLE, f), {}, ScanFormatError, "truncated|ragged") for f in (0.001, 0.3, 0.7, 0.9995)],
     (
@@ -303,6 +354,35 @@ CASES = [
         "do not cover a",
     ),
     ("table-no-header-no-shape", table(small_scan, header=False), {}, ScanFormatError, "image_shape"),
+    (
+        "table-no-header-square-grid",
+        lambda folder: TABLE_BARE,
+        {"image_shape": (5, 5)},
+        ScanFormatError,
+        r"order of its 25 point columns cannot be told .*square grid.*'5 x 5, y fastest'",
+    ),
+    (
+        "table-no-header-no-structure",
+        table(small_scan, header=False),
+        {"image_shape": (4, 5)},
+        ScanFormatError,
+        "cannot be told from the data .neither order gives a clearly smoother image",
+    ),
+    (
+        "table-no-header-nan",
+        edited_text(TABLE_P_A32, edit_row(30, lambda line: line.rsplit("\t", 1)[0] + "\tNaN")),
+        {"image_shape": (16, 17)},
+        ScanFormatError,
+        "1 NaN or inf values in the data; first at line 30, column 273",
+    ),
+    ("table-unknown-order", lambda folder: TABLE_BARE, {"image_shape": (5, 5, "z fastest")}, ScanFormatError, "order"),
+    (
+        "table-units-in-nm",
+        edited_text(TABLE, edit_row(2, lambda line: "nm" + line[line.index("\t") :])),
+        {},
+        ScanFormatError,
+        r"line 2 \(units\): the axis is in 'nm', not Raman shift",
+    ),
     ("table-zero", table(with_cube(ZERO)), {}, ScanFormatError, "blank scan"),
     ("table-one-channel", table(with_cube(ONE_CHANNEL)), {}, ScanFormatError, "1 channel"),
     ("table-one-pixel", table(with_cube(ONE_PIXEL)), {}, ScanFormatError, "single spectrum"),
@@ -320,6 +400,13 @@ CASES = [
     ),
     *[(f"xml-cut-{f}", cut(HORIBA, f), {}, ScanFormatError, "truncated or corrupt horiba") for f in (0.1, 0.5, 0.99)],
     ("xml-no-data", raw(b'<?xml version="1.0"?>\n<LSX_Data></LSX_Data>\n', "empty.xml"), {}, ScanFormatError, "horiba"),
+    (
+        "xml-absolute-axis-no-laser",
+        lambda folder: horiba_in_absolute_wavenumbers(folder, laser=False),
+        {},
+        ScanFormatError,
+        r"absolute wavenumbers \(1/cm abs\) but no laser wavelength",
+    ),
 ]
 
 
@@ -382,9 +469,37 @@ def test_the_pipeline_names_its_config_key_and_sheet_column(tmp_path):
         read_scan_for_pipeline(bare, None, None, "highres")
     with pytest.raises(ScanFormatError, match="highres_shape: image shape '4 by 5'"):
         read_scan_for_pipeline(bare, None, "4 by 5", "highres")
-    assert read_scan_for_pipeline(bare, None, "4 x 5", "highres").cube.shape == (4, 5, 8)
+    with pytest.raises(
+        ScanFormatError, match=r"cannot be told from the data .*\(the samples sheet column highres_shape"
+    ):
+        read_scan_for_pipeline(bare, None, "4 x 5", "highres")
+    assert read_scan_for_pipeline(bare, None, "4 x 5, x fastest", "highres").cube.shape == (4, 5, 8)
 
 
 def test_a_missing_file_stays_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_scan(tmp_path / "absent.wdf")
+
+
+def test_a_time_series_is_told_from_a_line_by_its_kind_or_its_time_axis():
+    """witio's objects of the real project, LineX made a time series in memory in each of the two ways."""
+    import witio
+    from witio import tag
+
+    for kinds, reason in (
+        ({"time_axis": False}, "a time series (TDGraph ImageIndex 5)"),
+        ({"image_index": False}, "a time series (its positions are a TDLinearTransformation in seconds)"),
+    ):
+        magic, root = tag.read_file(WIP)
+        as_time_series(root, LINE_X, **kinds)
+        project = witio.WitProject(magic, root)
+        assert {graph.caption: not_a_map(graph) for graph in project.find(class_name="TDGraph")} == {
+            LINE_X: reason,
+            "LineY_000_Spec.Data 1": None,
+        }
+
+
+def test_a_project_whose_other_map_is_a_time_series_reads_its_line_scan(tmp_path):
+    path = edited_wip(time_series())(tmp_path)
+    scan = read_scan(path)  # no longer ambiguous: one map left
+    assert scan.meta["object"] == "LineY_000_Spec.Data 1" and scan.meta["candidates"] == ["LineY_000_Spec.Data 1"]

@@ -216,6 +216,28 @@ def test_plain_2d_image_shape_argument(tmp_path, scan):
     assert_error(path, "image shape", variable="X")
 
 
+def test_plain_2d_spectra_in_a_stated_pixel_order(tmp_path, scan):
+    path = tmp_path / "plain.mat"
+    down_columns = np.ascontiguousarray(scan.cube.transpose(1, 0, 2)).reshape(-1, CHANNELS)
+    scipy.io.savemat(path, {"X": down_columns, "axis": scan.wavenumbers})
+    np.testing.assert_array_equal(read_scan(path, image_shape=(ROWS, COLS, "y fastest")).cube, scan.cube)
+
+
+def test_a_v73_cube_whose_channels_may_come_first_is_refused(tmp_path):
+    """MATLAB stores v7.3 arrays transposed; one stored without (h5py) reads with its channels first."""
+    rng = np.random.default_rng(4)
+    wavenumbers = np.linspace(500.0, 1500.0, 64)
+    cube = rng.uniform(10, 1000, (64, 9, 64)).astype(np.float32)  # as many rows as channels
+    _write_v73(tmp_path / "v73.mat", {"cube": cube, "wavenumbers": wavenumbers[np.newaxis]})
+    message = assert_error(tmp_path / "v73.mat", "cube is 64 x 9 x 64 .*both its first and its last dimension match")
+    assert "MATLAB save -v7" in message
+    scipy.io.savemat(tmp_path / "level5.mat", {"cube": cube, "wavenumbers": wavenumbers})  # keeps the dimensions
+    np.testing.assert_array_equal(read_scan(tmp_path / "level5.mat").cube, cube)
+    channels_first = rng.uniform(10, 1000, (64, 9, 10)).astype(np.float32)
+    _write_v73(tmp_path / "first.mat", {"cube": channels_first, "wavenumbers": wavenumbers[np.newaxis]})
+    assert_error(tmp_path / "first.mat", "cube is 64 x 9 x 10 .*its first dimension matches")
+
+
 def test_plain_cube_in_float64_and_integers_becomes_float32(tmp_path, scan):
     path = tmp_path / "plain.mat"
     counts = np.round(scan.cube).astype(np.uint16)

@@ -41,7 +41,8 @@ def test_a_sheet_of_mat_files_and_table_exports_gives_the_same_registration(fini
         highres = read_scan(finished_run / f"results/simulated/{sample}/{area}/highres.mat")
         with_header = sample == "A"
         write_table(highres, folder / "highres.txt", header=with_header)
-        shape = "" if with_header else "{} x {}".format(*highres.cube.shape[:2])
+        # write_table writes the points along each line first; a square grid cannot show it, the sheet says it
+        shape = "" if with_header else "{} x {}, x fastest".format(*highres.cube.shape[:2])
         # a Table export records no pixel size: the sheet gives it
         step = highres.pixel_size_um[0]
         rows.append(

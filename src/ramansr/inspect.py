@@ -121,7 +121,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="ramansr-inspect", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="scan files (.mat, .wip/.wid, .txt, .wdf, .xml)")
     parser.add_argument("--variable", help="object or variable to read when a file holds several")
-    parser.add_argument("--image-shape", help="'rows x cols' for a Table export without header lines")
+    parser.add_argument(
+        "--image-shape",
+        help="'rows x cols' for a Table export without header lines ('rows x cols, y fastest' or 'x fastest' "
+        "where its pixel order cannot be found)",
+    )
     parser.add_argument("--png", help="also write the mean image and mean spectrum to this PNG")
     args = parser.parse_args(argv)
     from ramansr.io import parse_image_shape

@@ -22,12 +22,13 @@ only ever opened for reading. :func:`write_scan` writes MATLAB files,
 """
 
 import math
+import re
 from pathlib import Path
 
 from ramansr.io.mat import AXIS_NAMES, IMAGESIZE_NAMES, is_mat_file, read_mat
 from ramansr.io.mat_write import write_scan
 from ramansr.io.rosetta import WDF_MAGIC, is_horiba_xml, read_rosetta
-from ramansr.io.scan import RowBlocks, Scan, ScanFormatError, check_scan_content, scan_error
+from ramansr.io.scan import PIXEL_ORDERS, RowBlocks, Scan, ScanFormatError, check_scan_content, scan_error
 from ramansr.io.table import looks_like_table, read_table, write_table
 from ramansr.io.witec import MAGICS as WITEC_MAGICS
 from ramansr.io.witec import read_witec
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FORMATS",
     "IMAGESIZE_NAMES",
+    "PIXEL_ORDERS",
     "RowBlocks",
     "Scan",
     "ScanFormatError",
@@ -59,6 +61,7 @@ FORMATS = {
     "horiba": "Horiba/JobinYvon LabSpec .xml",
 }
 _SNIFF_BYTES = 4096
+_ORDER_SUFFIX = re.compile(r"[\s,;]+([xy])[\s_-]*fastest\s*$")
 
 
 def detect_format(path):
@@ -116,9 +119,12 @@ def read_scan(
     variable : str, optional
         The MATLAB variable, WITec object caption or rosettasciio signal title
         to take when the file holds several candidates.
-    image_shape : tuple of int (rows, cols), optional
+    image_shape : tuple (rows, cols) or (rows, cols, order), optional
         Grid of plain 2-D MATLAB spectra (overrides an ``imagesize`` variable)
-        and of Table exports without header lines.
+        and of Table exports without header lines; ``order`` ('x fastest' or
+        'y fastest', :data:`PIXEL_ORDERS`) says whether the spectra run along
+        each scan line or down each column first (a Table export's is detected
+        when not given; plain spectra default to 'x fastest').
     max_bytes : int or None
         Largest array a MATLAB v7.3 file may declare; None for no limit.
     choose_with, shape_from : str
@@ -183,20 +189,29 @@ def read_scan_for_pipeline(path, variable, image_shape_text, scan):
 
 
 def parse_image_shape(text):
-    """'rows x cols' (as in a samples sheet) -> (rows, cols); None for an empty cell.
+    """'rows x cols' (as in a samples sheet), optionally with the pixel order -> (rows, cols[, order]).
+
+    'rows x cols, y fastest' (or 'x fastest') gives the order of a list of
+    spectra (:data:`PIXEL_ORDERS`); None for an empty cell.
 
     Raises
     ------
     ValueError
-        If the text is not two positive integers separated by 'x'.
+        If the text is not two positive integers separated by 'x', optionally followed by the order.
     """
     if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
         return None
-    parts = str(text).lower().replace("\u00d7", "x").split("x")
+    grid = str(text).lower().replace("\u00d7", "x")
+    stated = _ORDER_SUFFIX.search(grid)
+    if stated:
+        grid = grid[: stated.start()]
+    parts = grid.split("x")
     try:
         rows, cols = (int(part) for part in parts)
     except ValueError:
-        raise ValueError(f"image shape {text!r} is not 'rows x cols'") from None
+        raise ValueError(
+            f"image shape {text!r} is not 'rows x cols' (optionally ', x fastest' or ', y fastest')"
+        ) from None
     if rows < 1 or cols < 1:
         raise ValueError(f"image shape {text!r} is not 'rows x cols' with positive numbers")
-    return rows, cols
+    return (rows, cols, f"{stated.group(1)} fastest") if stated else (rows, cols)

@@ -14,9 +14,11 @@ Formats, detected from the file's content:
 ``plain``
     One numeric array, either a cube (rows, cols, channels) or 2-D spectra
     (pixels x channels or channels x pixels, in the same pixel order as the
-    export, the image shape coming from an ``imagesize``-like variable in
-    the export's [cols rows] convention or from ``image_shape=(rows, cols)``),
-    and a wavenumber vector under a common name (:data:`AXIS_NAMES`).
+    export unless ``image_shape=(rows, cols, 'y fastest')`` says otherwise,
+    the image shape coming from an ``imagesize``-like variable in the
+    export's [cols rows] convention or from ``image_shape``), and a
+    wavenumber vector under a common name (:data:`AXIS_NAMES`). Layouts
+    whose channel dimension the axis length cannot decide are refused.
 
 Both kinds may be MATLAB level-5 files or MATLAB v7.3 files (HDF5, arrays
 stored transposed). A v7.3 dataset's declared size is checked against
@@ -42,6 +44,7 @@ from ramansr.io.scan import (
     is_numeric,
     pixels_to_cube,
     scan_error,
+    split_image_shape,
 )
 
 #: Variable names searched (case-insensitively, in this order) for the wavenumber axis of a plain file.
@@ -93,7 +96,7 @@ def read_mat(path, variable=None, image_shape=None, max_bytes=None, choose_with=
     if isinstance(value, dict):
         scan = _scan_from_witec(path, name, value)
     else:
-        scan = _scan_from_plain(path, name, value, variables, image_shape)
+        scan = _scan_from_plain(path, name, value, variables, image_shape, container)
     scan.meta["container"] = container
     return scan
 
@@ -388,7 +391,7 @@ def _witec_pixel_size(path, variable, imageaxisscale, rows, cols, meta):
     return tuple(steps)
 
 
-def _scan_from_plain(path, variable, data, variables, image_shape):
+def _scan_from_plain(path, variable, data, variables, image_shape, container):
     axis_key = _find_named(variables, AXIS_NAMES)
     if axis_key is None:
         raise scan_error(path, f"no wavenumber axis: none of the variables {', '.join(AXIS_NAMES)}")
@@ -397,11 +400,12 @@ def _scan_from_plain(path, variable, data, variables, image_shape):
         raise scan_error(path, f"wavenumber axis {axis_key!r} is not a vector (shape {axis.shape})")
     check_data_kind(path, variable, data)
     if data.ndim == 3:
+        _check_cube_layout(path, variable, data, axis.size, container)
         layout, cube = "cube", data
     else:
-        rows, cols = _plain_image_shape(path, variables, image_shape)
+        rows, cols, order = _plain_image_shape(path, variables, image_shape)
         layout = _plain_orientation(path, variable, data, axis.size, rows, cols)
-        cube = pixels_to_cube(data if layout == "pixels x channels" else data.T, rows, cols)
+        cube = pixels_to_cube(data if layout == "pixels x channels" else data.T, rows, cols, order or "x fastest")
     wavenumbers = checked_axis(path, axis, cube.shape[2], axis_key)
     cube = checked_cube(path, cube, wavenumbers)
     name = variables.get(NAME_VARIABLE)
@@ -423,10 +427,9 @@ def _scan_from_plain(path, variable, data, variables, image_shape):
 
 
 def _plain_image_shape(path, variables, image_shape):
-    """(rows, cols) from the argument, else from an imagesize variable ([cols rows])."""
+    """(rows, cols, pixel order or None) from the argument, else from an imagesize variable ([cols rows])."""
     if image_shape is not None:
-        rows, cols = (int(n) for n in image_shape)
-        return rows, cols
+        return split_image_shape(path, image_shape)
     key = _find_named(variables, IMAGESIZE_NAMES)
     if key is None:
         raise scan_error(
@@ -434,13 +437,40 @@ def _plain_image_shape(path, variables, image_shape):
             f"2-D spectra need the image shape: no variable {'/'.join(IMAGESIZE_NAMES)}; pass image_shape=(rows, cols)",
         )
     cols, rows = _witec_imagesize(path, key, variables[key])
-    return rows, cols
+    return rows, cols, None
+
+
+def _check_cube_layout(path, variable, data, n_axis, container):
+    """Refuse a v7.3 cube whose channels may be its first dimension.
+
+    MATLAB stores arrays transposed in v7.3 (HDF5) files; a writer that does
+    not (h5py on a NumPy array) leaves a rows x cols x channels cube reading as
+    channels x cols x rows. When the first dimension matches the axis, nothing
+    in the file tells the two apart.
+    """
+    if container != "mat7.3" or data.shape[0] != n_axis:
+        return
+    shape = " x ".join(str(n) for n in data.shape)
+    which = "both its first and its last dimension match" if data.shape[2] == n_axis else "its first dimension matches"
+    raise scan_error(
+        path,
+        f"{variable} is {shape} (as MATLAB reads it) and {which} the {n_axis}-value wavenumber axis: its channels "
+        "may come first, as when a v7.3 file is written without MATLAB's transpose (h5py), which the file cannot "
+        "rule out. Save the cube as a level-5 MAT file (MATLAB save -v7, scipy.io.savemat), which keeps the "
+        "dimensions in order, or as 2-D spectra (pixels x channels) with an imagesize variable",
+    )
 
 
 def _plain_orientation(path, variable, data, n_axis, rows, cols):
     """Tell pixels x channels from channels x pixels by the axis length and the pixel count."""
     pixels = rows * cols
     first, second = data.shape
+    if first == second == n_axis == pixels:
+        raise scan_error(
+            path,
+            f"{variable} is {first} x {second} with {pixels} pixels and a {n_axis}-value wavenumber axis: either "
+            "dimension may be the channels; store the spectra as a rows x cols x channels cube in a level-5 MAT file",
+        )
     if second == n_axis and first == pixels:
         return "pixels x channels"
     if first == n_axis and second == pixels:

@@ -6,8 +6,10 @@ and ``metadata``. The spectral map is the signal with one spectral axis and
 the navigation axes X and Y; they are moved to (Y, X, spectral) so that point
 x of line y lands at ``cube[y, x]``. A map with one spatial navigation axis
 reads as a one-line cube; a single spectrum or a time series is refused. A
-signal axis in nm is converted to Raman shift with the laser wavelength of the
-metadata: shift = 1e7 / laser_nm - 1e7 / wavelength_nm (rel. 1/cm).
+signal axis in nm, or in absolute wavenumbers (LabSpec's "1/cm abs", which
+rosettasciio names "Wavenumber" in 1/cm), is converted to Raman shift with the
+laser wavelength of the metadata: shift = 1e7 / laser_nm - 1e7 / wavelength_nm
+= 1e7 / laser_nm - wavenumber (rel. 1/cm).
 """
 
 import logging
@@ -20,6 +22,8 @@ from ramansr.io.scan import UNIT_TO_UM, WAVENUMBER_UNIT, finished_scan, pick_nam
 READERS = {"renishaw": "rsciio.renishaw", "horiba": "rsciio.jobinyvon"}
 WDF_MAGIC = b"WDF1"
 _SHIFT_UNITS = ("1/cm", "cm-1", "cm^-1", "rel. 1/cm")
+# rosettasciio's names of a spectral axis in 1/cm: Raman shift, or LabSpec's absolute wavenumbers ("1/cm abs")
+_SHIFT_NAME, _ABSOLUTE_NAME = "raman shift", "wavenumber"
 _LENGTH_UNITS = ("µm", "um", "μm", *UNIT_TO_UM)
 
 
@@ -140,24 +144,44 @@ def _raman_shift(path, signal):
     """The spectral axis in rel. 1/cm and what was done to get it."""
     axis = _spectral_axis(signal)
     values, unit = _axis_values(axis), str(axis.get("units", ""))
-    if unit in _SHIFT_UNITS:
+    name = str(axis.get("name", "")).lower()
+    if unit == WAVENUMBER_UNIT or (unit in _SHIFT_UNITS and name == _SHIFT_NAME):
         return values, {"wavenumber_unit": WAVENUMBER_UNIT, "signal_axis_unit": unit}
+    if unit in _SHIFT_UNITS and name == _ABSOLUTE_NAME:
+        laser = _laser_nm(path, signal, "absolute wavenumbers (1/cm abs)")
+        return 1e7 / laser - values, {
+            "wavenumber_unit": WAVENUMBER_UNIT,
+            "signal_axis_unit": "1/cm abs",
+            "laser_wavelength_nm": laser,
+            "converted": f"Raman shift = 1e7/{laser:g} nm - absolute wavenumber (1/cm)",
+        }
+    if unit in _SHIFT_UNITS:
+        raise scan_error(
+            path,
+            f"spectral axis {axis.get('name')!r} in {unit!r}: cannot tell Raman shift from absolute wavenumbers "
+            "(rosettasciio names the axis neither 'Raman Shift' nor 'Wavenumber')",
+        )
     if unit != "nm":
         raise scan_error(
             path, f"spectral axis {axis.get('name')!r} is in {unit!r}, neither Raman shift (1/cm) nor wavelength (nm)"
         )
-    laser = signal.get("metadata", {}).get("Acquisition_instrument", {}).get("Laser", {}).get("wavelength")
-    if laser is None or not np.isfinite(float(laser)) or float(laser) <= 0:
-        raise scan_error(
-            path,
-            "spectral axis in nm but no laser wavelength in the file's metadata: "
-            "cannot convert to Raman shift (rel. 1/cm)",
-        )
-    laser = float(laser)
-    shift = 1e7 / laser - 1e7 / values
-    return shift, {
+    laser = _laser_nm(path, signal, "nm")
+    return 1e7 / laser - 1e7 / values, {
         "wavenumber_unit": WAVENUMBER_UNIT,
         "signal_axis_unit": "nm",
         "laser_wavelength_nm": laser,
         "converted": f"Raman shift = 1e7/{laser:g} nm - 1e7/wavelength (nm)",
     }
+
+
+def _laser_nm(path, signal, axis_unit):
+    """The laser wavelength (nm) of the metadata; refuse without one, which the axis in ``axis_unit`` needs."""
+    laser = signal.get("metadata", {}).get("Acquisition_instrument", {}).get("Laser", {}).get("wavelength")
+    if laser is None or not np.isfinite(float(laser)) or float(laser) <= 0:
+        raise scan_error(
+            path,
+            f"spectral axis in {axis_unit} but no laser wavelength in the file's metadata: cannot convert to "
+            f"Raman shift ({WAVENUMBER_UNIT}); export the map with a Raman shift axis, or with the laser "
+            "wavelength recorded",
+        )
+    return float(laser)

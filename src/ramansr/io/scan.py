@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 WAVENUMBER_UNIT = "rel. 1/cm"
+#: How the pixels of a list of spectra fill the grid: along each scan line first, or down each column first.
+PIXEL_ORDERS = ("x fastest", "y fastest")
 # Spatial units other than micrometres, as micrometres per unit.
 UNIT_TO_UM = {"nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
@@ -149,9 +151,27 @@ def is_numeric(value):
     return isinstance(value, np.ndarray) and value.dtype.kind in "fiuc"
 
 
-def pixels_to_cube(data, rows, cols):
-    """(pixels, channels) with pixels along a line first -> (rows, cols, channels), a view where possible."""
-    return data.T.reshape(data.shape[1], rows, cols).transpose(1, 2, 0)
+def pixels_to_cube(data, rows, cols, order=PIXEL_ORDERS[0]):
+    """(pixels, channels) -> (rows, cols, channels), a view where possible.
+
+    ``order`` is one of :data:`PIXEL_ORDERS`: the pixels run along each scan
+    line first ('x fastest') or down each column first ('y fastest').
+    """
+    if order == "x fastest":
+        return data.T.reshape(data.shape[1], rows, cols).transpose(1, 2, 0)
+    return data.T.reshape(data.shape[1], cols, rows).transpose(2, 1, 0)
+
+
+def split_image_shape(path, image_shape):
+    """(rows, cols, order or None) from ``image_shape`` = (rows, cols) or (rows, cols, order)."""
+    *grid, order = (*image_shape, None) if len(image_shape) == 2 else image_shape
+    if len(grid) != 2 or order not in (None, *PIXEL_ORDERS):
+        raise scan_error(
+            path,
+            f"image shape {image_shape!r} is not (rows, cols) or (rows, cols, order) with order one of {PIXEL_ORDERS}",
+        )
+    rows, cols = (int(n) for n in grid)
+    return rows, cols, order
 
 
 def checked_axis(path, axis, channels, label="wavenumber axis"):
