@@ -398,3 +398,15 @@ def test_paper_config_restores_the_papers_recipe_over_the_cpu_budget():
         model = build(name, **settings["model"], scaling_factor=4)
         assert not getattr(model, "bicubic_skip", False)
         assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in paper_model.parameters())
+
+
+def test_checkpoints_record_their_padding_and_older_ones_load_zero_padded(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=1))
+    checkpoint = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert checkpoint["model_kwargs"]["padding_mode"] == "replicate"
+    del checkpoint["model_kwargs"]["padding_mode"]  # as written before the border's padding was chosen
+    torch.save(checkpoint, tmp_path / "older.pt")
+    older = load_model(tmp_path / "older.pt", "cpu")
+    convolutions = [module for module in older.modules() if isinstance(module, torch.nn.Conv2d)]
+    assert {conv.padding_mode for conv in convolutions} == {"zeros"} and older.margin == 0
