@@ -410,3 +410,20 @@ def test_checkpoints_record_their_padding_and_older_ones_load_zero_padded(datase
     older = load_model(tmp_path / "older.pt", "cpu")
     convolutions = [module for module in older.modules() if isinstance(module, torch.nn.Conv2d)]
     assert {conv.padding_mode for conv in convolutions} == {"zeros"} and older.margin == 0
+
+
+WIENER_OPTICS = {"lowres_step_um": 2.0, "lowres_na": 0.5, "highres_na": 0.8, "excitation_nm": 488.0}
+
+
+def test_wiener_chooses_its_balance_on_the_validation_pairs_unless_given(dataset, tmp_path):
+    from ramansr.models import MODELS
+
+    pairs_path, split_path = dataset
+    summary = train_model("wiener", pairs_path, split_path, tmp_path / "chosen", {"model": WIENER_OPTICS})
+    chosen = torch.load(tmp_path / "chosen" / "best.pt", weights_only=True)["model_kwargs"]
+    assert chosen["balance"] in MODELS["wiener"].choices["balance"] and chosen["lowres_na"] == 0.5
+    given = {"model": {**WIENER_OPTICS, "balance": 0.05}}
+    fixed = train_model("wiener", pairs_path, split_path, tmp_path / "given", given)
+    assert torch.load(tmp_path / "given" / "best.pt", weights_only=True)["model_kwargs"]["balance"] == 0.05
+    # the chosen balance validates at least as well as any other, the given one included
+    assert summary["best_val_psnr"] >= fixed["best_val_psnr"]
