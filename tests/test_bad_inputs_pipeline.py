@@ -192,6 +192,7 @@ def test_a_later_configfile_replaces_the_list_of_models(workdir):
     assert {dict(w)["model"] for rule, w in jobs if rule == "train"} == {
         "linear",
         "bicubic",
+        "wiener",
         "srcnn",
         "srresnet",
         "srgan",

@@ -212,7 +212,7 @@ def test_predict_super_resolves_all_maps_of_a_scan_in_one_pass(lowres_scan, tmp_
     save_checkpoint(
         {
             "model_name": "srcnn_joint",
-            "model_kwargs": {**TINY_SRCNN, "in_channels": 3, "scaling_factor": FACTOR},
+            "model_kwargs": {**TINY_SRCNN, "in_channels": 3, "padding_mode": "replicate", "scaling_factor": FACTOR},
             "joint_maps": 3,
             "pipeline": PIPELINE,
             "model_state": model.state_dict(),

@@ -5,7 +5,9 @@ import pytest
 from ramansr.io_utils import save_npz
 from ramansr.metrics import (
     MODEL_LABELS,
+    border_gaps,
     crop_window,
+    frame,
     mean_with_interval,
     paper_layout,
     score,
@@ -127,3 +129,33 @@ def test_write_tables(tmp_path):
     markdown = outputs["test_md"].read_text()
     assert "paper's Table II" in markdown and "28.93" in markdown
     assert "on the LR map's scale" in markdown and "min-max normalised on its own" in markdown
+
+
+def test_the_frame_is_what_a_map_adds_at_its_border_beyond_bicubic():
+    rows, cols = np.mgrid[0:32, 0:32]
+    bicubic = (rows + 2 * cols) / 93.0  # a ramp: its own gaps, but no frame
+    np.testing.assert_allclose(border_gaps(bicubic, 4), np.array([-4, 4, -8, 8]) / 93.0)
+    assert frame(bicubic, bicubic, 4) == 0.0
+    framed = bicubic.copy()
+    framed[:4] -= 0.1  # the top LR pixel's strip 0.1 dark
+    framed[:, -4:] -= 0.2
+    # top -0.1, right -0.2; the strips they cross on the other sides darken as much as the strips inside those
+    assert frame(framed, bicubic, 4) == pytest.approx((-0.1 - 0.2) / 4)
+
+
+def test_the_tables_report_the_frame_on_the_common_scale(tmp_path):
+    pairs, table = fake_pairs()
+    pairs["factor"] = np.array(4)
+    bicubic = np.full((4, 32, 32), 0.5, np.float32)
+    dark = bicubic.copy()
+    dark[:, :4], dark[:, -4:], dark[:, :, :4], dark[:, :, -4:] = 0.4, 0.4, 0.4, 0.4
+    scores = score_predictions("srcnn", dark, pairs, table, bicubic=bicubic)
+    common = scores["scale"] == "common"
+    # every side: its strip 0.1 dark, the strip inside it dark where the neighbouring sides' strips cross it
+    np.testing.assert_allclose(scores.loc[common, "frame"], -0.1 + 0.1 * 8 / 32)
+    assert scores.loc[~common, "frame"].isna().all()
+    summary = summary_table(scores, "test", "measured", "common")
+    row = summary[summary["metric"].str.startswith("Frame")].iloc[0]
+    assert row["mean"] == pytest.approx(scores.loc[common, "frame"].iloc[0]) and row["n"] == 2
+    assert not summary_table(scores, "test", "measured", "minmax")["metric"].str.startswith("Frame").any()
+    assert "| Frame" in table_markdown(summary, "Test")

@@ -398,3 +398,32 @@ def test_paper_config_restores_the_papers_recipe_over_the_cpu_budget():
         model = build(name, **settings["model"], scaling_factor=4)
         assert not getattr(model, "bicubic_skip", False)
         assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in paper_model.parameters())
+
+
+def test_checkpoints_record_their_padding_and_older_ones_load_zero_padded(dataset, tmp_path):
+    pairs_path, split_path = dataset
+    train_model("srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=1))
+    checkpoint = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert checkpoint["model_kwargs"]["padding_mode"] == "replicate"
+    del checkpoint["model_kwargs"]["padding_mode"]  # as written before the border's padding was chosen
+    torch.save(checkpoint, tmp_path / "older.pt")
+    older = load_model(tmp_path / "older.pt", "cpu")
+    convolutions = [module for module in older.modules() if isinstance(module, torch.nn.Conv2d)]
+    assert {conv.padding_mode for conv in convolutions} == {"zeros"} and older.margin == 0
+
+
+WIENER_OPTICS = {"lowres_step_um": 2.0, "lowres_na": 0.5, "highres_na": 0.8, "excitation_nm": 488.0}
+
+
+def test_wiener_chooses_its_balance_on_the_validation_pairs_unless_given(dataset, tmp_path):
+    from ramansr.models import MODELS
+
+    pairs_path, split_path = dataset
+    summary = train_model("wiener", pairs_path, split_path, tmp_path / "chosen", {"model": WIENER_OPTICS})
+    chosen = torch.load(tmp_path / "chosen" / "best.pt", weights_only=True)["model_kwargs"]
+    assert chosen["balance"] in MODELS["wiener"].choices["balance"] and chosen["lowres_na"] == 0.5
+    given = {"model": {**WIENER_OPTICS, "balance": 0.05}}
+    fixed = train_model("wiener", pairs_path, split_path, tmp_path / "given", given)
+    assert torch.load(tmp_path / "given" / "best.pt", weights_only=True)["model_kwargs"]["balance"] == 0.05
+    # the chosen balance validates at least as well as any other, the given one included
+    assert summary["best_val_psnr"] >= fixed["best_val_psnr"]

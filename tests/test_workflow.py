@@ -21,7 +21,7 @@ from ramansr.io import read_scan, write_scan
 
 pytestmark = pytest.mark.slow
 
-MODELS = ["linear", "bicubic", "srcnn", "srresnet", "srgan", "rcan"]
+MODELS = ["linear", "bicubic", "wiener", "srcnn", "srresnet", "srgan", "rcan"]
 PER_AREA_RULES = {"convert", "preprocess", "decompose", "clean_maps", "register", "select"}
 
 

@@ -11,7 +11,7 @@ torch's CPU work to a job's declared threads.
 import numpy as np
 import torch
 
-from ramansr.models import build
+from ramansr.models import build, is_trainable
 from ramansr.pairs import area_channels, stack_channels
 
 
@@ -49,7 +49,11 @@ def load_model(checkpoint_path, device=None):
     device = pick_device(device)
     # mmap: a GAN's checkpoint also holds the discriminator and optimiser states, which are never read here
     checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=True, mmap=True)
-    model = build(checkpoint["model_name"], **checkpoint["model_kwargs"])
+    kwargs = checkpoint["model_kwargs"]
+    if is_trainable(checkpoint["model_name"]):
+        # a checkpoint that records no padding mode was trained with torch's zero padding
+        kwargs = {"padding_mode": "zeros", **kwargs}
+    model = build(checkpoint["model_name"], **kwargs)
     if checkpoint["model_state"] is not None:
         model.load_state_dict(checkpoint["model_state"])
     return model.to(device).eval()

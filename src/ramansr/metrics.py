@@ -13,6 +13,11 @@ registered (X, Y), as in the paper, on two scales (the ``scale`` column), both w
 
 References (the ``reference`` column): the measured HR map, and on simulated
 data the noise-free truth (in LR units, independent of the calibration).
+
+The ``frame`` column needs no reference: how much darker (negative) or brighter
+the outer LR pixel's strip of the whole upscaled map is than the strip inside
+it, beyond what bicubic interpolation of the same LR map gives
+(:func:`frame`), on the LR map's scale; it is filled on the ``common`` rows.
 """
 
 import numpy as np
@@ -30,6 +35,9 @@ SCALES = ("common", "minmax")
 # then the measured HR map, the ceiling.
 MODEL_LABELS = {**LABELS, "measured_hr": "Measured HR (ceiling)"}
 
+# The per-image columns the tables report, with their row labels.
+TABLE_METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "frame": "Frame (border strip - inside, vs bicubic)"}
+
 
 def crop_window(upscaled, position, shape):
     """Cut the HR window out of an upscaled map.
@@ -45,6 +53,53 @@ def crop_window(upscaled, position, shape):
     x = int(np.clip(round(float(position[0])), 0, upscaled.shape[1] - width))
     y = int(np.clip(round(float(position[1])), 0, upscaled.shape[0] - height))
     return upscaled[y : y + height, x : x + width]
+
+
+def border_gaps(upscaled, factor):
+    """Each side's border strip mean minus the mean of the strip just inside it.
+
+    Parameters
+    ----------
+    upscaled : ndarray, (factor h, factor w)
+        A map upscaled by ``factor``.
+    factor : int
+        The SR factor: a strip is ``factor`` pixels wide, one LR pixel.
+
+    Returns
+    -------
+    ndarray of float64, (4,)
+        Top, bottom, left and right.
+    """
+    image = np.asarray(upscaled, dtype=np.float64)
+    f = int(factor)
+    strips = (
+        (image[:f], image[f : 2 * f]),
+        (image[-f:], image[-2 * f : -f]),
+        (image[:, :f], image[:, f : 2 * f]),
+        (image[:, -f:], image[:, -2 * f : -f]),
+    )
+    return np.array([border.mean() - inside.mean() for border, inside in strips])
+
+
+def frame(upscaled, bicubic, factor):
+    """The frame an upscaling draws around a map: its border gaps beyond bicubic interpolation's.
+
+    A map's own structure gives its border strip a gap to the strip inside it (a ramp, an edge);
+    bicubic interpolation of the same LR map has that gap and no frame of its own, so the
+    difference is what the model adds at the border (negative: a dark frame).
+
+    Parameters
+    ----------
+    upscaled, bicubic : ndarray, (factor h, factor w)
+        The model's output and the bicubic upscaling of the same LR map.
+    factor : int
+
+    Returns
+    -------
+    float
+        The mean over the four sides, in the maps' units (the LR map's range is 1).
+    """
+    return float(np.mean(border_gaps(upscaled, factor) - border_gaps(bicubic, factor)))
 
 
 def score(prediction, reference):
@@ -84,7 +139,7 @@ def _score_rows(base, prediction, reference):
     return [{**base, "scale": scale, **values} for scale, values in score_scales(prediction, reference).items()]
 
 
-def score_predictions(model_name, upscaled, pairs, table):
+def score_predictions(model_name, upscaled, pairs, table, bicubic=None):
     """Per-image scores of one model's upscaled maps.
 
     Parameters
@@ -96,13 +151,16 @@ def score_predictions(model_name, upscaled, pairs, table):
         The contents of ``pairs.npz``.
     table : pandas.DataFrame
         ``split.csv``, aligned with ``pairs``.
+    bicubic : ndarray, shape (n, factor h, factor w), or None
+        Bicubic interpolation of the same LR maps, for the ``frame`` (:func:`frame`); None leaves it out.
 
     Returns
     -------
     pandas.DataFrame
         One row per pair, reference (``measured``, and ``clean`` when the
         data are simulated) and scale (``SCALES``): model, pair_id, sample,
-        area, component, split, reference, scale, psnr, ssim.
+        area, component, split, reference, scale, psnr, ssim, and with ``bicubic``
+        frame (on the common rows; NaN on the others).
     """
     references = {"measured": pairs["highres"]}
     if "highres_clean" in pairs:
@@ -121,7 +179,13 @@ def score_predictions(model_name, upscaled, pairs, table):
                 "reference": reference_name,
             }
             rows.extend(_score_rows(base, window, reference[i]))
-    return pd.DataFrame(rows)
+    scores = pd.DataFrame(rows)
+    if bicubic is not None:
+        factor = int(pairs["factor"])
+        frames = np.array([frame(upscaled[i], bicubic[i], factor) for i in range(len(table))])
+        per_row = np.repeat(frames, len(references) * len(SCALES))  # rows go pair, reference, scale
+        scores["frame"] = np.where(scores["scale"] == "common", per_row, np.nan)
+    return scores
 
 
 def ceiling_scores(pairs, table):
@@ -167,6 +231,8 @@ def mean_with_interval(values, confidence=0.95, n_resamples=2000, seed=0):
 def summary_table(scores, split, reference="measured", scale="common", confidence=0.95):
     """The paper's table layout for one split, reference and scale: rows PSNR and SSIM, a column per model.
 
+    A third row, the frame (:func:`frame`), where the scores have one: on the common scale.
+
     Returns
     -------
     pandas.DataFrame
@@ -176,9 +242,13 @@ def summary_table(scores, split, reference="measured", scale="common", confidenc
     rows = []
     present = [m for m in MODEL_LABELS if m in set(subset["model"])]
     extra = sorted(set(subset["model"]) - set(MODEL_LABELS))
-    for metric, label in (("psnr", "PSNR (dB)"), ("ssim", "SSIM")):
+    for metric, label in TABLE_METRICS.items():
+        if metric not in subset:
+            continue  # scores made without the bicubic maps have no frame
         for model in present + extra:
-            values = subset.loc[subset["model"] == model, metric]
+            values = subset.loc[subset["model"] == model, metric].dropna()
+            if not len(values):
+                continue  # no frame on the minmax scale, nor for the ceiling
             mean, low, high = mean_with_interval(values, confidence)
             rows.append(
                 {
@@ -217,8 +287,8 @@ def table_markdown(summary, title):
     for metric, group in summary.groupby("metric", sort=False):
         digits = 2 if metric.startswith("PSNR") else 3
         cells = [
-            f"{r.mean:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]"
-            for r in group.set_index("label").loc[models].itertuples()
+            f"{r.mean:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]" if r.n else "-"
+            for r in group.set_index("label").reindex(models).fillna({"n": 0}).itertuples()
         ]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     n = int(summary["n"].max()) if len(summary) else 0
@@ -228,9 +298,11 @@ def table_markdown(summary, title):
 
 def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out_path):
     """The ``evaluate`` stage: one model's per-image scores as CSV, one row per map (and reference, scale)
-    for a joint model as for the others (:func:`ramansr.inference.super_resolve_pairs`)."""
+    for a joint model as for the others (:func:`ramansr.inference.super_resolve_pairs`), with its frame
+    against bicubic interpolation of the same maps."""
     # deferred: the summary and table stages import this module and need no torch
-    from ramansr.inference import checkpoint_factor, super_resolve_pairs
+    from ramansr.inference import checkpoint_factor, super_resolve, super_resolve_pairs
+    from ramansr.models import build
 
     pairs = load_npz(pairs_path)
     if checkpoint_factor(checkpoint_path) != int(pairs["factor"]):
@@ -240,7 +312,8 @@ def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out
         )
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
     upscaled = super_resolve_pairs(checkpoint_path, pairs["lowres"], table)
-    scores = score_predictions(model_name, upscaled, pairs, table)
+    bicubic = super_resolve(build("bicubic", scaling_factor=int(pairs["factor"])), pairs["lowres"])
+    scores = score_predictions(model_name, upscaled, pairs, table, bicubic=bicubic)
     write_csv(scores, out_path)
 
 

@@ -56,6 +56,7 @@ one means the caller asks for a new training (``--forcerun``), which starts afre
 import copy
 import csv
 import hashlib
+import itertools
 import math
 import shutil
 import sys
@@ -67,7 +68,7 @@ from tqdm import tqdm
 
 from ramansr.inference import pick_device
 from ramansr.io_utils import atomic_path, write_json
-from ramansr.models import build, is_joint, is_trainable
+from ramansr.models import MODELS, build, is_joint, is_trainable
 from ramansr.pairs import intensity_convention, load_pairs
 from ramansr.trainer import TrainingRun, evaluate_windows, model_arguments
 
@@ -211,14 +212,32 @@ def joint_maps(model_name, pipeline):
 
 
 def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, convention):
-    """Interpolation needs no training: write name-only checkpoints and return the validation score."""
+    """A parameter-free model needs no training: choose its ``choices`` (:class:`ramansr.models.ModelEntry`)
+    on the validation pairs, write name-only checkpoints and return the validation score.
+
+    Each combination of the choices the settings' ``model`` does not fix is scored; the best validation
+    PSNR's goes into the checkpoint. Without validation pairs the constructor's defaults stay.
+    """
     model_kwargs = model_arguments(model_name, settings, factor)
-    model = build(model_name, **model_kwargs).to(device)
+    choices = {key: values for key, values in MODELS[model_name].choices.items() if key not in model_kwargs}
+    candidates = [model_kwargs]
+    if choices and len(val_pairs):
+        candidates = [
+            {**model_kwargs, **dict(zip(choices, values, strict=True))}
+            for values in itertools.product(*choices.values())
+        ]
     validation = {"val_loss": None, "val_psnr": None}
-    if len(val_pairs):
-        validation = evaluate_windows(
-            model, val_pairs, settings["batch_size"], lambda array: torch.from_numpy(array).to(device)
-        )
+    for kwargs in candidates:
+        model = build(model_name, **kwargs).to(device)
+        if len(val_pairs):
+            scores = evaluate_windows(
+                model, val_pairs, settings["batch_size"], lambda array: torch.from_numpy(array).to(device)
+            )
+            if validation["val_psnr"] is None or scores["val_psnr"] > validation["val_psnr"]:
+                validation, model_kwargs = scores, kwargs
+    if choices and len(val_pairs):
+        chosen = ", ".join(f"{key} {model_kwargs[key]:g}" for key in choices)
+        print(f"{model_name}: chose {chosen} on the validation pairs", file=sys.stderr)
     state = {
         "model_name": model_name,
         "model_kwargs": model_kwargs,

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ramansr.models import build
+from ramansr.models import build, is_trainable
 from ramansr.models.srgan import Discriminator
+from ramansr.models.upsampling import PADDING_MODE
 from ramansr.pairs import extract_windows, make_batch
 
 # what precision "auto" means for each trainable model (see ramansr.train); tests/test_models.py keeps its
@@ -77,8 +78,8 @@ def learning_rate_factor(step, total_steps, warmup_steps):
 
 
 def model_arguments(model_name, settings, factor, n_maps=None):
-    """The constructor arguments of a run's model: the settings' ``model``, the SR factor, and a joint
-    model's channel count.
+    """The constructor arguments of a run's model: the settings' ``model``, the SR factor, a joint
+    model's channel count, and a network's padding mode (so that its checkpoint records it).
 
     Parameters
     ----------
@@ -96,6 +97,8 @@ def model_arguments(model_name, settings, factor, n_maps=None):
         If the settings give a joint model another ``in_channels`` than ``n_maps``.
     """
     arguments = {**settings["model"], "scaling_factor": int(factor)}
+    if is_trainable(model_name):
+        arguments.setdefault("padding_mode", PADDING_MODE)
     if n_maps is not None:
         if arguments.get("in_channels", n_maps) != n_maps:
             raise ValueError(

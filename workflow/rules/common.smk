@@ -56,6 +56,23 @@ def lowres_imaging():
     return {key: value for key, value in given.items() if value is not None}
 
 
+#: What the Wiener baseline (ramansr.models.wiener) needs to know of the optics.
+WIENER_OPTICS = ("lowres_step_um", "lowres_na", "highres_na", "excitation_nm")
+
+
+def wiener_optics():
+    """The optics of the Wiener baseline: the simulation's; for your own scans, predict: lowres_na and
+    excitation_nm when given (model_settings: wiener: model: gives the rest, and overrides these)."""
+    if SIMULATED:
+        return {
+            "lowres_step_um": simulation_setting("lowres", "step_um"),
+            "lowres_na": simulation_setting("lowres", "na"),
+            "highres_na": simulation_setting("highres", "na"),
+            "excitation_nm": simulation_setting("excitation_nm"),
+        }
+    return lowres_imaging()
+
+
 def check_config():
     """Refuse, before any job runs, the settings that the config alone shows cannot work."""
     problems = []
@@ -84,6 +101,15 @@ def check_config():
             "dataset: cv: leave_one_sample_out reports each model's gain over linear interpolation: "
             f"add linear to models: {config['models']}"
         )
+    if "wiener" in config["models"]:
+        own = config.get("model_settings", {}).get("wiener") or {}
+        given = {**wiener_optics(), **(own.get("model") or {})}
+        missing = [key for key in WIENER_OPTICS if key not in given]
+        if missing:
+            problems.append(
+                f"models: wiener deconvolves with the optics of your scans: give {', '.join(missing)} under "
+                "model_settings: wiener: model: (lowres_na and excitation_nm may come from predict:)"
+            )
     if problems:
         raise ValueError("config: " + "; ".join(problems))
 
@@ -243,8 +269,12 @@ def get_area_step(wildcards, scan):
 
 
 def model_settings(name):
-    """Training settings for one model: the shared ones, overridden by the model's own."""
-    return {**config["training"], **(config.get("model_settings", {}).get(name) or {})}
+    """Training settings for one model: the shared ones, overridden by the model's own; the Wiener
+    baseline's ``model`` starts from the optics (:func:`wiener_optics`)."""
+    settings = {**config["training"], **(config.get("model_settings", {}).get(name) or {})}
+    if name == "wiener":
+        settings["model"] = {**wiener_optics(), **(settings.get("model") or {})}
+    return settings
 
 
 def model_checkpoint(name, fold=None):

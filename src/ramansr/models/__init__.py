@@ -13,7 +13,7 @@ Every model is built for the run's SR factor (``scaling_factor``, from
 names is tested against it, and the tables of :mod:`ramansr.metrics` take their columns (the paper's
 order) and display names from it. It imports no torch, so the CPU stages can read it; :func:`build`
 imports a model's module when it builds one. :data:`TRAINABLE` lists the names that need training
-(the interpolation baselines do not).
+(the interpolation and Wiener baselines do not; Wiener chooses its ``choices`` on the validation pairs).
 """
 
 from collections.abc import Mapping
@@ -37,11 +37,22 @@ class ModelEntry(NamedTuple):
     """Constructor arguments that make this entry (a call's own keyword arguments override them)."""
     joint: bool = False
     """Whether the model takes all of an area's component maps at once (``in_channels`` of them)."""
+    choices: Mapping = MappingProxyType({})
+    """Constructor arguments that a parameter-free model chooses on the validation pairs: name -> the
+    candidate values (the ``train`` stage keeps the best-scoring one; a value given in the settings wins)."""
 
 
 MODELS = {
     "linear": ModelEntry("interpolation", "Interpolation", "Linear interpolation", False, {"mode": "bilinear"}),
     "bicubic": ModelEntry("interpolation", "Interpolation", "Bicubic", False, {"mode": "bicubic"}),
+    # the regulariser's balance, a factor of about 3 apart
+    "wiener": ModelEntry(
+        "wiener",
+        "Wiener",
+        "Wiener deconvolution",
+        False,
+        choices={"balance": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)},
+    ),
     "srcnn": ModelEntry("srcnn", "SRCNN", "SRCNN", True),
     "rcan": ModelEntry("rcan", "RCAN", "RCAN", True),
     "srgan": ModelEntry("srgan", "Generator", "SRGAN", True),
@@ -50,7 +61,8 @@ MODELS = {
     "srresnet_joint": ModelEntry("srresnet", "SRResNet", "SRResNet (joint)", True, joint=True),
 }
 """Config name -> :class:`ModelEntry`, in the column order of the paper's Tables I and II
-("srgan" builds the generator), then the joint models, which the paper does not have."""
+("srgan" builds the generator), with the physics-only baseline "wiener" (known optics, no learning)
+after the interpolations, then the joint models; the paper has neither."""
 
 TRAINABLE = tuple(name for name, entry in MODELS.items() if entry.trainable)
 """Config names of the models with learnable parameters."""
@@ -68,11 +80,11 @@ def build(name, **kwargs):
     Parameters
     ----------
     name : str
-        One of ``MODELS``: "linear", "bicubic", "srcnn", "rcan", "srgan", "srresnet", "srcnn_joint",
-        "srresnet_joint".
+        One of ``MODELS``: "linear", "bicubic", "wiener", "srcnn", "rcan", "srgan", "srresnet",
+        "srcnn_joint", "srresnet_joint".
     **kwargs
         Passed to the model's constructor (sizes such as ``n_blocks``; ``in_channels``, the number
-        of component maps, for a joint model).
+        of component maps, for a joint model; the optics for "wiener").
 
     Returns
     -------

@@ -2,7 +2,15 @@
 
 from torch import nn
 
-from ramansr.models.upsampling import bicubic, pixel_shuffle_stages, start_at_zero
+from ramansr.models.upsampling import (
+    PADDING_MODE,
+    bicubic,
+    crop_border,
+    pad_border,
+    pixel_shuffle_stages,
+    shuffle_margin,
+    start_at_zero,
+)
 
 
 class ChannelAttention(nn.Module):
@@ -43,14 +51,16 @@ class ResidualChannelAttentionBlock(nn.Module):
         Kernel size of both convolutions.
     reduction : int
         Bottleneck ratio of the channel attention.
+    padding_mode : str
+        How the convolutions pad (``torch.nn.Conv2d``'s).
     """
 
-    def __init__(self, n_channels=64, kernel_size=3, reduction=16):
+    def __init__(self, n_channels=64, kernel_size=3, reduction=16, padding_mode="zeros"):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2),
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode),
             nn.ReLU(inplace=True),
-            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2),
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode),
             ChannelAttention(n_channels, reduction),
         )
 
@@ -72,13 +82,15 @@ class ResidualGroup(nn.Module):
         Kernel size of every convolution.
     reduction : int
         Bottleneck ratio of the channel attention.
+    padding_mode : str
+        How the convolutions pad (``torch.nn.Conv2d``'s).
     """
 
-    def __init__(self, n_channels=64, n_blocks=20, kernel_size=3, reduction=16):
+    def __init__(self, n_channels=64, n_blocks=20, kernel_size=3, reduction=16, padding_mode="zeros"):
         super().__init__()
         self.body = nn.Sequential(
-            *[ResidualChannelAttentionBlock(n_channels, kernel_size, reduction) for _ in range(n_blocks)],
-            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2),
+            *[ResidualChannelAttentionBlock(n_channels, kernel_size, reduction, padding_mode) for _ in range(n_blocks)],
+            nn.Conv2d(n_channels, n_channels, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode),
         )
 
     def forward(self, features):
@@ -105,6 +117,9 @@ class RCAN(nn.Module):
         Kernel size of every 3x3-style convolution.
     bicubic_skip : bool
         Add the bicubic upscaling of the input to the output (see :class:`~ramansr.models.srresnet.SRResNet`).
+    padding_mode : str
+        How every convolution pads (``torch.nn.Conv2d``'s): by default the border continued
+        (:data:`~ramansr.models.upsampling.PADDING_MODE`); "zeros" is the original's.
     scaling_factor : int
         Upscaling of each spatial dimension: the run's SR factor, reached with x2
         and x3 PixelShuffle stages (:func:`~ramansr.models.upsampling.pixel_shuffle_stages`).
@@ -119,6 +134,7 @@ class RCAN(nn.Module):
         reduction=16,
         kernel_size=3,
         bicubic_skip=False,
+        padding_mode=PADDING_MODE,
         *,
         scaling_factor,
     ):
@@ -126,20 +142,24 @@ class RCAN(nn.Module):
         self.scaling_factor = int(scaling_factor)
         self.bicubic_skip = bool(bicubic_skip)
         stages = pixel_shuffle_stages(scaling_factor)
-        padding = kernel_size // 2
-        self.head = nn.Conv2d(in_channels, n_channels, kernel_size, padding=padding)
+        # the original (zero padding) takes the map as it is
+        self.margin = 0 if padding_mode == "zeros" else shuffle_margin(stages, [kernel_size] * len(stages))
+
+        def conv(in_channels, out_channels):
+            return nn.Conv2d(
+                in_channels, out_channels, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode
+            )
+
+        self.head = conv(in_channels, n_channels)
         self.body = nn.Sequential(
-            *[ResidualGroup(n_channels, n_blocks, kernel_size, reduction) for _ in range(n_groups)],
-            nn.Conv2d(n_channels, n_channels, kernel_size, padding=padding),
+            *[ResidualGroup(n_channels, n_blocks, kernel_size, reduction, padding_mode) for _ in range(n_groups)],
+            conv(n_channels, n_channels),
         )
         upsampler = []
         for stage in stages:
-            upsampler += [
-                nn.Conv2d(n_channels, stage**2 * n_channels, kernel_size, padding=padding),
-                nn.PixelShuffle(stage),
-            ]
+            upsampler += [conv(n_channels, stage**2 * n_channels), nn.PixelShuffle(stage)]
         self.upsampler = nn.Sequential(*upsampler)
-        self.tail = nn.Conv2d(n_channels, in_channels, kernel_size, padding=padding)
+        self.tail = conv(n_channels, in_channels)
         if self.bicubic_skip:
             start_at_zero(self.tail)
 
@@ -156,10 +176,10 @@ class RCAN(nn.Module):
         torch.Tensor
             (N, C, h * scaling_factor, w * scaling_factor) super-resolved maps.
         """
-        features = self.head(lowres)
+        features = self.head(pad_border(lowres, self.margin))
         # long skip: the deep body only has to learn the high-frequency residual
         features = features + self.body(features)
-        upscaled = self.tail(self.upsampler(features))
+        upscaled = crop_border(self.tail(self.upsampler(features)), self.margin * self.scaling_factor)
         if self.bicubic_skip:
             upscaled = upscaled + bicubic(lowres, self.scaling_factor)
         return upscaled
