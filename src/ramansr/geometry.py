@@ -32,6 +32,9 @@ RATIO_TOLERANCE = 0.02
 #: Factors the models can be built for (PixelShuffle stages of 2 and 3).
 SUPPORTED_FACTORS = (2, 3, 4, 6, 8)
 
+#: A scan to predict may have an LR step this far (relative) outside the steps a model was trained on.
+STEP_TOLERANCE = 0.05
+
 
 class GeometryError(ValueError):
     """An area whose scans cannot be paired (the message names the area and the numbers)."""
@@ -256,6 +259,81 @@ def combine_areas(records):
         )
         raise GeometryError(f"the areas' SR factors differ ({factors}); one run needs one factor:\n  {listing}")
     return {"factor": factors[0], "areas": records}
+
+
+def trained_steps(geometry):
+    """The range of LR and HR steps (um) over a run's areas and axes, which the checkpoints record.
+
+    Parameters
+    ----------
+    geometry : dict
+        The contents of ``geometry.json``.
+
+    Returns
+    -------
+    dict
+        ``{"lowres": [smallest, largest], "highres": [smallest, largest]}``; an
+        HR scan resampled onto the LR step / factor grid counts with that step.
+    """
+    lowres, highres = [], []
+    for record in geometry["areas"]:
+        lowres += record["lowres_step_um"]
+        step = (
+            np.asarray(record["lowres_step_um"]) / record["factor"] if record["resample"] else record["highres_step_um"]
+        )
+        highres += [float(v) for v in step]
+    return {"lowres": [min(lowres), max(lowres)], "highres": [min(highres), max(highres)]}
+
+
+def check_trained_step(step_um, steps, where, allow_mismatch=False, tolerance=STEP_TOLERANCE):
+    """Refuse a scan to super-resolve whose pixel size is not the LR step the model was trained on.
+
+    A model trained on 2 -> 0.5 um pairs turns a 1.5 um scan into 0.375 um pixels whose
+    content it has never seen; nothing in the output would show it.
+
+    Parameters
+    ----------
+    step_um : (dy, dx) or None
+        The scan's pixel size (None: unknown).
+    steps : dict or None
+        The checkpoint's ``steps_um`` (:func:`trained_steps`); None for a checkpoint from before it.
+    where : str
+        The scan, for the messages.
+    allow_mismatch : bool
+        Warn (stderr) instead of refusing.
+    tolerance : float
+        Relative distance allowed outside the trained LR steps.
+
+    Raises
+    ------
+    GeometryError
+        A step outside the trained range widened by ``tolerance``, naming both steps.
+    """
+    if steps is None:
+        print(
+            f"{where}: warning: the checkpoint records no training steps (trained before they were recorded); "
+            "the scan's pixel size is not checked",
+            file=sys.stderr,
+        )
+        return
+    if step_um is None:
+        print(
+            f"{where}: warning: the scan has no pixel size; it is not checked against the trained LR step",
+            file=sys.stderr,
+        )
+        return
+    low, high = steps["lowres"]
+    if np.all((np.asarray(step_um) >= low * (1 - tolerance)) & (np.asarray(step_um) <= high * (1 + tolerance))):
+        return
+    trained = _um(low) if low == high else f"{low:g}-{high:g} um"
+    message = (
+        f"{where}: the scan's step {_um(step_um)} is not the LR step the model was trained on ({trained}, "
+        f"HR step {_num(steps['highres'])} um; tolerance {tolerance:.0%}): its output would claim a pixel size "
+        "the model never learnt"
+    )
+    if not allow_mismatch:
+        raise GeometryError(message + "; --allow-step-mismatch predicts it anyway")
+    print(f"warning: {message}; predicted anyway (--allow-step-mismatch)", file=sys.stderr)
 
 
 def area_name(sample, area):
