@@ -16,7 +16,8 @@ An area's geometry file (``results/geometry/{sample}/{area}.json``) is
 ``{sample, area, factor, lowres_step_um: [dy, dx], highres_step_um: [dy, dx],
 ratio: [ry, rx], resample: bool, lowres_field_um, highres_field_um: [height,
 width], channels: [first, stop] (the LR channels inside the spectral
-overlap)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
+overlap), lowres_shape, highres_shape: [rows, cols] (the HR one on the resampled grid when
+resample)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
 A field is ``(points - 1) * step`` along each axis, centre to centre.
 """
 
@@ -106,6 +107,11 @@ def field_um(shape, step):
     return [float((shape[0] - 1) * step[0]), float((shape[1] - 1) * step[1])]
 
 
+def resampled_points(points, step, new_step):
+    """How many points of a ``new_step`` grid fit in a scan line of ``points`` at ``step`` (first points shared)."""
+    return int(np.floor((points - 1) * step / new_step + 1e-9)) + 1
+
+
 def check_field(lowres_field, highres_field, where):
     """Refuse an HR field that cannot lie inside the LR field."""
     if highres_field[0] > lowres_field[0] or highres_field[1] > lowres_field[1]:
@@ -185,6 +191,12 @@ def area_geometry(
     highres_field = field_um(highres_header["shape"], steps["HR"])
     check_field(lowres_field, highres_field, where)
     channels = spectral_overlap(lowres_header["wavenumbers"], highres_header["wavenumbers"], min_overlap, where)
+    highres_shape = [int(n) for n in highres_header["shape"][:2]]
+    if resample:
+        highres_shape = [
+            resampled_points(n, step, new)
+            for n, step, new in zip(highres_shape, steps["HR"], steps["LR"] / factor, strict=True)
+        ]
     return {
         "sample": str(sample),
         "area": str(area),
@@ -196,6 +208,8 @@ def area_geometry(
         "lowres_field_um": lowres_field,
         "highres_field_um": highres_field,
         "channels": channels,
+        "lowres_shape": [int(n) for n in lowres_header["shape"][:2]],
+        "highres_shape": highres_shape,
     }
 
 
@@ -249,7 +263,25 @@ def run_geometry(areas, lowres_headers, highres_headers, lowres_steps=None, high
 
 
 def combine_areas(records):
-    """The run's geometry from its areas' records: one SR factor, or an error listing every area's."""
+    """The run's geometry from its areas' records: one SR factor and one map size, or an error listing every area's.
+
+    The pairs of a run are stacked into one array per scan (``pairs.npz``) and
+    trained in batches, so every area's LR scans, and every area's HR scans,
+    must have one grid; the dataset stage would fail on anything else, and
+    later than here.
+    """
+    for scan in ("lowres", "highres"):
+        shapes = sorted({tuple(record[f"{scan}_shape"]) for record in records})
+        if len(shapes) > 1:
+            listing = "\n  ".join(
+                f"{area_name(r['sample'], r['area'])}: {r[f'{scan}_shape'][0]} x {r[f'{scan}_shape'][1]} points"
+                for r in records
+            )
+            raise GeometryError(
+                f"the areas' {'LR' if scan == 'lowres' else 'HR'} scans differ in size "
+                f"({', '.join(f'{rows} x {cols}' for rows, cols in shapes)}); one run takes one size per scan "
+                f"(crop the scans to a common grid, or run each size on its own):\n  {listing}"
+            )
     factors = sorted({record["factor"] for record in records})
     if len(factors) > 1:
         listing = "\n  ".join(
