@@ -10,7 +10,7 @@ Data contracts
 --------------
 A scan *header* (written by ``convert`` beside each scan's arrays, JSON) is
 ``{"shape": [rows, cols, channels], "pixel_size_um": [dy, dx] or null,
-"wavenumbers": [...]}``.
+"wavenumbers": [...], "mean_spectrum": [...], "source": the file}``.
 
 An area's geometry file (``results/geometry/{sample}/{area}.json``) is
 ``{sample, area, factor, lowres_step_um: [dy, dx], highres_step_um: [dy, dx],
@@ -24,6 +24,7 @@ A field is ``(points - 1) * step`` along each axis, centre to centre.
 import sys
 
 import numpy as np
+from scipy import ndimage
 
 from ramansr.io_utils import read_json, write_json
 
@@ -33,6 +34,12 @@ RATIO_TOLERANCE = 0.02
 #: Factors the models can be built for (PixelShuffle stages of 2 and 3).
 SUPPORTED_FACTORS = (2, 3, 4, 6, 8)
 
+#: Spectral axes that agree to within this (rel. 1/cm) are the same calibration.
+MAX_SPECTRAL_SHIFT = 20.0
+
+#: An axis is taken as shifted when the mean spectra correlate this much better shifted than as they are.
+SHIFT_CORRELATION_GAIN = 0.3
+
 #: A scan to predict may have an LR step this far (relative) outside the steps a model was trained on.
 STEP_TOLERANCE = 0.05
 
@@ -41,18 +48,23 @@ class GeometryError(ValueError):
     """An area whose scans cannot be paired (the message names the area and the numbers)."""
 
 
-def scan_header(scan):
-    """The header of a :class:`ramansr.io.Scan`: shape, pixel size and spectral axis (JSON-ready)."""
+def scan_header(scan, source=None):
+    """The header of a :class:`ramansr.io.Scan`: shape, pixel size, spectral axis, mean spectrum (JSON-ready).
+
+    ``source`` (the file it was read from) is how messages name the scan.
+    """
     return {
         "shape": [int(n) for n in scan.cube.shape],
         "pixel_size_um": None if scan.pixel_size_um is None else [float(v) for v in scan.pixel_size_um],
         "wavenumbers": [float(v) for v in scan.wavenumbers],
+        "mean_spectrum": [float(v) for v in np.nanmean(scan.cube, axis=(0, 1), dtype=np.float64)],
+        "source": None if source is None else str(source),
     }
 
 
-def save_scan_header(scan, path):
+def save_scan_header(scan, path, source=None):
     """Write :func:`scan_header` of a scan as JSON (the ``convert`` stage's second output)."""
-    write_json(scan_header(scan), path)
+    write_json(scan_header(scan, source), path)
 
 
 def step_ratio(lowres_step, highres_step, where):
@@ -155,6 +167,71 @@ def spectral_overlap(lowres_axis, highres_axis, min_fraction, where):
     return [int(inside[0]), int(inside[-1]) + 1]
 
 
+def _bands(axis, spectrum, grid):
+    """A mean spectrum on ``grid`` with its broad background removed and unit variance: its bands."""
+    order = np.argsort(axis)
+    values = np.interp(grid, np.asarray(axis, float)[order], np.asarray(spectrum, float)[order])
+    step = grid[1] - grid[0]
+    # a background of fluorescence and detector offset varies over hundreds of 1/cm, bands over tens
+    values = values - ndimage.gaussian_filter1d(values, 50.0 / step, mode="nearest")
+    return (values - values.mean()) / (values.std() or 1.0)
+
+
+def spectral_shift(lowres_header, highres_header, where, min_fraction=0.5):
+    """Refuse an HR scan whose spectra match the LR scan's only with the axis shifted.
+
+    The two mean spectra's bands (background removed) are correlated over the
+    overlap of the axes as they are, and with the HR axis shifted by every
+    whole LR channel that keeps ``min_fraction`` of the LR range overlapping.
+    An axis mislabelled by hundreds of 1/cm passes the overlap check and gives
+    maps of the wrong chemistry; only the spectra show it.
+
+    Parameters
+    ----------
+    lowres_header, highres_header : dict
+        Scan headers with ``wavenumbers`` and ``mean_spectrum`` (and ``source``, for the message).
+    where : str
+    min_fraction : float
+
+    Returns
+    -------
+    shift : float
+        The shift (rel. 1/cm, added to the HR axis) at which the spectra correlate best.
+
+    Raises
+    ------
+    GeometryError
+        When that shift is over ``MAX_SPECTRAL_SHIFT`` and gains at least
+        ``SHIFT_CORRELATION_GAIN`` in correlation; names both files, both
+        correlations and the shift.
+    """
+    lowres_axis = np.asarray(lowres_header["wavenumbers"], float)
+    highres_axis = np.asarray(highres_header["wavenumbers"], float)
+    step = float(np.median(np.abs(np.diff(lowres_axis))))
+    low, high = lowres_axis.min(), lowres_axis.max()
+    grid = np.arange(low, high + step / 2, step)
+    lowres = _bands(lowres_axis, lowres_header["mean_spectrum"], grid)
+    reach = int((1 - min_fraction) * len(grid))
+    correlations = {}
+    for channels in range(-reach, reach + 1):
+        shifted = grid + channels * step  # the HR axis value that matches LR grid point i
+        inside = (shifted >= highres_axis.min()) & (shifted <= highres_axis.max())
+        if inside.sum() < max(min_fraction * len(grid), 3):
+            continue
+        highres = _bands(highres_axis, highres_header["mean_spectrum"], shifted)
+        correlations[channels * step] = float(np.corrcoef(lowres[inside], highres[inside])[0, 1])
+    best = max(correlations, key=correlations.get)
+    unshifted = correlations.get(0.0, -1.0)
+    if abs(best) > MAX_SPECTRAL_SHIFT and correlations[best] - unshifted >= SHIFT_CORRELATION_GAIN:
+        names = [header.get("source") or label for header, label in ((lowres_header, "LR"), (highres_header, "HR"))]
+        raise GeometryError(
+            f"{where}: the spectra do not match: the mean spectrum of {names[1]} correlates {unshifted:.2f} with "
+            f"that of {names[0]} on the axes as they are, {correlations[best]:.2f} with the HR axis shifted by "
+            f"{best:+.0f} rel. 1/cm; check the spectral axis (calibration) of both files"
+        )
+    return best
+
+
 def area_geometry(
     lowres_header,
     highres_header,
@@ -191,6 +268,8 @@ def area_geometry(
     highres_field = field_um(highres_header["shape"], steps["HR"])
     check_field(lowres_field, highres_field, where)
     channels = spectral_overlap(lowres_header["wavenumbers"], highres_header["wavenumbers"], min_overlap, where)
+    if "mean_spectrum" in lowres_header and "mean_spectrum" in highres_header:  # headers of older runs have none
+        spectral_shift(lowres_header, highres_header, where, min_overlap)
     highres_shape = [int(n) for n in highres_header["shape"][:2]]
     if resample:
         highres_shape = [
