@@ -100,7 +100,7 @@ def main(argv=None):
     parser.add_argument("--areas", type=int, default=8, help="areas per contrast (samples A-F, areas 1, 2, ...)")
     contrasts = [0.03, 0.05, 0.1, 0.5]
     parser.add_argument("--contrast", type=float, nargs="+", default=contrasts, help="morphology: contrast")
-    parser.add_argument("--min-peak-margin", type=float, default=0.05)
+    parser.add_argument("--min-peak-margin", type=float, default=0.2)
     parser.add_argument("--max-disagreement-px", type=float, default=2.0)
     parser.add_argument("--old-min-confidence", type=float, default=0.7)
     args = parser.parse_args(argv)
