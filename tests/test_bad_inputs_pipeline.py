@@ -33,7 +33,9 @@ def workdir(tmp_path_factory):
         for scan in ("lowres", "highres"):
             path = workdir / "data" / sample / area / f"{scan}.mat"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"placeholder")
+            path.write_bytes(f"placeholder {sample}/{area}/{scan}".encode())  # distinct: copies are refused
+    path = workdir / "data" / "copy_of_A_1_highres.mat"
+    path.write_bytes((workdir / "data/A/1/highres.mat").read_bytes())
     return workdir
 
 
@@ -59,6 +61,25 @@ CASES = {
         SAMPLES,
         sheet(area_rows(prefix="../data") + area_rows([("A", "1")], prefix="../data")),
         ["case/samples.tsv", "listed twice", "['A', '1']"],
+    ),
+    "sheet listing one scan pair under two area names": (
+        SAMPLES,
+        sheet([*area_rows(prefix="../data"), ("A", "01", "../data/A/1/lowres.mat", "../data/A/1/highres.mat")]),
+        [
+            "case/samples.tsv",
+            "listed twice",
+            "A/1 lowres (data/A/1/lowres.mat) and A/01 lowres (data/A/1/lowres.mat) are the same file",
+            "A/1 highres (data/A/1/highres.mat) and A/01 highres",
+        ],
+    ),
+    "sheet listing a copy of a scan under another name": (
+        SAMPLES,
+        sheet([*area_rows(prefix="../data"), ("B", "2", "../data/A/2/lowres.mat", "../data/copy_of_A_1_highres.mat")]),
+        [
+            "case/samples.tsv",
+            "A/1 highres (data/A/1/highres.mat) and B/2 highres (data/copy_of_A_1_highres.mat) have the same content",
+            "A/2 lowres (data/A/2/lowres.mat) and B/2 lowres (data/A/2/lowres.mat) are the same file",
+        ],
     ),
     "sheet without a highres column": (
         SAMPLES,

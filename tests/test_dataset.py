@@ -212,7 +212,9 @@ def test_build_dataset_files_writes_pairs_and_split(tmp_path):
     rng = np.random.default_rng(5)
     records = [area_files(tmp_path, s, "1", [True, True], rng) for s in "ABCDEF"]
     geometry = tmp_path / "geometry.json"
-    geometry.write_text('{"factor": 3, "areas": []}')
+    steps = [([1.5, 1.5], [0.5, 0.5], False), ([1.6, 1.5], [0.55, 0.5], True)]  # the second resampled
+    areas = [{"factor": 3, "lowres_step_um": lr, "highres_step_um": hr, "resample": re} for lr, hr, re in steps]
+    geometry.write_text(json.dumps({"factor": 3, "areas": areas}))
     build_dataset_files(
         [(r["sample"], r["area"]) for r in records],
         [r["decomposition"] for r in records],
@@ -226,6 +228,9 @@ def test_build_dataset_files_writes_pairs_and_split(tmp_path):
     split = pd.read_csv(tmp_path / "split.csv")
     pairs = load_npz(tmp_path / "pairs.npz")
     assert int(pairs["factor"]) == 3  # the run's factor travels with the pairs
+    # and the range of its steps, which the checkpoints record (a resampled HR scan: LR step / factor)
+    np.testing.assert_allclose(pairs["lowres_step_um"], [1.5, 1.6])
+    np.testing.assert_allclose(pairs["highres_step_um"], [0.5, 1.6 / 3])
     assert list(split.columns) == ["pair_id", "sample", "area", "component", "channel", "X", "Y", "split"]
     assert list(pairs["pair_id"]) == list(split["pair_id"])
     assert set(split["split"]) == {"train", "val", "test"}
@@ -238,7 +243,8 @@ def test_doubtful_areas_are_left_out_unless_kept(tmp_path, capsys):
     doubtful["doubts"] = ["peak correlation 0.40 < 0.7"]
     records[1]["registration"].write_text(json.dumps(doubtful))
     geometry = tmp_path / "geometry.json"
-    geometry.write_text('{"factor": 4, "areas": []}')
+    area = {"factor": 4, "lowres_step_um": [2.0, 2.0], "highres_step_um": [0.5, 0.5], "resample": False}
+    geometry.write_text(json.dumps({"factor": 4, "areas": [area]}))
     arguments = (
         [(r["sample"], r["area"]) for r in records],
         [r["decomposition"] for r in records],

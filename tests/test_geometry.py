@@ -184,3 +184,53 @@ def test_a_shifted_cropped_hr_axis_gives_the_same_nmf_maps():
         # the same map up to the interpolation of noisy spectra: correlation and relative error
         assert np.corrcoef(aligned.ravel(), shifted_map.ravel())[0, 1] > 0.99
         assert np.abs(aligned - shifted_map).mean() < 0.05 * np.abs(aligned).mean()
+
+
+def test_hr_scans_of_different_sizes_are_refused_naming_every_area_and_size():
+    """pairs.npz stacks every area's maps: HR scans of two sizes would end in numpy's 'inhomogeneous shape'."""
+    areas = [("A", "1"), ("A", "2"), ("B", "1")]
+    lowres = [header(24, 24, 2.0)] * 3
+    with pytest.raises(GeometryError) as error:
+        run_geometry(areas, lowres, [header(24, 24, 0.5), header(32, 24, 0.5), header(24, 24, 0.5)])
+    message = str(error.value)
+    assert "the areas' HR scans differ in size (24 x 24, 32 x 24)" in message
+    assert "sample A, area 2: 32 x 24 points" in message and "sample B, area 1: 24 x 24 points" in message
+    with pytest.raises(GeometryError, match=r"the areas' LR scans differ in size \(24 x 24, 30 x 24\)"):
+        run_geometry(areas[:2], [header(24, 24, 2.0), header(30, 24, 2.0)], [header(24, 24, 0.5)] * 2)
+    # sizes count on the grid the HR scan ends on: 22 points at 0.55 um resample to 24 at 0.5 um
+    geometry = run_geometry(areas[:2], lowres[:2], [header(24, 24, 0.5), header(22, 22, 0.55)])
+    assert [record["highres_shape"] for record in geometry["areas"]] == [[24, 24], [24, 24]]
+
+
+@pytest.fixture(scope="module")
+def simulated_pair():
+    from ramansr.simulate import simulate_area
+
+    settings = {
+        "lowres": {"points": 16, "step_um": 2.0},
+        "highres": {"points": 16, "step_um": 0.5},
+        "channels": 300,
+    }
+    lowres, highres, _ = simulate_area(settings, "C", 1)
+    return lowres, highres
+
+
+@pytest.mark.parametrize("shift", [0.0, 8.0, 400.0, -250.0])
+def test_an_hr_axis_shifted_by_hundreds_of_wavenumbers_is_refused(simulated_pair, shift):
+    """The overlap check passes a shifted axis (here 89 % or more of the LR range); the spectra do not."""
+    from ramansr.geometry import scan_header
+
+    lowres, highres = simulated_pair
+    lowres_header = scan_header(lowres, "data/C/1/lowres.mat")
+    highres_header = scan_header(highres, "data/C/1/highres.mat")
+    highres_header["wavenumbers"] = [w + shift for w in highres_header["wavenumbers"]]
+    if abs(shift) < 20:  # a calibration difference: taken, and interpolated over
+        assert area_geometry(lowres_header, highres_header, "sample C, area 1")["factor"] == 4
+        return
+    with pytest.raises(GeometryError) as error:
+        area_geometry(lowres_header, highres_header, "sample C, area 1")
+    message = str(error.value)
+    assert message.startswith("sample C, area 1: the spectra do not match: the mean spectrum of data/C/1/highres.mat")
+    assert "that of data/C/1/lowres.mat" in message
+    found = float(message.split("shifted by ")[1].split(" rel.")[0])
+    assert found == pytest.approx(shift, abs=15.0)

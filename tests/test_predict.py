@@ -51,6 +51,7 @@ def checkpoint(
     factor=4,
     pipeline=PIPELINE,
     convention=INTENSITY_CONVENTION,
+    steps_um=None,
 ):
     """A checkpoint as train_model writes it (an untrained model is enough here)."""
     path = tmp_path / f"{model_name}.pt"
@@ -64,6 +65,7 @@ def checkpoint(
             "settings": {},
             "history": [],
             "intensity_convention": convention,
+            "steps_um": steps_um,
         },
         path,
     )
@@ -255,3 +257,32 @@ def test_predictions_far_below_the_test_areas_consistency_are_flagged():
     assert maps.loc[maps["prediction"] == "cell_07", "flagged"].tolist() == [False, True]  # under 30 - 3 dB
     assert not maps.loc[maps["prediction"] != "cell_07", "flagged"].any()
     assert maps.loc[maps["prediction"] == "cell_07", "true_psnr"].isna().all()
+
+
+TRAINED_ON_2_UM = {"lowres": [2.0, 2.0], "highres": [0.5, 0.5]}
+
+
+def test_a_scan_of_another_pixel_size_than_the_model_was_trained_on_is_refused(lowres_scan, tmp_path):
+    """A model trained on 2 -> 0.5 um pairs and a 1.5 um scan: refused naming both steps, unless allowed."""
+    scan = read_scan(lowres_scan)
+    scan.pixel_size_um = (1.5, 1.5)
+    path = tmp_path / "scan_1p5um.mat"
+    write_scan(scan, path)
+    model = checkpoint(tmp_path, "linear", steps_um=TRAINED_ON_2_UM)
+    outputs = [tmp_path / "m.npz", tmp_path / "m.png", tmp_path / "m.mat"]
+    with pytest.raises(ValueError, match=r"scan_1p5um.mat: the scan's step 1.5 x 1.5 um is not the LR step .* \(2 um"):
+        predict_scan(path, model, *outputs, device="cpu")
+    assert not outputs[0].exists()
+    assert main([str(path), str(model), "--out-prefix", str(tmp_path / "forced"), "--allow-step-mismatch"]) == 0
+    assert read_scan(tmp_path / "forced.mat").cube.shape[:2] == (4 * ROWS, 4 * COLS)
+
+
+def test_a_scan_within_the_step_tolerance_and_an_older_checkpoint_are_predicted(lowres_scan, tmp_path, capsys):
+    scan = read_scan(lowres_scan)
+    scan.pixel_size_um = (2.08, 2.08)  # 4 % off
+    path = tmp_path / "scan_2p08um.mat"
+    write_scan(scan, path)
+    run(path, checkpoint(tmp_path, "linear", steps_um=TRAINED_ON_2_UM), tmp_path)
+    assert "warning" not in capsys.readouterr().err
+    run(path, checkpoint(tmp_path, "bicubic"), tmp_path)  # no steps recorded
+    assert "the checkpoint records no training steps" in capsys.readouterr().err

@@ -3,9 +3,11 @@ import pytest
 from scipy.ndimage import gaussian_filter, map_coordinates
 
 from ramansr.register import (
+    ORIENTATIONS,
     doubts,
     lr_point_to_upscaled,
     match_window,
+    peak_margin,
     register_area,
     registration_table,
     upscale,
@@ -92,6 +94,7 @@ def test_registration_table_converts_the_truth_convention(factor, shift):
             "X": 40.0 + shift,
             "Y": 10.0 + shift,
             "confidence": 0.9,
+            "peak_margin": 0.4,
             "doubts": [],
             "settings": {"factor": factor},
         }
@@ -102,28 +105,99 @@ def test_registration_table_converts_the_truth_convention(factor, shift):
     assert table.loc[0, "doubtful"] == ""
 
 
-def registration(x, y, peaks_positions, search_range=(100, 80)):
-    components = [{"component": i, "X": px, "Y": py, "peak": peak} for i, (peak, px, py) in enumerate(peaks_positions)]
-    return {
+def registration(x, y, components, search_range=(100, 80), other_peak=0.0):
+    """A registration from (peak, X, Y) or (peak, X, Y, other orientations' peak) per component.
+
+    Without its own, a component's other orientations peak at ``other_peak``.
+    """
+    components = [(*c, other_peak) if len(c) == 3 else c for c in components]
+    others = list(ORIENTATIONS)[1:]
+    result = {
         "X": x,
         "Y": y,
-        "components": components,
+        "components": [
+            {
+                "component": i,
+                "X": px,
+                "Y": py,
+                "peak": peak,
+                "orientation_peaks": dict.fromkeys(others, other),
+                "peak_margin": (peak - other) / (1 - other),
+                "closest_orientation": others[0],
+            }
+            for i, (peak, px, py, other) in enumerate(components)
+        ],
         "search_range": list(search_range),
-        "confidence": max(peak for peak, _, _ in peaks_positions),
+        "confidence": max(c[0] for c in components),
     }
+    result["peak_margin"] = max(c["peak_margin"] for c in result["components"])
+    return result
 
 
 def test_a_sound_registration_has_no_doubts():
-    assert doubts(registration(40.0, 30.0, [(0.95, 40.0, 30.0), (0.9, 40.5, 29.8), (0.1, 3.0, 70.0)]), 0.5, 2.0) == []
+    assert (
+        doubts(registration(40.0, 30.0, [(0.95, 40.0, 30.0), (0.9, 40.5, 29.8), (0.1, 3.0, 70.0, 0.09)]), 0.2, 2.0)
+        == []
+    )
 
 
 def test_doubtful_registrations_give_their_reason():
-    weak = doubts(registration(40.0, 30.0, [(0.3, 40.0, 30.0), (0.2, 10.0, 5.0)]), 0.5, 2.0)
-    assert len(weak) == 1 and "peak correlation 0.30 < 0.5" in weak[0]
-    split = doubts(registration(40.0, 30.0, [(0.9, 40.0, 30.0), (0.8, 46.0, 30.0)]), 0.5, 2.0)
+    weak = doubts(registration(40.0, 30.0, [(0.3, 40.0, 30.0, 0.27), (0.2, 10.0, 5.0, 0.2)]), 0.2, 2.0)
+    assert (
+        len(weak) == 1
+        and "peak not distinct" in weak[0]
+        and "0.30 against 0.27 for its HR map rotated 90 degrees, a margin of 0.04 < 0.2" in weak[0]
+    )
+    split = doubts(registration(40.0, 30.0, [(0.9, 40.0, 30.0), (0.8, 46.0, 30.0)]), 0.2, 2.0)
     assert len(split) == 1 and "disagree by 6.0 HR px > 2" in split[0]
-    border = doubts(registration(0.0, 30.0, [(0.9, 0.0, 30.0)]), 0.5, 2.0)
+    border = doubts(registration(0.0, 30.0, [(0.9, 0.0, 30.0)]), 0.2, 2.0)
     assert len(border) == 1 and "border of the search range [0, 100] x [0, 80]" in border[0]
+
+
+def test_the_peak_margin_is_the_share_of_the_other_orientations_misfit_removed():
+    # a smooth window that fits nearly as well mirrored, and a low-contrast one: both distinct
+    assert peak_margin(0.99, {"mirrored up-down": 0.96, "transposed": 0.5}) == (pytest.approx(0.75), "mirrored up-down")
+    assert peak_margin(0.55, {"rotated 90 degrees": 0.40})[0] == pytest.approx(0.25)
+    assert peak_margin(0.50, {"rotated 90 degrees": 0.52})[0] < 0  # fits better rotated
+
+
+def cut_window(lr_map, factor, x, y, size):
+    """An HR map cut from the upscaled LR map at whole pixels (X, Y), with a little noise."""
+    window = upscale(lr_map, factor)[y : y + size, x : x + size]
+    return (window + np.random.default_rng(5).normal(0, 0.02, window.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("orientation", ["rotated 90 degrees", "rotated 180 degrees", "mirrored left-right"])
+def test_an_hr_scan_in_another_orientation_is_doubtful(orientation):
+    """One component, the HR window rotated or mirrored: it registers somewhere with a fair peak, and is flagged."""
+    lr_map = smooth_field(np.random.default_rng(3), 40, sigma=2.5).astype(np.float32)
+    hr_map = np.ascontiguousarray(ORIENTATIONS[orientation](cut_window(lr_map, 4, 37, 52, 48)))
+    result = register_area(lr_map[None], hr_map[None], factor=4)
+    reasons = doubts(result, 0.2, 2.0)
+    # its best other orientation is the one that undoes the turn (rotated 90 -> rotated 270)
+    assert any("fits as well or better in another orientation" in reason for reason in reasons), reasons
+    assert any("check that the LR and HR scans have the same orientation" in reason for reason in reasons)
+    sound = register_area(lr_map[None], cut_window(lr_map, 4, 37, 52, 48)[None], factor=4)
+    assert (sound["X"], sound["Y"]) == pytest.approx((37, 52), abs=0.3)
+    assert doubts(sound, 0.2, 2.0) == []
+
+
+def test_a_right_window_with_a_low_peak_is_not_doubtful():
+    """Low contrast: the HR map is mostly noise (peak correlation about 0.45), but the window is right."""
+    lr_map = smooth_field(np.random.default_rng(4), 40, sigma=2.5).astype(np.float32)
+    window = upscale(lr_map, 4)[30:110, 61:141]
+    noisy = window + np.random.default_rng(6).normal(0, 2.0 * window.std(), window.shape).astype(np.float32)
+    result = register_area(lr_map[None], noisy[None], factor=4)
+    assert 0.3 < result["confidence"] < 0.6
+    assert (result["X"], result["Y"]) == pytest.approx((61, 30), abs=1.0)
+    assert doubts(result, 0.2, 2.0) == []
+
+
+def test_a_window_in_a_map_unrelated_to_the_hr_map_is_doubtful():
+    lr_map = smooth_field(np.random.default_rng(7), 40, sigma=2.5).astype(np.float32)
+    other = smooth_field(np.random.default_rng(8), 40, sigma=2.5).astype(np.float32)
+    result = register_area(lr_map[None], cut_window(other, 4, 40, 40, 48)[None], factor=4)
+    assert any("not distinct" in reason or "another orientation" in reason for reason in doubts(result, 0.2, 2.0))
 
 
 def test_registration_table_names_doubtful_areas(tmp_path):
@@ -133,12 +207,12 @@ def test_registration_table_names_doubtful_areas(tmp_path):
 
     paths = []
     for area, peak in (("1", 0.9), ("2", 0.2)):
-        result = registration(40.0, 30.0, [(peak, 40.0, 30.0)])
-        result["doubts"] = doubts(result, 0.5, 2.0)
+        result = registration(40.0, 30.0, [(peak, 40.0, 30.0)], other_peak=0.3)
+        result["doubts"] = doubts(result, 0.2, 2.0)
         result["settings"] = {"factor": 3}
         paths.append(tmp_path / f"{area}.json")
         paths[-1].write_text(json.dumps(result))
     registration_table_file([("A", "1"), ("A", "2")], paths, [], tmp_path / "r.csv", tmp_path / "r.md")
     markdown = (tmp_path / "r.md").read_text()
-    assert "Doubtful registrations (1): A/2" in markdown and "peak correlation 0.20 < 0.5" in markdown
+    assert "Doubtful registrations (1): A/2" in markdown and "another orientation" in markdown
     assert "error" not in (tmp_path / "r.csv").read_text().splitlines()[0]  # real data: no truth columns

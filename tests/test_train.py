@@ -51,6 +51,8 @@ def write_synthetic_pairs(
         pair_id=pair_ids,
         factor=np.array(factor),
         intensity_convention=INTENSITY_CONVENTION,
+        lowres_step_um=np.array([2.0, 2.0]),
+        highres_step_um=np.array([2.0 / factor, 2.0 / factor]),
     )
     splits = ["train"] * (n_pairs - 3) + ["val", "val", "test"]
     pd.DataFrame(
@@ -325,6 +327,7 @@ def test_baselines_write_a_name_only_checkpoint(dataset, tmp_path, name, mode):
     checkpoint = torch.load(tmp_path / name / "best.pt", weights_only=True)
     assert checkpoint["model_name"] == name and checkpoint["model_state"] is None
     assert checkpoint["intensity_convention"] == INTENSITY_CONVENTION
+    assert checkpoint["steps_um"] == {"lowres": [2.0, 2.0], "highres": [0.5, 0.5]}
     model = load_model(tmp_path / name / "last.pt", "cpu")
     assert isinstance(model, Interpolation) and model.mode == mode
     assert summary["epochs_completed"] == 0 and 10 < summary["best_val_psnr"] < 60
@@ -335,7 +338,9 @@ def test_loaded_model_super_resolves_like_the_trained_one(dataset, tmp_path):
     train_model("srresnet", pairs_path, split_path, tmp_path / "run", tiny_settings(epochs=2))
     model = load_model(tmp_path / "run" / "best.pt", "cpu")
     assert not model.training
-    assert torch.load(tmp_path / "run" / "best.pt", weights_only=True)["intensity_convention"] == INTENSITY_CONVENTION
+    checkpoint = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert checkpoint["intensity_convention"] == INTENSITY_CONVENTION
+    assert checkpoint["steps_um"] == {"lowres": [2.0, 2.0], "highres": [0.5, 0.5]}  # what prediction checks
     lowres = np.load(pairs_path)["lowres"][:5]
     upscaled = super_resolve(model, lowres, batch_size=2)
     assert upscaled.shape == (5, 48, 48) and upscaled.dtype == np.float32

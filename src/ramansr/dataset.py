@@ -23,6 +23,9 @@ Data contract, ``pairs.npz``:
 - ``factor`` () int: the run's SR factor (from ``geometry.json``, see
   :mod:`ramansr.geometry`), which training, scoring and the figures use;
 - ``intensity_convention`` () str: ``INTENSITY_CONVENTION``;
+- ``lowres_step_um``, ``highres_step_um`` (2,): the smallest and largest LR and HR steps (um) of the
+  run's areas (:func:`ramansr.geometry.trained_steps`), which the checkpoints record and prediction
+  checks a scan against;
 - ``highres_clean`` (n, H, W) float32, simulated data only: the noise-free HR
   map in LR units (the HR scan at the LR objective's collection efficiency,
   through the LR scan's processing), normalised with the LR map's range: the
@@ -405,7 +408,7 @@ def build_dataset_files(
     (see :func:`ramansr.register.doubts`) are left out, and named on stderr,
     unless ``keep_doubtful``.
     """
-    from ramansr.geometry import read_factor
+    from ramansr.geometry import read_factor, trained_steps
 
     records = [
         {
@@ -423,6 +426,8 @@ def build_dataset_files(
     factor = read_factor(geometry_path)
     arrays, table = collect_pairs(records, factor)
     arrays["factor"] = np.array(factor)
+    steps = trained_steps(read_json(geometry_path))
+    arrays["lowres_step_um"], arrays["highres_step_um"] = np.array(steps["lowres"]), np.array(steps["highres"])
     table["split"] = split_pairs(table, weights, group_by_area, seed)
     check_split(table)
     write_dataset(arrays, table, pairs_path, split_path)

@@ -10,19 +10,21 @@ Data contracts
 --------------
 A scan *header* (written by ``convert`` beside each scan's arrays, JSON) is
 ``{"shape": [rows, cols, channels], "pixel_size_um": [dy, dx] or null,
-"wavenumbers": [...]}``.
+"wavenumbers": [...], "mean_spectrum": [...], "source": the file}``.
 
 An area's geometry file (``results/geometry/{sample}/{area}.json``) is
 ``{sample, area, factor, lowres_step_um: [dy, dx], highres_step_um: [dy, dx],
 ratio: [ry, rx], resample: bool, lowres_field_um, highres_field_um: [height,
 width], channels: [first, stop] (the LR channels inside the spectral
-overlap)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
+overlap), lowres_shape, highres_shape: [rows, cols] (the HR one on the resampled grid when
+resample)}``; ``geometry.json`` is ``{"factor": int, "areas": [those records]}``.
 A field is ``(points - 1) * step`` along each axis, centre to centre.
 """
 
 import sys
 
 import numpy as np
+from scipy import ndimage
 
 from ramansr.io_utils import read_json, write_json
 
@@ -32,23 +34,37 @@ RATIO_TOLERANCE = 0.02
 #: Factors the models can be built for (PixelShuffle stages of 2 and 3).
 SUPPORTED_FACTORS = (2, 3, 4, 6, 8)
 
+#: Spectral axes that agree to within this (rel. 1/cm) are the same calibration.
+MAX_SPECTRAL_SHIFT = 20.0
+
+#: An axis is taken as shifted when the mean spectra correlate this much better shifted than as they are.
+SHIFT_CORRELATION_GAIN = 0.3
+
+#: A scan to predict may have an LR step this far (relative) outside the steps a model was trained on.
+STEP_TOLERANCE = 0.05
+
 
 class GeometryError(ValueError):
     """An area whose scans cannot be paired (the message names the area and the numbers)."""
 
 
-def scan_header(scan):
-    """The header of a :class:`ramansr.io.Scan`: shape, pixel size and spectral axis (JSON-ready)."""
+def scan_header(scan, source=None):
+    """The header of a :class:`ramansr.io.Scan`: shape, pixel size, spectral axis, mean spectrum (JSON-ready).
+
+    ``source`` (the file it was read from) is how messages name the scan.
+    """
     return {
         "shape": [int(n) for n in scan.cube.shape],
         "pixel_size_um": None if scan.pixel_size_um is None else [float(v) for v in scan.pixel_size_um],
         "wavenumbers": [float(v) for v in scan.wavenumbers],
+        "mean_spectrum": [float(v) for v in np.nanmean(scan.cube, axis=(0, 1), dtype=np.float64)],
+        "source": None if source is None else str(source),
     }
 
 
-def save_scan_header(scan, path):
+def save_scan_header(scan, path, source=None):
     """Write :func:`scan_header` of a scan as JSON (the ``convert`` stage's second output)."""
-    write_json(scan_header(scan), path)
+    write_json(scan_header(scan, source), path)
 
 
 def step_ratio(lowres_step, highres_step, where):
@@ -103,6 +119,11 @@ def field_um(shape, step):
     return [float((shape[0] - 1) * step[0]), float((shape[1] - 1) * step[1])]
 
 
+def resampled_points(points, step, new_step):
+    """How many points of a ``new_step`` grid fit in a scan line of ``points`` at ``step`` (first points shared)."""
+    return int(np.floor((points - 1) * step / new_step + 1e-9)) + 1
+
+
 def check_field(lowres_field, highres_field, where):
     """Refuse an HR field that cannot lie inside the LR field."""
     if highres_field[0] > lowres_field[0] or highres_field[1] > lowres_field[1]:
@@ -146,6 +167,71 @@ def spectral_overlap(lowres_axis, highres_axis, min_fraction, where):
     return [int(inside[0]), int(inside[-1]) + 1]
 
 
+def _bands(axis, spectrum, grid):
+    """A mean spectrum on ``grid`` with its broad background removed and unit variance: its bands."""
+    order = np.argsort(axis)
+    values = np.interp(grid, np.asarray(axis, float)[order], np.asarray(spectrum, float)[order])
+    step = grid[1] - grid[0]
+    # a background of fluorescence and detector offset varies over hundreds of 1/cm, bands over tens
+    values = values - ndimage.gaussian_filter1d(values, 50.0 / step, mode="nearest")
+    return (values - values.mean()) / (values.std() or 1.0)
+
+
+def spectral_shift(lowres_header, highres_header, where, min_fraction=0.5):
+    """Refuse an HR scan whose spectra match the LR scan's only with the axis shifted.
+
+    The two mean spectra's bands (background removed) are correlated over the
+    overlap of the axes as they are, and with the HR axis shifted by every
+    whole LR channel that keeps ``min_fraction`` of the LR range overlapping.
+    An axis mislabelled by hundreds of 1/cm passes the overlap check and gives
+    maps of the wrong chemistry; only the spectra show it.
+
+    Parameters
+    ----------
+    lowres_header, highres_header : dict
+        Scan headers with ``wavenumbers`` and ``mean_spectrum`` (and ``source``, for the message).
+    where : str
+    min_fraction : float
+
+    Returns
+    -------
+    shift : float
+        The shift (rel. 1/cm, added to the HR axis) at which the spectra correlate best.
+
+    Raises
+    ------
+    GeometryError
+        When that shift is over ``MAX_SPECTRAL_SHIFT`` and gains at least
+        ``SHIFT_CORRELATION_GAIN`` in correlation; names both files, both
+        correlations and the shift.
+    """
+    lowres_axis = np.asarray(lowres_header["wavenumbers"], float)
+    highres_axis = np.asarray(highres_header["wavenumbers"], float)
+    step = float(np.median(np.abs(np.diff(lowres_axis))))
+    low, high = lowres_axis.min(), lowres_axis.max()
+    grid = np.arange(low, high + step / 2, step)
+    lowres = _bands(lowres_axis, lowres_header["mean_spectrum"], grid)
+    reach = int((1 - min_fraction) * len(grid))
+    correlations = {}
+    for channels in range(-reach, reach + 1):
+        shifted = grid + channels * step  # the HR axis value that matches LR grid point i
+        inside = (shifted >= highres_axis.min()) & (shifted <= highres_axis.max())
+        if inside.sum() < max(min_fraction * len(grid), 3):
+            continue
+        highres = _bands(highres_axis, highres_header["mean_spectrum"], shifted)
+        correlations[channels * step] = float(np.corrcoef(lowres[inside], highres[inside])[0, 1])
+    best = max(correlations, key=correlations.get)
+    unshifted = correlations.get(0.0, -1.0)
+    if abs(best) > MAX_SPECTRAL_SHIFT and correlations[best] - unshifted >= SHIFT_CORRELATION_GAIN:
+        names = [header.get("source") or label for header, label in ((lowres_header, "LR"), (highres_header, "HR"))]
+        raise GeometryError(
+            f"{where}: the spectra do not match: the mean spectrum of {names[1]} correlates {unshifted:.2f} with "
+            f"that of {names[0]} on the axes as they are, {correlations[best]:.2f} with the HR axis shifted by "
+            f"{best:+.0f} rel. 1/cm; check the spectral axis (calibration) of both files"
+        )
+    return best
+
+
 def area_geometry(
     lowres_header,
     highres_header,
@@ -182,6 +268,14 @@ def area_geometry(
     highres_field = field_um(highres_header["shape"], steps["HR"])
     check_field(lowres_field, highres_field, where)
     channels = spectral_overlap(lowres_header["wavenumbers"], highres_header["wavenumbers"], min_overlap, where)
+    if "mean_spectrum" in lowres_header and "mean_spectrum" in highres_header:  # headers of older runs have none
+        spectral_shift(lowres_header, highres_header, where, min_overlap)
+    highres_shape = [int(n) for n in highres_header["shape"][:2]]
+    if resample:
+        highres_shape = [
+            resampled_points(n, step, new)
+            for n, step, new in zip(highres_shape, steps["HR"], steps["LR"] / factor, strict=True)
+        ]
     return {
         "sample": str(sample),
         "area": str(area),
@@ -193,6 +287,8 @@ def area_geometry(
         "lowres_field_um": lowres_field,
         "highres_field_um": highres_field,
         "channels": channels,
+        "lowres_shape": [int(n) for n in lowres_header["shape"][:2]],
+        "highres_shape": highres_shape,
     }
 
 
@@ -246,7 +342,25 @@ def run_geometry(areas, lowres_headers, highres_headers, lowres_steps=None, high
 
 
 def combine_areas(records):
-    """The run's geometry from its areas' records: one SR factor, or an error listing every area's."""
+    """The run's geometry from its areas' records: one SR factor and one map size, or an error listing every area's.
+
+    The pairs of a run are stacked into one array per scan (``pairs.npz``) and
+    trained in batches, so every area's LR scans, and every area's HR scans,
+    must have one grid; the dataset stage would fail on anything else, and
+    later than here.
+    """
+    for scan in ("lowres", "highres"):
+        shapes = sorted({tuple(record[f"{scan}_shape"]) for record in records})
+        if len(shapes) > 1:
+            listing = "\n  ".join(
+                f"{area_name(r['sample'], r['area'])}: {r[f'{scan}_shape'][0]} x {r[f'{scan}_shape'][1]} points"
+                for r in records
+            )
+            raise GeometryError(
+                f"the areas' {'LR' if scan == 'lowres' else 'HR'} scans differ in size "
+                f"({', '.join(f'{rows} x {cols}' for rows, cols in shapes)}); one run takes one size per scan "
+                f"(crop the scans to a common grid, or run each size on its own):\n  {listing}"
+            )
     factors = sorted({record["factor"] for record in records})
     if len(factors) > 1:
         listing = "\n  ".join(
@@ -256,6 +370,81 @@ def combine_areas(records):
         )
         raise GeometryError(f"the areas' SR factors differ ({factors}); one run needs one factor:\n  {listing}")
     return {"factor": factors[0], "areas": records}
+
+
+def trained_steps(geometry):
+    """The range of LR and HR steps (um) over a run's areas and axes, which the checkpoints record.
+
+    Parameters
+    ----------
+    geometry : dict
+        The contents of ``geometry.json``.
+
+    Returns
+    -------
+    dict
+        ``{"lowres": [smallest, largest], "highres": [smallest, largest]}``; an
+        HR scan resampled onto the LR step / factor grid counts with that step.
+    """
+    lowres, highres = [], []
+    for record in geometry["areas"]:
+        lowres += record["lowres_step_um"]
+        step = (
+            np.asarray(record["lowres_step_um"]) / record["factor"] if record["resample"] else record["highres_step_um"]
+        )
+        highres += [float(v) for v in step]
+    return {"lowres": [min(lowres), max(lowres)], "highres": [min(highres), max(highres)]}
+
+
+def check_trained_step(step_um, steps, where, allow_mismatch=False, tolerance=STEP_TOLERANCE):
+    """Refuse a scan to super-resolve whose pixel size is not the LR step the model was trained on.
+
+    A model trained on 2 -> 0.5 um pairs turns a 1.5 um scan into 0.375 um pixels whose
+    content it has never seen; nothing in the output would show it.
+
+    Parameters
+    ----------
+    step_um : (dy, dx) or None
+        The scan's pixel size (None: unknown).
+    steps : dict or None
+        The checkpoint's ``steps_um`` (:func:`trained_steps`); None for a checkpoint from before it.
+    where : str
+        The scan, for the messages.
+    allow_mismatch : bool
+        Warn (stderr) instead of refusing.
+    tolerance : float
+        Relative distance allowed outside the trained LR steps.
+
+    Raises
+    ------
+    GeometryError
+        A step outside the trained range widened by ``tolerance``, naming both steps.
+    """
+    if steps is None:
+        print(
+            f"{where}: warning: the checkpoint records no training steps (trained before they were recorded); "
+            "the scan's pixel size is not checked",
+            file=sys.stderr,
+        )
+        return
+    if step_um is None:
+        print(
+            f"{where}: warning: the scan has no pixel size; it is not checked against the trained LR step",
+            file=sys.stderr,
+        )
+        return
+    low, high = steps["lowres"]
+    if np.all((np.asarray(step_um) >= low * (1 - tolerance)) & (np.asarray(step_um) <= high * (1 + tolerance))):
+        return
+    trained = _um(low) if low == high else f"{low:g}-{high:g} um"
+    message = (
+        f"{where}: the scan's step {_um(step_um)} is not the LR step the model was trained on ({trained}, "
+        f"HR step {_num(steps['highres'])} um; tolerance {tolerance:.0%}): its output would claim a pixel size "
+        "the model never learnt"
+    )
+    if not allow_mismatch:
+        raise GeometryError(message + "; --allow-step-mismatch predicts it anyway")
+    print(f"warning: {message}; predicted anyway (--allow-step-mismatch)", file=sys.stderr)
 
 
 def area_name(sample, area):

@@ -212,6 +212,14 @@ def intensity_convention(pairs_path):
         return str(pairs["intensity_convention"]) if "intensity_convention" in pairs.files else None
 
 
+def pair_steps(pairs_path):
+    """The LR and HR steps a pair set was made from (:func:`ramansr.geometry.trained_steps`; None when older)."""
+    with np.load(pairs_path) as pairs:
+        if "lowres_step_um" not in pairs.files:
+            return None
+        return {"lowres": pairs["lowres_step_um"].tolist(), "highres": pairs["highres_step_um"].tolist()}
+
+
 def augment_pair(lowres, highres, position, flip, rotations, factor):
     """Flip and rotate an LR map and its HR window together.
 

@@ -43,6 +43,7 @@ from ramansr.dataset import (
 )
 from ramansr.decompose import fit_nmf
 from ramansr.figure_style import DIVERGING_CMAP, new_figure, save_figure, show_map
+from ramansr.geometry import check_trained_step
 from ramansr.inference import checkpoint_factor, checkpoint_joint_maps, load_model, super_resolve
 from ramansr.io import RowBlocks, Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import load_npz, read_json, save_npz, write_csv, write_json, write_text
@@ -212,6 +213,7 @@ def predict_scan(
     image_shape=None,
     lowres_na=DEFAULT_LOWRES_NA,
     excitation_nm=DEFAULT_EXCITATION_NM,
+    allow_step_mismatch=False,
 ):
     """Super-resolve every component map of an LR scan, rebuild the HR cube, and check both against the LR scan.
 
@@ -249,6 +251,9 @@ def predict_scan(
         'rows x cols' of a WITec Table export without header lines.
     lowres_na, excitation_nm : float
         The LR objective's numerical aperture and the laser wavelength (nm), for the consistency's PSF.
+    allow_step_mismatch : bool
+        Predict a scan whose pixel size is not the LR step the model was trained on, with a warning,
+        instead of refusing it (:func:`ramansr.geometry.check_trained_step`).
 
     Returns
     -------
@@ -271,6 +276,7 @@ def predict_scan(
         choose_with="variable: of the scan under predict: scans (or --variable)",
         shape_from="shape: 'rows x cols' of the scan under predict: scans (or --image-shape)",
     )
+    check_trained_step(scan.pixel_size_um, checkpoint.get("steps_um"), str(lowres_path), allow_step_mismatch)
     scaled_cube, data_min, data_max, removed = preprocess_cube(
         scan.cube, scan.wavenumbers, settings, name=str(lowres_path), overwrite=True
     )
@@ -690,6 +696,11 @@ def main(argv=None):
         default=DEFAULT_EXCITATION_NM,
         help=f"laser wavelength (nm), for the LR consistency check (default {DEFAULT_EXCITATION_NM:g})",
     )
+    parser.add_argument(
+        "--allow-step-mismatch",
+        action="store_true",
+        help="predict a scan whose pixel size differs from the model's trained LR step (default: refuse it)",
+    )
     args = parser.parse_args(argv)
     prefix = args.out_prefix or args.lowres.with_name(args.lowres.stem + "_sr")
     result = predict_scan(
@@ -711,6 +722,7 @@ def main(argv=None):
         image_shape=args.image_shape,
         lowres_na=args.lowres_na,
         excitation_nm=args.excitation_nm,
+        allow_step_mismatch=args.allow_step_mismatch,
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -46,6 +46,7 @@ import sys
 import numpy as np
 from scipy import ndimage
 
+from ramansr.geometry import resampled_points
 from ramansr.io_utils import load_npz, read_json, save_npz
 
 #: Scale of the median absolute deviation of a normal distribution (Iglewicz and Hoaglin's modified z-score).
@@ -325,8 +326,7 @@ def resample_grid(cube, step, new_step):
     """
     positions = []
     for size, old, new in zip(cube.shape[:2], step, new_step, strict=True):
-        count = int(np.floor((size - 1) * old / new + 1e-9)) + 1
-        positions.append(np.arange(count) * new / old)
+        positions.append(np.arange(resampled_points(size, old, new)) * new / old)
     rows, cols = np.meshgrid(*positions, indexing="ij")
     out = np.empty(rows.shape + cube.shape[2:], dtype=np.float32)
     for channel in range(cube.shape[2]):

@@ -11,11 +11,22 @@ The upscaled grid follows OpenCV's and PyTorch's half-pixel convention (the
 one the SR models' outputs use): upscaled pixel ``j`` sits at LR point
 ``(j + 0.5) / factor - 0.5``.
 
-A registration is *doubtful* (:func:`doubts`) when its best peak correlation is
-under a set level, when the components that pass that level disagree on the
-window by more than a set number of HR pixels, or when the window lies on the
-border of the search range (a peak that may be cut off); such areas are kept
-out of training and scoring unless the config says otherwise.
+A registration is *doubtful* (:func:`doubts`) when its peak is not distinct,
+when the components with a distinct peak disagree on the window by more than a
+set number of HR pixels, or when the window lies on the border of the search
+range (a peak that may be cut off); such areas are kept out of training and
+scoring unless the config says otherwise.
+
+How distinct a peak is, is measured against the HR map's own rotations and
+mirror images (:data:`ORIENTATIONS`), matched the same way: they have the map's
+texture, contrast and noise but not its structure, so their best peak is what
+chance gives a map like this one in this LR map. The margin of the peak over
+theirs (:func:`peak_margin`) is what a fixed correlation level is not: on a
+low-contrast specimen a right window may peak at 0.45, and a component of
+noise or drift may peak at 0.87 in the wrong place. No component with a
+positive margin says more: the HR scan fits as well rotated or mirrored, so
+the scans' orientations may differ (``benchmarks/bench_registration_flag.py``
+measures both errors).
 """
 
 import cv2
@@ -25,6 +36,18 @@ from ramansr.io_utils import load_npz, read_json, write_csv, write_json, write_t
 from ramansr.truth import read_truth
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+
+#: The HR map as measured and its seven other orientations (rotations counter-clockwise, as np.rot90).
+ORIENTATIONS = {
+    "as measured": lambda image: image,
+    "rotated 90 degrees": lambda image: np.rot90(image, 1),
+    "rotated 180 degrees": lambda image: np.rot90(image, 2),
+    "rotated 270 degrees": lambda image: np.rot90(image, 3),
+    "mirrored left-right": lambda image: image[:, ::-1],
+    "mirrored up-down": lambda image: image[::-1],
+    "transposed": lambda image: image.T,
+    "transposed across the other diagonal": lambda image: np.rot90(image, 2).T,
+}
 
 
 def upscale(image, factor, interpolation="linear"):
@@ -94,27 +117,65 @@ def match_window(lr_map, hr_map, factor, interpolation="linear"):
     return np.array([col + dx, row + dy]), float(peak), correlation
 
 
-def register_area(lr_maps, hr_maps, factor, interpolation="linear"):
-    """Register every component and combine them into one position per area.
-
-    The consensus is the correlation-weighted median of the per-component
-    positions, so a component that is only noise (low peak) cannot pull the
-    window away.
+def orientation_peaks(lr_map, hr_map, factor, interpolation="linear"):
+    """The peak correlation of every other orientation of an HR map in its upscaled LR map.
 
     Returns
     -------
     dict
-        ``components``: list of {component, X, Y, peak};
-        ``X``, ``Y``: the consensus position; ``confidence``: the highest
-        peak correlation among the components; ``search_range``: the largest
-        X and Y a window can have (the smallest is 0).
+        ``{orientation: peak}`` over :data:`ORIENTATIONS` but the identity;
+        an orientation whose map does not fit the upscaled LR map (a rotated
+        non-square window) is left out.
+    """
+    peaks = {}
+    for name, orient in ORIENTATIONS.items():
+        template = np.ascontiguousarray(orient(np.asarray(hr_map)))
+        if (
+            name == "as measured"
+            or template.shape[0] > lr_map.shape[0] * factor
+            or template.shape[1] > lr_map.shape[1] * factor
+        ):
+            continue
+        peaks[name] = match_window(lr_map, template, factor, interpolation)[1]
+    return peaks
+
+
+def register_area(lr_maps, hr_maps, factor, interpolation="linear"):
+    """Register every component and combine them into one position per area.
+
+    The consensus is the median of the per-component positions weighted by
+    their peak margins (:func:`peak_margin`; a component without a positive
+    margin has no weight), so a component that is only noise or drift, which
+    may peak high anywhere, cannot pull the window away.
+
+    Returns
+    -------
+    dict
+        ``components``: list of {component, X, Y, peak, orientation_peaks,
+        peak_margin, closest_orientation} (see :func:`orientation_peaks` and
+        :func:`peak_margin`); ``X``, ``Y``: the consensus position;
+        ``confidence``: the highest peak correlation among the components;
+        ``peak_margin``: the highest peak margin among them; ``search_range``:
+        the largest X and Y a window can have (the smallest is 0).
     """
     components = []
     for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps, strict=True)):
         (x, y), peak, correlation = match_window(lr_map, hr_map, factor, interpolation)
-        components.append({"component": index, "X": float(x), "Y": float(y), "peak": peak})
+        others = orientation_peaks(lr_map, hr_map, factor, interpolation)
+        margin, closest = peak_margin(peak, others)
+        components.append(
+            {
+                "component": index,
+                "X": float(x),
+                "Y": float(y),
+                "peak": peak,
+                "orientation_peaks": others,
+                "peak_margin": margin,
+                "closest_orientation": closest,
+            }
+        )
     search_range = [correlation.shape[1] - 1, correlation.shape[0] - 1]
-    weights = np.clip([c["peak"] for c in components], 0.0, None)
+    weights = np.clip([c["peak_margin"] for c in components], 0.0, None)
     if weights.sum() == 0:
         weights = np.ones(len(components))
     x = weighted_median([c["X"] for c in components], weights)
@@ -124,31 +185,78 @@ def register_area(lr_maps, hr_maps, factor, interpolation="linear"):
         "X": x,
         "Y": y,
         "confidence": float(max(c["peak"] for c in components)),
+        "peak_margin": float(max(c["peak_margin"] for c in components)),
         "search_range": search_range,
     }
 
 
-def doubts(registration, min_confidence, max_disagreement_px):
+def peak_margin(peak, others):
+    """How much better the HR map fits as measured than in its best other orientation.
+
+    The margin is relative: the share of the best other orientation's misfit
+    (1 minus its peak correlation) that the map as measured removes. So 0.99
+    against 0.96 (a smooth window, a gradient, that fits nearly as well
+    mirrored) counts as much as 0.55 against 0.40 (a low-contrast one): both
+    are peaks no other orientation comes near, where an absolute difference of
+    0.03 would be noise in the second. Measured in
+    ``benchmarks/bench_registration_flag.py``.
+
+    Parameters
+    ----------
+    peak : float
+        The peak correlation of the HR map as measured.
+    others : dict
+        ``{orientation: peak}`` of :func:`orientation_peaks`.
+
+    Returns
+    -------
+    margin : float
+        ``(peak - best other) / (1 - best other)``, at most 1; negative when
+        another orientation fits better (``peak`` itself when none fits).
+    closest : str or None
+        That orientation.
+    """
+    if not others:
+        return float(peak), None
+    closest = max(others, key=others.get)
+    return float((peak - others[closest]) / max(1.0 - others[closest], 1e-6)), closest
+
+
+def doubts(registration, min_peak_margin, max_disagreement_px):
     """The reasons to doubt one area's registration (an empty list when there are none).
 
     Parameters
     ----------
     registration : dict
         From :func:`register_area`.
-    min_confidence : float
-        The best component's peak correlation must reach this.
+    min_peak_margin : float
+        The most distinct component's peak margin (:func:`peak_margin`) must
+        reach this; when no component's margin is above zero, the reason says
+        that the scans' orientations may differ.
     max_disagreement_px : float
-        Components whose peak reaches ``min_confidence`` must lie within this
-        many HR pixels of the consensus window.
+        Components whose peak margin reaches ``min_peak_margin`` must lie
+        within this many HR pixels of the consensus window.
 
     Returns
     -------
     list of str
     """
     reasons = []
-    if registration["confidence"] < min_confidence:
-        reasons.append(f"peak correlation {registration['confidence']:.2f} < {min_confidence:g}")
-    strong = [c for c in registration["components"] if c["peak"] >= min_confidence]
+    best = max(registration["components"], key=lambda c: c["peak_margin"])
+    closest = best["closest_orientation"]
+    if best["peak_margin"] <= 0:
+        reasons.append(
+            f"every component's HR map fits as well or better in another orientation (component "
+            f"{best['component']}: {closest}, peak correlation {best['orientation_peaks'][closest]:.2f} against "
+            f"{best['peak']:.2f} as measured): check that the LR and HR scans have the same orientation"
+        )
+    elif best["peak_margin"] < min_peak_margin:
+        reasons.append(
+            f"peak not distinct: component {best['component']}'s peak correlation {best['peak']:.2f} against "
+            f"{best['orientation_peaks'][closest]:.2f} for its HR map {closest}, a margin of "
+            f"{best['peak_margin']:.2f} < {min_peak_margin:g}"
+        )
+    strong = [c for c in registration["components"] if c["peak_margin"] >= min_peak_margin]
     if len(strong) > 1:
         spread = max(np.hypot(c["X"] - registration["X"], c["Y"] - registration["Y"]) for c in strong)
         if spread > max_disagreement_px:
@@ -171,7 +279,7 @@ def weighted_median(values, weights):
 
 
 def register_area_file(
-    nmf_path, geometry_path, out_path, interpolation="linear", min_confidence=0.5, max_disagreement_px=2.0
+    nmf_path, geometry_path, out_path, interpolation="linear", min_peak_margin=0.2, max_disagreement_px=2.0
 ):
     """The ``register`` stage for one area: JSON with the position, its doubts and its settings.
 
@@ -186,14 +294,14 @@ def register_area_file(
     factor = read_factor(geometry_path)
     nmf = load_npz(nmf_path)
     result = register_area(nmf["lowres_maps"], nmf["highres_maps"], factor, interpolation)
-    result["doubts"] = doubts(result, min_confidence, max_disagreement_px)
+    result["doubts"] = doubts(result, min_peak_margin, max_disagreement_px)
     if result["doubts"]:
         print(f"{nmf_path}: doubtful registration: {'; '.join(result['doubts'])}", file=sys.stderr)
     result["settings"] = {
         "factor": factor,
         "interpolation": interpolation,
         "method": "cv2.TM_CCOEFF_NORMED",
-        "min_confidence": min_confidence,
+        "min_peak_margin": min_peak_margin,
         "max_disagreement_px": max_disagreement_px,
     }
     write_json(result, out_path)
@@ -215,7 +323,8 @@ def registration_table(registrations, truths=None):
     Returns
     -------
     pandas.DataFrame
-        sample, area, X, Y, confidence, doubtful (the reasons, "" when none);
+        sample, area, X, Y, confidence (the best peak correlation), peak_margin
+        (:func:`peak_margin`), doubtful (the reasons, "" when none);
         with truths also X_true, Y_true, error_x, error_y, error (HR px).
     """
     # deferred: the per-area stages that import this module write no table and need no pandas
@@ -229,6 +338,7 @@ def registration_table(registrations, truths=None):
             "X": registration["X"],
             "Y": registration["Y"],
             "confidence": registration["confidence"],
+            "peak_margin": registration["peak_margin"],
             "doubtful": "; ".join(registration.get("doubts", [])),
         }
         if truths is not None:

@@ -45,7 +45,9 @@ the whole run has finished, so a run that fails part way leaves nothing a rerun
 would take for a trained model; ``summary.json``. Every checkpoint carries the SR factor (in
 ``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
 made with, which :mod:`ramansr.predict` applies to new scans, and the pair set's
-``intensity_convention`` (see :mod:`ramansr.dataset`), the intensity scale the model maps between.
+``intensity_convention`` (see :mod:`ramansr.dataset`), the intensity scale the model maps between,
+and ``steps_um``, the LR and HR steps of the pairs (:func:`ramansr.geometry.trained_steps`), against
+which prediction checks a scan's pixel size.
 The resume files, never declared to Snakemake so that its cleanup of a failed job keeps them:
 ``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and
 ``best_so_far.pt`` (the best weights up to ``last.pt``'s epoch). A rerun
@@ -69,7 +71,7 @@ from tqdm import tqdm
 from ramansr.inference import pick_device
 from ramansr.io_utils import atomic_path, write_json
 from ramansr.models import MODELS, build, is_joint, is_trainable
-from ramansr.pairs import intensity_convention, load_pairs
+from ramansr.pairs import intensity_convention, load_pairs, pair_steps
 from ramansr.trainer import TrainingRun, evaluate_windows, model_arguments
 
 DEFAULT_SETTINGS = {
@@ -211,7 +213,7 @@ def joint_maps(model_name, pipeline):
     return int(pipeline["n_components"])
 
 
-def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, convention):
+def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, pairs_path):
     """A parameter-free model needs no training: choose its ``choices`` (:class:`ramansr.models.ModelEntry`)
     on the validation pairs, write name-only checkpoints and return the validation score.
 
@@ -246,7 +248,8 @@ def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pi
         "epoch": 0,
         "settings": settings,
         "history": [],
-        "intensity_convention": convention,
+        "intensity_convention": intensity_convention(pairs_path),
+        "steps_um": pair_steps(pairs_path),
     }
     save_checkpoint(state, out_dir / LAST_CHECKPOINT)
     write_history([], out_dir / HISTORY)
@@ -311,9 +314,7 @@ def train_model(
     }
 
     if not is_trainable(model_name):
-        validation = _train_baseline(
-            model_name, val_pairs, out_dir, settings, device, factor, pipeline, intensity_convention(pairs_path)
-        )
+        validation = _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pipeline, pairs_path)
         summary.update(
             epochs_completed=0,
             best_epoch=None,
@@ -333,6 +334,7 @@ def train_model(
     fingerprint = input_fingerprint(pairs_path, split_path, settings["init_from"])
     run.inputs = fingerprint
     run.intensity_convention = intensity_convention(pairs_path)
+    run.steps_um = pair_steps(pairs_path)
     resumed = _resume_state(out_dir, settings, fingerprint)
     if resumed is not None:
         run.restore(resumed)

@@ -184,6 +184,7 @@ class TrainingRun:
         self.discriminator = None
         self.inputs = None  # fingerprint of the training data, set by train_model
         self.intensity_convention = None  # of the training data, set by train_model
+        self.steps_um = None  # the training data's LR and HR steps, set by train_model
         if model_name == "srgan":
             self.discriminator = Discriminator(**settings["discriminator"]).to(device)
             self.optimisers["discriminator"] = torch.optim.Adam(
@@ -323,6 +324,7 @@ class TrainingRun:
             "settings": self.settings,
             "inputs": self.inputs,
             "intensity_convention": self.intensity_convention,
+            "steps_um": self.steps_um,
         }
         if self.discriminator is not None:
             state["discriminator_state"] = self.discriminator.state_dict()

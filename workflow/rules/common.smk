@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # and so does the workf
 
 from ramansr.processing import processing_settings
 from ramansr.models import is_joint
+from ramansr.sheet import check_unique_scans
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
@@ -150,6 +151,7 @@ def load_samples():
             f"{sheet.loc[duplicated, ['sample', 'area']].values.tolist()}"
         )
     sheet = resolve_sheet_paths(sheet, config["samples"])
+    check_unique_scans(sheet, config["samples"], SCANS)
     return sheet.set_index(["sample", "area"], drop=False)
 
 

@@ -16,7 +16,7 @@ rule register:
         "../../envs/ramansr.yaml"
     params:
         interpolation=config["register"]["interpolation"],
-        min_confidence=config["register"]["min_confidence"],
+        min_peak_margin=config["register"]["min_peak_margin"],
         max_disagreement_px=config["register"]["max_disagreement_px"],
     script:
         "../scripts/register.py"

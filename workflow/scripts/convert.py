@@ -13,4 +13,4 @@ scan = read_scan_for_pipeline(
     snakemake.input[0], snakemake.params.variable, snakemake.params.image_shape, snakemake.wildcards.scan
 )
 save_scan_arrays(scan, snakemake.output.arrays)
-save_scan_header(scan, snakemake.output.header)
+save_scan_header(scan, snakemake.output.header, snakemake.input[0])

@@ -11,6 +11,6 @@ register_area_file(
     snakemake.input.geometry,
     snakemake.output[0],
     snakemake.params.interpolation,
-    snakemake.params.min_confidence,
+    snakemake.params.min_peak_margin,
     snakemake.params.max_disagreement_px,
 )
