@@ -123,11 +123,10 @@ def floors(paths, config, lowres_side):
     read_lr, lowres = timed(read_scan, paths["lowres"])
     read_hr, highres = timed(read_scan, paths["highres"])
     result["convert"] = {"lowres": read_lr, "highres": read_hr}
-    options = {"despike_threshold": pre["despike"]["threshold"], "clip_percentile": pre["clip_percentile"]}
     scaled = {}
     result["preprocess"] = {}
     for name, scan in (("lowres", lowres), ("highres", highres)):
-        seconds, out = timed(preprocess_cube, scan.cube, pre["window_length"], pre["polyorder"], **options)
+        seconds, out = timed(preprocess_cube, scan.cube, scan.wavenumbers, pre, name=name)
         result["preprocess"][name], scaled[name] = seconds, out[0]
     started = time.perf_counter()
     lr_maps, _, model = fit_nmf(
@@ -136,8 +135,12 @@ def floors(paths, config, lowres_side):
     hr_maps = transform_nmf(model, scaled["highres"])
     fit_pca(scaled["lowres"], dec["pca_components"])
     result["decompose"] = time.perf_counter() - started
-    result["register"], _ = timed(register_area, lr_maps, hr_maps, FACTOR)
-    result["select"], _ = timed(select_components, lr_maps, hr_maps)
+    result["register"], registration = timed(register_area, lr_maps, hr_maps, FACTOR)
+    window = ((registration["X"], registration["Y"]), FACTOR)
+    select = config["select"]
+    result["select"], _ = timed(
+        select_components, lr_maps, hr_maps, min_hr_contrast=select["min_hr_contrast"], window=window
+    )
     result["area_geometry"] = 0.0  # reads two small JSON headers: no computation to speak of
     for name in ("linear", "srcnn"):
         network = build(name, scaling_factor=FACTOR)

@@ -80,10 +80,11 @@ def test_the_collection_gain_is_the_true_ratio_with_offset_and_background(realis
 def test_no_hr_map_collapses_and_the_window_is_found(realistic_area, realistic_maps):
     truth = realistic_area[2]
     lowres_maps, highres_maps, _ = realistic_maps
-    decisions = select_components(lowres_maps, highres_maps, min_snr_db=6.0, min_hr_contrast=0.1)
+    registration = register_area(lowres_maps, highres_maps, 4)
+    window = ((registration["X"], registration["Y"]), 4)
+    decisions = select_components(lowres_maps, highres_maps, min_snr_db=6.0, min_hr_contrast=0.1, window=window)
     assert not any(d["collapsed"] for d in decisions)
     assert min(d["hr_lr_contrast"] for d in decisions) > 0.5
-    registration = register_area(lowres_maps, highres_maps, 4)
     # the truth's corner in the registration's half-pixel convention (as results/tables/registration.md)
     x_true, y_true = lr_point_to_upscaled(np.asarray(truth["position"]) / 4, 4)
     assert np.hypot(registration["X"] - x_true, registration["Y"] - y_true) < 0.5

@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.ndimage import gaussian_filter
-from spectra_helpers import chain_settings
 
 from ramansr.dataset import check_split
 from ramansr.decompose import check_area_scans, decompose_area_files
-from ramansr.io_utils import save_npz
-from ramansr.preprocess import preprocess_cube, scale_channels
+from ramansr.io_utils import save_npz, write_json
+from ramansr.preprocess import scale_channels, smooth_spectra
 from ramansr.register import match_window, register_area
 from ramansr.selection import (
     check_collapse,
@@ -31,7 +30,7 @@ def smooth_map(shape, seed=0):
 def cube(rows, cols, channels, seed=0):
     """A preprocessed cube: smooth spatial structure, scaled per channel like the preprocess stage."""
     raw = np.random.default_rng(seed).random((rows, cols, channels)).astype(np.float32) + 1
-    return preprocess_cube(raw, np.arange(channels, dtype=float), chain_settings(5, 2), name="cube")[0]
+    return scale_channels(smooth_spectra(raw, 5, 2))[0]
 
 
 # --- registration and selection of blank or tiny maps --------------------------------------
@@ -50,11 +49,18 @@ def test_a_one_pixel_map_is_refused_by_the_fourier_test_not_scored_nan():
         spectral_snr_db(np.ones((1, 1)))
 
 
+def registration(tmp_path):
+    """A registration file: the window at the corner of an LR map of its own size (factor 1)."""
+    path = tmp_path / "registration.json"
+    write_json({"X": 0.0, "Y": 0.0, "settings": {"factor": 1}}, path)
+    return path
+
+
 def test_the_select_stage_names_the_file_and_writes_no_nan(tmp_path):
     nmf = tmp_path / "nmf.npz"
     save_npz(nmf, lowres_maps=np.stack([smooth_map((24, 24))]), highres_maps=np.ones((1, 1, 1), np.float32))
     with pytest.raises(ValueError, match=str(nmf)):
-        select_area_file(nmf, tmp_path / "selection.json", min_hr_contrast=0.1)
+        select_area_file(nmf, registration(tmp_path), tmp_path / "selection.json", min_hr_contrast=0.1)
     assert not (tmp_path / "selection.json").exists()
 
 
@@ -66,14 +72,15 @@ def test_every_dropped_component_carries_its_reason(tmp_path, capfd):
         lowres_maps=np.stack([structured, structured]),
         highres_maps=np.stack([smooth_map((32, 32), 1), np.zeros((32, 32), np.float32)]),
     )
-    select_area_file(nmf, tmp_path / "selection.json", min_hr_contrast=0.1)
+    select_area_file(nmf, registration(tmp_path), tmp_path / "selection.json", min_hr_contrast=0.1)
     components = json.loads((tmp_path / "selection.json").read_text())["components"]
     assert [c["keep"] for c in components] == [True, False]
     assert [c["collapsed"] for c in components] == [False, True]
     assert components[0]["reason"] == ""
     # a blank HR map under an LR map with signal: collapsed, named first, with its numbers
     reason = (
-        "HR map collapsed: its contrast is 0.000 of the LR map's (< min_hr_contrast 0.1); HR map 0.0 dB < min_snr_db 10"
+        "HR map collapsed: its contrast is 0.000 of the LR map's under the window (< min_hr_contrast 0.1); "
+        "HR map 0.0 dB < min_snr_db 10"
     )
     assert components[1]["reason"] == reason
     assert f"component 1 dropped: {reason}" in capfd.readouterr().err

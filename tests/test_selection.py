@@ -32,17 +32,26 @@ def test_a_component_is_kept_only_when_both_maps_have_signal():
     signal, noise = domains(rng), rng.normal(size=(64, 64))
     lr = np.stack([signal, signal, noise])
     hr = np.stack([domains(rng), rng.normal(size=(64, 64)), domains(rng)])
-    decisions = select_components(lr, hr, min_snr_db=10, min_hr_contrast=0.1)
+    decisions = select_components(lr, hr, min_snr_db=10, min_hr_contrast=0.1, window=((0, 0), 1))
     assert [d["keep"] for d in decisions] == [True, False, False]
     assert decisions[1]["lr_snr_db"] > 10 > decisions[1]["hr_snr_db"]
 
 
 def test_an_hr_map_far_below_its_lr_map_has_collapsed():
-    """On the LR maps' scale: a faint copy (2 % of the contrast) collapsed; a half-contrast one did not."""
+    """On the LR maps' scale: a faint copy (2 % of the contrast) collapsed; a half-contrast one did not;
+    a blank window where the LR map is flat under the window too (one phase) is no collapse."""
     rng = np.random.default_rng(4)
-    lr = domains(rng)
-    hr = domains(rng)
-    decisions = select_components(np.stack([lr, lr]), np.stack([0.02 * hr, 0.5 * hr]), 10, min_hr_contrast=0.1)
+    lr = domains(rng, size=64)
+    window = ((0, 0), 1)
+    hr = lr[:32, :32]
+    decisions = select_components(
+        np.stack([lr, lr]), np.stack([0.02 * hr, 0.5 * hr]), 10, min_hr_contrast=0.1, window=window
+    )
     assert [d["collapsed"] for d in decisions] == [True, False]
     assert decisions[0]["hr_lr_contrast"] < 0.1 < decisions[1]["hr_lr_contrast"]
+    one_phase = lr.copy()
+    one_phase[:32, :32] = 0.5  # the window's corner lies in one flat phase
+    flat = np.full((32, 32), 0.001, np.float32) + rng.normal(0, 1e-4, (32, 32))
+    (decision,) = select_components(one_phase[None], flat[None], 10, min_hr_contrast=0.1, window=window)
+    assert not decision["collapsed"]
     assert not decisions[0]["keep"] and decisions[0]["reason"].startswith("HR map collapsed: its contrast is 0.0")

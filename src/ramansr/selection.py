@@ -7,10 +7,11 @@ highest-frequency band, in decibels.
 
 A second test catches an HR map that collapsed: the HR map is on its LR map's
 scale (the HR cube goes through the LR-fitted NMF model on the LR scan's
-channel scale), so an HR map whose contrast is a small fraction of its LR
-map's, while the LR map carries signal, lost its component to an intensity
-mismatch between the scans (a detector offset or a background left in one of
-them), not to the specimen.
+channel scale), so an HR map whose contrast is a small fraction of that of the
+LR map under the registered window, while the LR map shows the component
+there, lost it to an intensity mismatch between the scans (a detector offset
+or a background left in one of them), not to the specimen. A window that lies
+in one phase, where the LR map is flat too, is no collapse.
 
 Data contract: maps are float32 (k, rows, cols); frequencies are in cycles per
 pixel (Nyquist = 0.5).
@@ -75,7 +76,7 @@ def map_contrast(image):
 
 
 def select_components(
-    lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5), *, min_hr_contrast
+    lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5), *, min_hr_contrast, window
 ):
     """Decide, per component, whether both its LR and its HR map carry signal.
 
@@ -88,23 +89,34 @@ def select_components(
     low_band, noise_band : (float, float)
         Cycles per pixel.
     min_hr_contrast : float
-        An HR map whose contrast (:func:`map_contrast`) is below this fraction of its LR
-        map's, while the LR map passes the Fourier test, has collapsed.
+        An HR map whose contrast (:func:`map_contrast`) is below this fraction of the LR
+        map's under the window, while the LR map passes the Fourier test and shows the
+        component under the window (its contrast there at least this fraction of the whole
+        LR map's), has collapsed.
+    window : (position, factor)
+        The registered window's corner (X, Y) in the LR map upscaled by ``factor``.
 
     Returns
     -------
     list of dict
         One entry per component: component, lr_snr_db, hr_snr_db,
-        hr_lr_contrast (the HR map's contrast over the LR map's), collapsed,
+        hr_lr_contrast (the HR map's contrast over the LR map's under the window), collapsed,
         keep, and reason (why it is dropped; empty when kept). A blank
         (constant) map scores 0 dB.
     """
+    from ramansr.metrics import crop_window
+    from ramansr.register import upscale
+
+    position, factor = window
+    tiny = np.finfo(np.float32).tiny
     decisions = []
     for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps, strict=True)):
         lr_snr = spectral_snr_db(lr_map, low_band, noise_band)
         hr_snr = spectral_snr_db(hr_map, low_band, noise_band)
-        contrast_ratio = map_contrast(hr_map) / max(map_contrast(lr_map), np.finfo(np.float32).tiny)
-        collapsed = lr_snr >= min_snr_db and contrast_ratio < min_hr_contrast
+        under_window = map_contrast(crop_window(upscale(lr_map, factor), position, hr_map.shape))
+        contrast_ratio = map_contrast(hr_map) / max(under_window, tiny)
+        shown = under_window >= min_hr_contrast * map_contrast(lr_map)
+        collapsed = lr_snr >= min_snr_db and shown and contrast_ratio < min_hr_contrast
         reasons = [
             f"{scan} map {snr:.1f} dB < min_snr_db {min_snr_db:g}"
             for scan, snr in (("LR", lr_snr), ("HR", hr_snr))
@@ -113,7 +125,7 @@ def select_components(
         if collapsed:
             reasons.insert(
                 0,
-                f"HR map collapsed: its contrast is {contrast_ratio:.3f} of the LR map's "
+                f"HR map collapsed: its contrast is {contrast_ratio:.3f} of the LR map's under the window "
                 f"(< min_hr_contrast {min_hr_contrast:g})",
             )
         decisions.append(
@@ -131,13 +143,28 @@ def select_components(
 
 
 def select_area_file(
-    nmf_path, out_path, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5), *, min_hr_contrast
+    nmf_path,
+    registration_path,
+    out_path,
+    min_snr_db=10.0,
+    low_band=(0.0, 0.1),
+    noise_band=(0.3, 0.5),
+    *,
+    min_hr_contrast,
 ):
     """The ``select`` stage for one area: JSON with a keep decision per component."""
     nmf = load_npz(nmf_path)
+    registration = read_json(registration_path)
+    window = ((registration["X"], registration["Y"]), registration["settings"]["factor"])
     try:
         components = select_components(
-            nmf["lowres_maps"], nmf["highres_maps"], min_snr_db, low_band, noise_band, min_hr_contrast=min_hr_contrast
+            nmf["lowres_maps"],
+            nmf["highres_maps"],
+            min_snr_db,
+            low_band,
+            noise_band,
+            min_hr_contrast=min_hr_contrast,
+            window=window,
         )
     except ValueError as error:
         raise ValueError(f"{nmf_path}: {error}") from error

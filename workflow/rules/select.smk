@@ -3,7 +3,8 @@
 
 rule select:
     input:
-        "results/decomposition/{sample}/{area}/nmf.npz",
+        nmf="results/decomposition/{sample}/{area}/nmf.npz",
+        registration="results/registration/{sample}/{area}.json",
     output:
         "results/selection/{sample}/{area}.json",
     log:

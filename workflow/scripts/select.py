@@ -7,7 +7,8 @@ sys.stderr = open(snakemake.log[0], "w")
 from ramansr.selection import select_area_file
 
 select_area_file(
-    snakemake.input[0],
+    snakemake.input.nmf,
+    snakemake.input.registration,
     snakemake.output[0],
     snakemake.params.min_snr_db,
     tuple(snakemake.params.low_band),
