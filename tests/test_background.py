@@ -16,6 +16,8 @@ from ramansr.selection import select_components
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+#: The config's preprocessing with its (default off) fluorescence baseline turned on.
+WITH_BASELINE = {**CONFIG["preprocess"], "baseline": {**CONFIG["preprocess"]["baseline"], "enabled": True}}
 WITEC_MAT = REPO.parent / "shared" / "data" / "witec" / "P_A32_006_Spec.Data 1.mat"
 RENISHAW_WDF = REPO.parent / "shared" / "data" / "renishaw" / "renishaw_test_streamline.wdf"
 
@@ -151,7 +153,7 @@ def band_height(wavenumbers, spectrum, band, sides):
 def test_the_baseline_leaves_the_bands_of_a_real_witec_export():
     """A real cell (WITec Project FOUR export): the band-free region goes to zero, the CH band keeps its height."""
     scan = read_scan(WITEC_MAT)
-    signal, record = spectral_chain(scan.cube, scan.wavenumbers, CONFIG["preprocess"], name=WITEC_MAT.name)
+    signal, record = spectral_chain(scan.cube, scan.wavenumbers, WITH_BASELINE, name=WITEC_MAT.name)
     w = scan.wavenumbers
     before = np.median(scan.cube.reshape(-1, len(w)), axis=0) - record["offset"]
     after = np.median(signal.reshape(-1, len(w)), axis=0)
@@ -174,7 +176,7 @@ def test_the_baseline_of_a_real_renishaw_map_keeps_its_bands():
     scan = read_scan(RENISHAW_WDF)
     w = scan.wavenumbers
     before = np.median(scan.cube.reshape(-1, len(w)), axis=0)
-    settings = {**CONFIG["preprocess"], "despike": {"enabled": False}}
+    settings = {**WITH_BASELINE, "despike": {"enabled": False}}
     signal, record = spectral_chain(scan.cube, w, settings, name=RENISHAW_WDF.name)
     after = np.median(signal.reshape(-1, len(w)), axis=0)
     # the strongest band of the map over its surroundings survives the removal
@@ -222,15 +224,13 @@ def test_the_preprocess_stage_and_prediction_run_one_chain(realistic_area, tmp_p
         tmp_path / "arrays.npz",
         tmp_path / "cube.npz",
         tmp_path / "spectra.npz",
-        CONFIG["preprocess"],
+        WITH_BASELINE,
         scan="lowres",
         geometry_path=tmp_path / "geometry.json",
         lowres_header_path=tmp_path / "lowres.json",
     )
     stage = load_npz(tmp_path / "cube.npz")
-    cube, data_min, data_max, record = preprocess_cube(
-        lowres.cube, lowres.wavenumbers, CONFIG["preprocess"], name="C/2"
-    )
+    cube, data_min, data_max, record = preprocess_cube(lowres.cube, lowres.wavenumbers, WITH_BASELINE, name="C/2")
     for name, array in (
         ("cube", cube),
         ("data_min", data_min),

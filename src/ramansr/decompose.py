@@ -253,16 +253,16 @@ def decompose_area_files(
 def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *, geometry_path, lowres_header_path):
     """Component maps of a simulated area's noise-free scans in LR units (for scoring only).
 
-    The clean LR cube goes through the measured LR scan's processing (the
-    same smoothing, its channel range, the NMF model fitted on it); the clean
-    HR cube too, after division by the true collection-efficiency ratio of the
-    two objectives: the HR truth as the LR objective would have collected it,
-    in the LR maps' units. That is the reference for scores on the common LR
-    scale, and it does not depend on how the pipeline calibrated the measured
-    HR maps. The clean cubes are the Raman signal alone: no detector offset,
-    no spikes and no fluorescence (the truth's ``baseline_spectra`` left out),
-    which is what the measured scans' offset and baseline removal aim at; so
-    what those steps miss costs in the scores.
+    The clean LR cube goes through exactly the measured LR scan's processing
+    (the same smoothing and, when it is on, baseline removal; its channel
+    range; the NMF model fitted on it); the clean HR cube too, after division
+    by the true collection-efficiency ratio of the two objectives: the HR
+    truth as the LR objective would have collected it, in the LR maps' units.
+    That is the reference for scores on the common LR scale, and it does not
+    depend on how the pipeline calibrated the measured HR maps. The clean
+    cubes have no detector offset and no spikes, so those two steps are
+    skipped; their fluorescence is the truth's, which the baseline removal
+    (when on) treats as it treats the measured scans'.
 
     Parameters
     ----------
@@ -281,12 +281,11 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *
     lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
     ranges = load_npz(spectra_paths["lowres"])
     efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
-    raman_only = {**truth, "baseline_spectra": np.zeros_like(truth["baseline_spectra"])}
-    noise_free = {**settings, "offset": "none", "despike": {"enabled": False}, "baseline": {"enabled": False}}
+    noise_free = {**settings, "offset": "none", "despike": {"enabled": False}}
     maps = {}
     for scan, divisor in (("lowres", 1.0), ("highres", efficiency_ratio)):
         cube, wavenumbers = align_scan(
-            clean_cube(raman_only, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
+            clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
         )
         # in place and each stage's cube let go once the next exists: at most two cubes at a time
         cube /= divisor
