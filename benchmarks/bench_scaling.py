@@ -230,9 +230,9 @@ def measure_simulated(scratch, lowres_sides, cores):
 
 def run_predict(workdir, lowres_path, model_name, config):
     """Wall seconds and peak RSS (MB) of ``ramansr-predict`` with an untrained checkpoint of ``model_name``."""
+    from ramansr.checkpoint import save_checkpoint
     from ramansr.dataset import INTENSITY_CONVENTION
     from ramansr.processing import processing_settings
-    from ramansr.train import save_checkpoint
 
     checkpoint = workdir / f"{model_name}.pt"
     save_checkpoint(

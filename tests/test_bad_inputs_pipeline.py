@@ -313,8 +313,8 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, write):
     """Disk full during an atomic write (a 64 KiB tmpfs): the previous file stays whole."""
     import numpy as np
 
+    from ramansr.checkpoint import save_checkpoint
     from ramansr.io_utils import load_npz, save_npz
-    from ramansr.train import save_checkpoint
 
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")

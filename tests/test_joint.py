@@ -8,12 +8,13 @@ from scipy.ndimage import gaussian_filter
 from test_predict import PIPELINE, lowres_scan, run  # noqa: F401 (lowres_scan: a fixture)
 
 from ramansr.bands import component_channels
+from ramansr.checkpoint import checkpoint_joint_maps, save_checkpoint
 from ramansr.dataset import INTENSITY_CONVENTION
-from ramansr.inference import checkpoint_joint_maps, load_model, super_resolve, super_resolve_pairs
+from ramansr.inference import load_model, super_resolve, super_resolve_pairs
 from ramansr.metrics import SCALES, evaluate_model_file
 from ramansr.models import build
 from ramansr.pairs import load_pairs, make_batch
-from ramansr.train import resolve_settings, save_checkpoint, train_model
+from ramansr.train import resolve_settings, train_model
 from ramansr.trainer import TrainingRun, masked_mse
 
 N_MAPS, FACTOR, LOWRES, WINDOW = 3, 4, 10, 16

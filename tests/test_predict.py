@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from ramansr.checkpoint import save_checkpoint
 from ramansr.consistency import lowres_consistency
 from ramansr.dataset import INTENSITY_CONVENTION
 from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
 from ramansr.io.table import write_table
 from ramansr.predict import main, predict_scan, prediction_table, reconstruct_cube, resolve_pipeline
-from ramansr.train import save_checkpoint
 
 ROWS, COLS, CHANNELS = 10, 12, 40
 
@@ -32,6 +32,8 @@ def lowres_scan(tmp_path):
 
 
 PIPELINE = {
+    "offset": "estimate",
+    "baseline": {"enabled": False, "method": "arpls", "settings": {"lam": 1e7}},
     "window_length": 7,
     "polyorder": 2,
     "despike": {"enabled": True, "threshold": 4.0},
@@ -97,8 +99,12 @@ def test_linear_baseline_predicts_bilinear_upscaled_maps(lowres_scan, tmp_path):
 
 
 def test_reconstructed_cube_is_4x_and_matches_the_scan(lowres_scan, tmp_path):
-    run(lowres_scan, checkpoint(tmp_path, "linear"), tmp_path)
+    result, _ = run(lowres_scan, checkpoint(tmp_path, "linear"), tmp_path)
     lowres, highres = read_scan(lowres_scan), read_scan(tmp_path / "out.mat")
+    # the cube holds the Raman signal: the scan less the offset the chain estimated (its 50 counts and the
+    # floor of its broad bands)
+    assert result["offset"] >= 50.0
+    lowres.cube -= np.float32(result["offset"])
     assert highres.cube.shape == (4 * ROWS, 4 * COLS, CHANNELS)
     np.testing.assert_allclose(highres.wavenumbers, lowres.wavenumbers)
     assert highres.pixel_size_um == pytest.approx((0.5, 0.5))
@@ -113,6 +119,14 @@ def test_a_checkpoint_without_the_intensity_convention_is_refused(lowres_scan, t
     with pytest.raises(ValueError, match=r"linear.pt: trained on intensity convention None.*Retrain"):
         run(lowres_scan, old, tmp_path)
     assert not (tmp_path / "out.mat").exists()
+
+
+def test_a_stale_checkpoint_is_refused_before_the_scan_is_read(tmp_path):
+    """The checkpoint is read first and checked at once: no minutes of preprocessing and NMF before the error."""
+    old = checkpoint(tmp_path, "linear", convention=None)
+    outputs = [tmp_path / name for name in ("out_maps.npz", "out.png", "out.mat")]
+    with pytest.raises(ValueError, match=r"linear.pt: trained on intensity convention None"):
+        predict_scan(tmp_path / "no such scan.mat", old, *outputs)
 
 
 def test_reconstruct_cube_undoes_both_scalings():
@@ -189,6 +203,12 @@ def test_a_checkpoint_from_before_the_nmf_tolerance_setting_gets_the_tolerance_i
     assert resolve_pipeline({"model_name": "linear", "pipeline": older})["tol"] == 1e-4
     with pytest.raises(ValueError, match=r"tol: 0\.001 given, 0\.0001 in the checkpoint"):
         resolve_pipeline({"model_name": "linear", "pipeline": older}, {"tol": 1e-3})
+
+
+def test_a_checkpoint_from_before_offset_removal_uses_the_counts_as_recorded():
+    older = {key: value for key, value in PIPELINE.items() if key not in ("offset", "baseline")}
+    resolved = resolve_pipeline({"model_name": "linear", "pipeline": older})
+    assert resolved["offset"] == "none" and not resolved["baseline"]["enabled"]
 
 
 def test_a_checkpoint_without_settings_needs_them_all(tmp_path):

@@ -1,9 +1,9 @@
 """Load a trained model and apply it: the part of training that scoring, figures and prediction need.
 
 :func:`load_model` rebuilds a model from a checkpoint of :func:`ramansr.train.train_model` (or a
-baseline's name-only one), :func:`checkpoint_factor` reads the SR factor it was trained for, and
-:func:`super_resolve` upscales LR maps with it in fp32, without gradients: one map at a time, or, for a
-joint model (:func:`checkpoint_joint_maps`), the stacks of an area's maps (``stacks=True``).
+baseline's name-only one; :mod:`ramansr.checkpoint` reads them), and :func:`super_resolve` upscales LR
+maps with it in fp32, without gradients: one map at a time, or, for a joint model
+(:func:`ramansr.checkpoint.checkpoint_joint_maps`), the stacks of an area's maps (``stacks=True``).
 :func:`super_resolve_pairs` upscales the pairs of a pair set with either kind. :func:`use_threads` keeps
 torch's CPU work to a job's declared threads.
 """
@@ -11,6 +11,7 @@ torch's CPU work to a job's declared threads.
 import numpy as np
 import torch
 
+from ramansr.checkpoint import checkpoint_joint_maps, read_checkpoint
 from ramansr.models import build, is_trainable
 from ramansr.pairs import area_channels, stack_channels
 
@@ -32,13 +33,14 @@ def pick_device(device=None):
     return torch.device(device)
 
 
-def load_model(checkpoint_path, device=None):
+def load_model(checkpoint, device=None):
     """Rebuild a model from a checkpoint of :func:`ramansr.train.train_model`, in eval mode.
 
     Parameters
     ----------
-    checkpoint_path : path-like
-        ``best.pt`` or ``last.pt`` (a baseline's name-only checkpoint works too).
+    checkpoint : path-like or dict
+        ``best.pt`` or ``last.pt`` (a baseline's name-only checkpoint works too), or one already
+        read with :func:`ramansr.checkpoint.read_checkpoint`.
     device : str or torch.device or None
         None picks CUDA when available, else CPU.
 
@@ -47,8 +49,7 @@ def load_model(checkpoint_path, device=None):
     torch.nn.Module
     """
     device = pick_device(device)
-    # mmap: a GAN's checkpoint also holds the discriminator and optimiser states, which are never read here
-    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=True, mmap=True)
+    checkpoint = read_checkpoint(checkpoint, device)
     kwargs = checkpoint["model_kwargs"]
     if is_trainable(checkpoint["model_name"]):
         # a checkpoint that records no padding mode was trained with torch's zero padding
@@ -57,29 +58,6 @@ def load_model(checkpoint_path, device=None):
     if checkpoint["model_state"] is not None:
         model.load_state_dict(checkpoint["model_state"])
     return model.to(device).eval()
-
-
-def _loaded(checkpoint):
-    """A checkpoint as a dict, loaded (memory-mapped, on the CPU) when given as a path."""
-    if isinstance(checkpoint, dict):
-        return checkpoint
-    return torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
-
-
-def checkpoint_joint_maps(checkpoint):
-    """A joint model's maps per area (a checkpoint path or a loaded dict); None for a single-map model."""
-    return _loaded(checkpoint).get("joint_maps")
-
-
-def checkpoint_factor(checkpoint):
-    """The SR factor a checkpoint (a path or a loaded dict) was trained for."""
-    checkpoint = _loaded(checkpoint)
-    if "scaling_factor" not in checkpoint["model_kwargs"]:
-        raise ValueError(
-            f"the {checkpoint['model_name']} checkpoint records no SR factor: it predates "
-            "geometry-aware training; retrain it"
-        )
-    return int(checkpoint["model_kwargs"]["scaling_factor"])
 
 
 # LR pixels per forward pass: the HR activations of a batch dominate peak memory (8 maps of 100 x 100,
@@ -150,8 +128,9 @@ def super_resolve_pairs(checkpoint_path, lowres_maps, table, device=None):
     -------
     ndarray of float32, (n, factor h, factor w), aligned with ``lowres_maps``.
     """
-    model = load_model(checkpoint_path, device)
-    n_maps = checkpoint_joint_maps(checkpoint_path)
+    checkpoint = read_checkpoint(checkpoint_path)
+    model = load_model(checkpoint, device)
+    n_maps = checkpoint_joint_maps(checkpoint)
     if n_maps is None:
         return super_resolve(model, lowres_maps)
     _, index = area_channels(table, n_maps)

@@ -301,7 +301,8 @@ def evaluate_model_file(model_name, checkpoint_path, pairs_path, split_path, out
     for a joint model as for the others (:func:`ramansr.inference.super_resolve_pairs`), with its frame
     against bicubic interpolation of the same maps."""
     # deferred: the summary and table stages import this module and need no torch
-    from ramansr.inference import checkpoint_factor, super_resolve, super_resolve_pairs
+    from ramansr.checkpoint import checkpoint_factor
+    from ramansr.inference import super_resolve, super_resolve_pairs
     from ramansr.models import build
 
     pairs = load_npz(pairs_path)

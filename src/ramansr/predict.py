@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ramansr.bands import CH_BAND, band_image, component_channels
+from ramansr.checkpoint import check_convention, checkpoint_factor, checkpoint_joint_maps, read_checkpoint
 from ramansr.consistency import (
     DEFAULT_EXCITATION_NM,
     DEFAULT_LOWRES_NA,
@@ -44,7 +44,7 @@ from ramansr.dataset import (
 from ramansr.decompose import fit_nmf
 from ramansr.figure_style import DIVERGING_CMAP, new_figure, save_figure, show_map
 from ramansr.geometry import check_trained_step
-from ramansr.inference import checkpoint_factor, checkpoint_joint_maps, load_model, super_resolve
+from ramansr.inference import load_model, super_resolve
 from ramansr.io import RowBlocks, Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import load_npz, read_json, save_npz, write_csv, write_json, write_text
 from ramansr.metrics import DATA_RANGE
@@ -179,27 +179,6 @@ def plot_maps(lowres_maps, predicted_maps, out_paths, factor, pixel_size_um=None
     save_figure(fig, out_paths)
 
 
-def checkpoint_convention(checkpoint_path):
-    """The checkpoint's model name, after checking it was trained on today's intensity convention.
-
-    Raises
-    ------
-    ValueError
-        For a checkpoint trained on another convention (one without the
-        field predates it: each map min-max normalised on its own, whose
-        outputs have no known intensity scale).
-    """
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
-    convention = checkpoint.get("intensity_convention")
-    if convention != INTENSITY_CONVENTION:
-        raise ValueError(
-            f"{checkpoint_path}: trained on intensity convention {convention!r} (None: each map min-max normalised "
-            f"on its own, an older pair set), not {INTENSITY_CONVENTION!r}; its outputs' intensity scale is unknown. "
-            "Retrain it on a pair set written by this version (snakemake --forcerun dataset)"
-        )
-    return checkpoint["model_name"]
-
-
 def predict_scan(
     lowres_path,
     checkpoint_path,
@@ -262,8 +241,9 @@ def predict_scan(
         ({psnr: per map, data_range, na, excitation_nm, psf}) and timing.
     """
     started = time.perf_counter()
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True, mmap=True)
-    model_name, factor = checkpoint["model_name"], checkpoint_factor(checkpoint)
+    # read once, and every check on it made before minutes of preprocessing and NMF
+    checkpoint = read_checkpoint(checkpoint_path)
+    model_name, factor = check_convention(checkpoint, checkpoint_path), checkpoint_factor(checkpoint)
     settings = resolve_pipeline(checkpoint, overrides)
     try:
         grid = parse_image_shape(image_shape)
@@ -292,8 +272,7 @@ def predict_scan(
     del scaled_cube
     lowres_maps, low, high = normalize_maps(nmf_maps)
 
-    model_name = checkpoint_convention(checkpoint_path)
-    model = load_model(checkpoint_path, device)
+    model = load_model(checkpoint, device)
     # on the LR map's scale: an HR window may reach beyond the LR map's range, so no clipping to [0, 1]
     if checkpoint_joint_maps(checkpoint) is None:
         predicted_maps = super_resolve(model, lowres_maps)

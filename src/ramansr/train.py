@@ -68,6 +68,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from ramansr.checkpoint import read_checkpoint, save_checkpoint
 from ramansr.inference import pick_device
 from ramansr.io_utils import atomic_path, write_json
 from ramansr.models import MODELS, build, is_joint, is_trainable
@@ -140,12 +141,6 @@ def resolve_settings(settings):
     return resolved
 
 
-def save_checkpoint(state, path):
-    """``torch.save`` to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
-    with atomic_path(path) as temporary:
-        torch.save(state, temporary)
-
-
 def write_history(history, path, columns=HISTORY_COLUMNS):
     """One CSV row per epoch; metrics not measured that epoch stay blank."""
     with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
@@ -178,7 +173,7 @@ def _resume_state(out_dir, settings, fingerprint):
     path = out_dir / LAST_CHECKPOINT
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_checkpoint(path)
     resumable = [key for key in RESUMABLE_CHANGES if settings["schedule"] == "constant" or key != "epochs"]
     differing = sorted(key for key in settings if key not in resumable and state["settings"].get(key) != settings[key])
     if state.get("inputs") != fingerprint:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ramansr.checkpoint import read_checkpoint
 from ramansr.models import build, is_trainable
 from ramansr.models.srgan import Discriminator
 from ramansr.models.upsampling import PADDING_MODE
@@ -227,7 +228,7 @@ class TrainingRun:
 
     def initialise_generator(self, checkpoint_path):
         """Start the srgan generator from a trained srresnet, as the paper does."""
-        checkpoint = torch.load(checkpoint_path, map_location=self.device, weights_only=True)
+        checkpoint = read_checkpoint(checkpoint_path, self.device)
         if checkpoint["model_name"] not in {"srresnet", "srgan"}:
             raise ValueError(f"init_from must be an srresnet checkpoint, got a {checkpoint['model_name']} one")
         if checkpoint["model_kwargs"] != self.model_kwargs:
