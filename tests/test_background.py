@@ -239,3 +239,15 @@ def test_the_preprocess_stage_and_prediction_run_one_chain(realistic_area, tmp_p
     ):
         assert stage[name].tobytes() == np.asarray(array).tobytes(), name
     assert load_npz(tmp_path / "spectra.npz")["offset"] == pytest.approx(record["offset"])
+
+
+@pytest.mark.skipif(not WITEC_MAT.exists(), reason="needs ../shared/data/witec")
+@pytest.mark.parametrize("settings", [CONFIG["preprocess"], WITH_BASELINE], ids=["default", "with baseline"])
+def test_the_real_witec_export_decomposes_without_a_blank_map(settings):
+    """The real cell's three NMF maps each carry contrast after the chain, offset estimated and removed."""
+    scan = read_scan(WITEC_MAT)
+    cube, _, _, record = preprocess_cube(scan.cube, scan.wavenumbers, settings, name=WITEC_MAT.name)
+    maps, _, _ = fit_nmf(cube, 3, seed=0, max_iter=400, tol=3e-4)
+    assert record["offset"] > 600
+    for component in maps:
+        assert component.std() > 0.05 * component.max() > 0

@@ -260,9 +260,13 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *
     truth as the LR objective would have collected it, in the LR maps' units.
     That is the reference for scores on the common LR scale, and it does not
     depend on how the pipeline calibrated the measured HR maps. The clean
-    cubes have no detector offset and no spikes, so those two steps are
-    skipped; their fluorescence is the truth's, which the baseline removal
-    (when on) treats as it treats the measured scans'.
+    cubes have no spikes (no despiking), and no detector offset: what the
+    measured LR scan had removed beyond its true offset (an estimate from the
+    counts also takes the floor that the bands and the fluorescence never
+    leave) comes off both clean cubes, as it came off the measured LR scan and,
+    through the calibration's offset, off the HR maps in LR units. Their
+    fluorescence is the truth's, which the baseline removal (when on) treats as
+    it treats the measured scans'.
 
     Parameters
     ----------
@@ -282,6 +286,8 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *
     ranges = load_npz(spectra_paths["lowres"])
     efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
     noise_free = {**settings, "offset": "none", "despike": {"enabled": False}}
+    # in LR units, so the same for both clean cubes: the HR maps in LR units carry the LR scan's floor
+    floor = np.asarray(ranges["offset"], np.float32) - np.float32(truth.get("lowres_offset", 0.0))
     maps = {}
     for scan, divisor in (("lowres", 1.0), ("highres", efficiency_ratio)):
         cube, wavenumbers = align_scan(
@@ -289,6 +295,7 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *
         )
         # in place and each stage's cube let go once the next exists: at most two cubes at a time
         cube /= divisor
+        cube -= floor
         signal, _ = spectral_chain(
             cube, wavenumbers, noise_free, name=f"{truth_path} ({scan}, noise-free)", overwrite=True
         )
