@@ -3,9 +3,9 @@
 For simulated areas at the default geometry, each area is decomposed as the pipeline does (the
 preprocessing, NMF fitted on the LR scan and applied to the HR scan on the LR scan's scale): its
 scans from the ideal detector of earlier versions (no offset, no fluorescence), and from the default,
-realistic detector under several preprocess settings. Printed per case: the collection gain against
-the true efficiency ratio (and first the ratio of median total counts, the calibration before gain
-and offset were fitted together), the smallest HR/LR map contrast ratio (a collapsed HR map is near
+realistic detector under several preprocess settings. Printed per case: the collection ratio against
+the true efficiency ratio (and first the ratio of median total counts of the scans as recorded, the
+calibration before the offset was removed), the smallest HR/LR map contrast ratio (a collapsed HR map is near
 0; a window on fewer phases than the field lowers it too), the worst HR component map's correlation
 with its best-matching true phase abundance, and the seconds the preprocessing and decomposition took.
 
@@ -36,7 +36,7 @@ def decompose(lowres, highres, preprocess, decompose_settings):
         scans[name] = {"cube": cube, "data_min": data_min, "data_max": data_max, "baseline": record["baseline"]}
     d = decompose_settings
     lr_maps, _, model = fit_nmf(scans["lowres"]["cube"], d["n_components"], d["seed"], d["max_iter"], d["tol"])
-    hr_cube, gain, _ = highres_in_lowres_units(scans["lowres"], scans["highres"])
+    hr_cube, gain = highres_in_lowres_units(scans["lowres"], scans["highres"])
     return lr_maps, transform_nmf(model, hr_cube), gain
 
 
@@ -72,7 +72,7 @@ def main(argv=None):
         ideal_scans = simulate_area(ideal, sample, int(area))
         truth = realistic[2]
         true_ratio = truth["highres_scale"] / truth["lowres_scale"]
-        # the ratio of median total counts, the calibration before gain and offset were fitted together
+        # the ratio of median total counts as recorded, the calibration before the offset came off
         totals = [np.median(scan.cube.sum(axis=-1)) for scan in realistic[:2]]
         rows.append((label, "ratio of total counts (before)", totals[1] / totals[0] / true_ratio - 1.0, *[np.nan] * 3))
         cases = [("ideal detector, counts as recorded", ideal_scans, {**base, "offset": "none"})]
@@ -84,7 +84,7 @@ def main(argv=None):
             ratio = contrast(hr_maps) / np.maximum(contrast(lr_maps), 1e-12)
             correlation = truth_correlation(hr_maps, scans[2]["highres_abundance"])
             rows.append((label, name, gain / true_ratio - 1.0, ratio.min(), correlation, seconds))
-    print("| area | scans, preprocessing | gain error | min HR/LR contrast | min HR map-truth corr. | seconds |")
+    print("| area | scans, preprocessing | ratio error | min HR/LR contrast | min HR map-truth corr. | seconds |")
     print("|---|---|---|---|---|---|")
     for label, name, error, ratio, correlation, seconds in rows:
         print(f"| {label} | {name} | {error:+.1%} | {ratio:.2f} | {correlation:.3f} | {seconds:.1f} |")

@@ -37,20 +37,20 @@ def realistic_area():
 
 @pytest.fixture(scope="module")
 def realistic_maps(realistic_area):
-    """Its LR maps, HR maps and collection gain through the default preprocessing."""
+    """Its LR maps, HR maps and collection ratio through the default preprocessing."""
     return decompose(*realistic_area[:2])
 
 
 def decompose(lowres, highres, settings=None):
-    """Both scans through the pipeline's chain and decomposition: LR maps, HR maps, the calibration's gain."""
+    """Both scans through the pipeline's chain and decomposition: LR maps, HR maps, the collection ratio."""
     settings = settings or CONFIG["preprocess"]
     scans = {}
     for name, scan in (("lowres", lowres), ("highres", highres)):
         cube, low, high, record = preprocess_cube(scan.cube, scan.wavenumbers, settings, name=name)
         scans[name] = {"cube": cube, "data_min": low, "data_max": high, "baseline": record["baseline"]}
     lowres_maps, _, model = fit_nmf(scans["lowres"]["cube"], 3, seed=0, max_iter=400, tol=3e-4)
-    highres_cube, gain, _ = highres_in_lowres_units(scans["lowres"], scans["highres"])
-    return lowres_maps, transform_nmf(model, highres_cube), gain
+    highres_cube, ratio = highres_in_lowres_units(scans["lowres"], scans["highres"])
+    return lowres_maps, transform_nmf(model, highres_cube), ratio
 
 
 def with_counts_added(scan, counts):
@@ -74,7 +74,7 @@ def test_the_offset_estimate_finds_the_detector_level():
         assert offset <= estimate_offset(scan.cube) <= offset + 0.05 * peak
 
 
-def test_the_collection_gain_is_the_true_ratio_with_offset_and_background(realistic_area, realistic_maps):
+def test_the_collection_ratio_is_the_true_one_with_offset_and_background(realistic_area, realistic_maps):
     truth = realistic_area[2]
     assert realistic_maps[2] == pytest.approx(truth["highres_scale"] / truth["lowres_scale"], rel=0.05)
 
@@ -251,3 +251,25 @@ def test_the_real_witec_export_decomposes_without_a_blank_map(settings):
     assert record["offset"] > 600
     for component in maps:
         assert component.std() > 0.05 * component.max() > 0
+
+
+def background_ratios(wavenumbers, cube, offset):
+    """The mean spectrum's level under the fingerprint and in the band-free region, over the CH peak's."""
+    mean = cube.reshape(-1, cube.shape[-1]).mean(axis=0) - offset
+    ch_peak = mean[(wavenumbers > 2800) & (wavenumbers < 3000)].max()
+    return [
+        np.median(mean[(wavenumbers > low) & (wavenumbers < high)]) / ch_peak
+        for low, high in ((600, 1000), (1900, 2600))
+    ]
+
+
+@pytest.mark.skipif(not WITEC_MAT.exists(), reason="needs ../shared/data/witec")
+def test_the_simulated_detector_looks_like_the_real_export():
+    """Offset and fluorescence as the real WITec export has them: the floor, and the background against the CH band."""
+    real = read_scan(WITEC_MAT)
+    real_offset = estimate_offset(real.cube)
+    lowres, _, truth = simulate.simulate_area(area_settings(channels=954), "C", 2)
+    assert 0.75 < truth["lowres_offset"] / real_offset < 1.25
+    simulated = background_ratios(lowres.wavenumbers, lowres.cube, truth["lowres_offset"])
+    measured = background_ratios(real.wavenumbers, real.cube, real_offset)
+    np.testing.assert_allclose(simulated, measured, atol=0.05)

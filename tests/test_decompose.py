@@ -65,9 +65,9 @@ def test_pca_explains_most_variance_in_its_first_component():
 
 def test_the_hr_cube_goes_on_the_lr_channel_scale():
     """An HR scan of a window whose chemistry differs from the field, collected 3x brighter: its own
-    per-channel MinMax would reweight the channels; on the LR scale it is the LR scaling of its counts,
-    less the calibration's offset, over its gain."""
-    from ramansr.decompose import collection_calibration, highres_in_lowres_units
+    per-channel MinMax would reweight the channels; on the LR scale it is the LR scaling of its counts
+    over the ratio of the scans' total counts."""
+    from ramansr.decompose import collection_ratio, highres_in_lowres_units
     from ramansr.preprocess import scale_channels, scale_with_range
 
     rng = np.random.default_rng(7)
@@ -76,25 +76,25 @@ def test_the_hr_cube_goes_on_the_lr_channel_scale():
     window = field[:8, :10] * np.linspace(0.5, 1.5, field.shape[-1])  # other chemistry: channels reweighted
     lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
     highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window), strict=True))
-    cube, gain, offset = highres_in_lowres_units(lowres, highres)
-    expected_gain, expected_offset = collection_calibration(field.mean(axis=(0, 1)), 3.0 * window.mean(axis=(0, 1)))
-    assert (gain, offset) == pytest.approx((expected_gain, expected_offset), rel=1e-4, abs=1e-4)
-    expected = np.clip(
-        scale_with_range((3.0 * window - offset) / gain, lowres["data_min"], lowres["data_max"]), 0, None
-    )
+    cube, ratio = highres_in_lowres_units(lowres, highres)
+    assert ratio == pytest.approx(collection_ratio(field.mean(axis=(0, 1)), 3.0 * window.mean(axis=(0, 1))), rel=1e-5)
+    expected = np.clip(scale_with_range(3.0 * window / ratio, lowres["data_min"], lowres["data_max"]), 0, None)
     np.testing.assert_allclose(cube, expected, rtol=1e-4, atol=1e-4)
+    # same chemistry and a plain 3x brighter copy: the ratio is 3 and the cubes agree
+    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field), strict=True))
+    cube, ratio = highres_in_lowres_units(lowres, copy)
+    assert ratio == pytest.approx(3.0, rel=1e-5)
+    np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges
 
 
-@pytest.mark.parametrize("counts", [0.0, 0.5])
-def test_a_brighter_copy_with_an_offset_is_the_lr_cube(counts):
-    """Same chemistry, 3x brighter and with a detector offset the LR scan lacks: gain 3, the offset found."""
-    from ramansr.decompose import highres_in_lowres_units
+def test_the_ratio_is_taken_before_the_baseline_came_off():
+    """A removed fluorescence baseline goes back into each scan's mean spectrum: it was collected as Raman light."""
+    from ramansr.decompose import mean_spectrum
     from ramansr.preprocess import scale_channels
 
     field, _ = two_phase_cube(np.random.default_rng(7), noise=0.0)
-    field = field + 0.2
-    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
-    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field + counts), strict=True))
-    cube, gain, offset = highres_in_lowres_units(lowres, copy)
-    assert gain == pytest.approx(3.0, rel=1e-4) and offset == pytest.approx(counts, abs=1e-3)
-    np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges
+    scan = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
+    baseline = np.linspace(1.0, 2.0, field.shape[-1])
+    np.testing.assert_allclose(
+        mean_spectrum({**scan, "baseline": baseline}), field.mean(axis=(0, 1)) + baseline, rtol=1e-5
+    )

@@ -48,8 +48,9 @@ def test_spectrometer_axis_is_linear_in_wavelength():
 
 
 def test_mean_lowres_spectrum_shows_ch_and_oh_bands(paper_spectra_area):
-    lowres, _, _ = paper_spectra_area
-    wavenumbers, mean = lowres.wavenumbers, lowres.cube.mean(axis=(0, 1))
+    lowres, _, truth = paper_spectra_area
+    # over the detector's offset, as a Raman microscopist reads a spectrum
+    wavenumbers, mean = lowres.wavenumbers, lowres.cube.mean(axis=(0, 1)) - truth["lowres_offset"]
     assert 2840 <= band_max_at(wavenumbers, mean, 2700, 3100) <= 2940
     assert 3180 <= band_max_at(wavenumbers, mean, 3100, 3700) <= 3480
     silent = mean[(wavenumbers > 1900) & (wavenumbers < 2600)].mean()
@@ -127,8 +128,8 @@ def test_noise_in_flat_region_matches_configured_snr():
     lowres, highres, truth = simulate.simulate_area(settings, "D", 1)
     channel = truth["snr_channel"]
     assert 2800 <= truth["wavenumbers"][channel] <= 3000
-    for scan, expected in ((lowres, 15.0), (highres, truth["snr_highres"])):
-        peak = scan.cube[..., channel]
+    for scan, which, expected in ((lowres, "lowres", 15.0), (highres, "highres", truth["snr_highres"])):
+        peak = scan.cube[..., channel] - truth[f"{which}_offset"]
         # an experimentalist's measurement: mean over std of the CH peak
         assert peak.mean() / peak.std() == pytest.approx(expected, rel=0.1)
     assert truth["snr_lowres"] == pytest.approx(15.0, rel=1e-6)
@@ -240,8 +241,8 @@ def test_clean_cube_is_the_expectation_of_the_scan(tmp_path):
     write_truth(truth, tmp_path / "truth.npz")
     clean = clean_cube(read_truth(tmp_path / "truth.npz"), "lowres")
     np.testing.assert_array_equal(clean, clean_cube(truth, "lowres"))
-    residual = lowres.cube - clean
-    # shot + read noise: zero mean, variance = signal + read_noise**2
+    residual = lowres.cube - clean - truth["lowres_offset"]
+    # over the detector's offset, shot + read noise: zero mean, variance = signal + read_noise**2
     z = residual / np.sqrt(clean + settings["read_noise"] ** 2)
     assert abs(z.mean()) < 0.01 and z.std() == pytest.approx(1.0, abs=0.03)
 
@@ -255,20 +256,27 @@ def test_drift_is_slow_and_of_configured_size():
     assert np.abs(np.diff(drift)).max() < 0.2 * drift.std()
 
 
-def test_spikes_and_fluorescence_are_optional():
-    _quiet_lr, _, quiet = simulate.simulate_area(small_settings(), "F", 1)
+def test_spikes_fluorescence_and_the_offset_are_switches():
+    ideal = small_settings(baseline={"enabled": False}, offset={"enabled": False})
+    quiet_lowres, _, quiet = simulate.simulate_area(ideal, "F", 1)
     assert len(quiet["lowres_spikes"]) == 0 and not quiet["baseline_spectra"].any()
-    settings = small_settings(spikes={"enabled": True, "rate": 0.05}, baseline={"enabled": True})
+    assert quiet["lowres_offset"] == quiet["highres_offset"] == 0.0
+    # the ideal detector's scan is the realistic one's less its offset, where the fluorescence is off too
+    no_fluorescence, _, with_offset = simulate.simulate_area(small_settings(baseline={"enabled": False}), "F", 1)
+    np.testing.assert_allclose(no_fluorescence.cube - with_offset["lowres_offset"], quiet_lowres.cube, atol=1e-3)
+    settings = small_settings(spikes={"enabled": True, "rate": 0.05})
     lowres, _, truth = simulate.simulate_area(settings, "F", 1)
     spikes = truth["lowres_spikes"]
     assert len(spikes) > 5
-    residual = lowres.cube - clean_cube(truth, "lowres")
+    clean = clean_cube(truth, "lowres")
+    residual = lowres.cube - clean - truth["lowres_offset"]
     row, col, channel = spikes[0, :3].astype(int)
-    assert residual[row, col, channel] > 10 * np.sqrt(settings["read_noise"] ** 2 + lowres.cube.mean())
-    silent = (truth["wavenumbers"] > 1900) & (truth["wavenumbers"] < 2600)
-    clean_with = clean_cube(truth, "lowres")[..., silent].mean() / truth["lowres_scale"]
-    clean_without = clean_cube(quiet, "lowres")[..., silent].mean() / quiet["lowres_scale"]
-    assert clean_with > 3 * clean_without
+    assert residual[row, col, channel] > 10 * np.sqrt(settings["read_noise"] ** 2 + clean.mean())
+    # the fluorescence peaks just red of the laser: under the fingerprint
+    fingerprint = (truth["wavenumbers"] > 600) & (truth["wavenumbers"] < 1000)
+    clean_with = clean_cube(truth, "lowres")[..., fingerprint].mean() / truth["lowres_scale"]
+    clean_without = clean_cube(quiet, "lowres")[..., fingerprint].mean() / quiet["lowres_scale"]
+    assert clean_with > 2 * clean_without
 
 
 def test_seed_changes_the_data_and_settings_travel_with_the_truth():

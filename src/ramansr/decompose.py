@@ -125,31 +125,29 @@ def check_area_scans(lowres_cube, highres_cube, n_components, pca_components, na
             )
 
 
-def collection_calibration(lowres_spectrum, highres_spectrum):
-    """Gain and offset that take the LR scan's mean spectrum to the HR scan's.
+def collection_ratio(lowres_spectrum, highres_spectrum):
+    """Rough HR/LR collection-efficiency ratio: the ratio of the scans' total counts (mean spectra summed).
 
-    ``highres ~ gain * lowres + offset`` by least squares over the channels. The gain is the
-    rough HR/LR collection-efficiency ratio; the offset takes up whatever constant level one
-    scan has and the other has not (a detector offset left in either, a different dark level),
-    which a ratio of counts alone would turn into a wrong gain. Only a first guess, made before
-    the window is found: where the window's chemistry differs from the field's it is off by tens
-    of per cent, which the per-map calibration on the registered overlap
-    (:func:`ramansr.dataset.calibrate_to_lowres`) then corrects.
+    The counts are those with the detector offset removed, each scan's own (:mod:`ramansr.background`):
+    an offset does not scale with the light collected, and left in it drags the ratio towards one.
+    Only a first guess, made before the window is found: where the window's chemistry differs from
+    the field's it is off by per cents (simulated paper geometry, areas of all six samples: +0.6 to
+    +6.6 %; a gain fitted together with a free offset over the channels took up part of that
+    difference as offset and was off by -2 to -22 %), which the per-map calibration on the
+    registered overlap (:func:`ramansr.dataset.calibrate_to_lowres`, gain and offset) then corrects.
 
     Parameters
     ----------
     lowres_spectrum, highres_spectrum : array_like, shape (channels,)
-        Each scan's mean spectrum, in counts.
+        Each scan's mean spectrum, in counts (:func:`mean_spectrum`).
 
     Returns
     -------
-    gain, offset : float
-        (1, 0) when the spectra share no positive slope (nothing to calibrate with).
+    float
+        1.0 when either total is not positive (nothing to calibrate with).
     """
-    lowres_spectrum = np.asarray(lowres_spectrum, np.float64)
-    design = np.column_stack([lowres_spectrum, np.ones_like(lowres_spectrum)])
-    (gain, offset), *_ = np.linalg.lstsq(design, np.asarray(highres_spectrum, np.float64), rcond=None)
-    return (float(gain), float(offset)) if gain > 0 else (1.0, 0.0)
+    lowres_total, highres_total = float(np.sum(lowres_spectrum)), float(np.sum(highres_spectrum))
+    return highres_total / lowres_total if lowres_total > 0 and highres_total > 0 else 1.0
 
 
 def mean_spectrum(scan):
@@ -159,8 +157,7 @@ def mean_spectrum(scan):
     was removed, its mean ``baseline``. Scaling is affine per channel, so the mean commutes with
     undoing it: no unscaled copy of the cube. The baseline is added back because fluorescence is
     collected as the Raman light is, and the fit under the bands differs between a noisier and a
-    cleaner scan: with it, the collection gain on simulated areas is as good as without removal
-    (-3.6 % on sample C area 2 at the paper's geometry; -6.2 % on the baseline-free means).
+    cleaner scan.
     """
     mean = scan["cube"].reshape(-1, scan["cube"].shape[-1]).mean(axis=0, dtype=np.float64)
     counts = unscale_channels(mean, scan["data_min"], scan["data_max"]).astype(np.float64)
@@ -173,10 +170,9 @@ def highres_in_lowres_units(lowres, highres):
     Each scan's per-channel MinMax (the paper's) scales the HR window's
     channels by the window's own range; where the window's chemistry differs
     from the field's, that reweights the channels and the LR model's maps of
-    it mix components. Undoing it, taking off the offset and dividing by the
-    gain of :func:`collection_calibration`, and scaling with the LR scan's
-    channel range keeps one scale; negative values (noise below the LR
-    minimum) are clipped, as NMF needs.
+    it mix components. Undoing it, dividing by :func:`collection_ratio` and
+    scaling with the LR scan's channel range keeps one scale; negative values
+    (noise below the LR minimum) are clipped, as NMF needs.
 
     Parameters
     ----------
@@ -187,15 +183,14 @@ def highres_in_lowres_units(lowres, highres):
     Returns
     -------
     cube : ndarray of float32, the HR cube's shape
-    gain, offset : float
-        The calibration used.
+    ratio : float
+        The collection ratio used.
     """
-    gain, offset = collection_calibration(mean_spectrum(lowres), mean_spectrum(highres))
+    ratio = collection_ratio(mean_spectrum(lowres), mean_spectrum(highres))
     highres_counts = unscale_channels(highres["cube"], highres["data_min"], highres["data_max"])
-    highres_counts -= np.float32(offset)
-    highres_counts /= np.float32(gain)
+    highres_counts /= np.float32(ratio)
     cube = np.clip(scale_with_range(highres_counts, lowres["data_min"], lowres["data_max"]), 0.0, None)
-    return cube, gain, offset
+    return cube, ratio
 
 
 def decompose_area_files(
@@ -215,8 +210,7 @@ def decompose_area_files(
 
     The HR cube goes in on the LR scan's channel scale
     (:func:`highres_in_lowres_units`). Writes ``nmf_path`` (lowres_maps,
-    highres_maps, spectra, wavenumbers, collection_ratio and collection_offset:
-    the gain and offset of :func:`collection_calibration`),
+    highres_maps, spectra, wavenumbers, collection_ratio),
     ``pca_path`` (maps, spectra, explained_variance_ratio) and the fitted NMF
     model (joblib) for later transforms of other cubes of this area. ``names``
     (LR, HR) are how errors name the scans (default: the input paths); see
@@ -227,7 +221,7 @@ def decompose_area_files(
         lowres["cube"], highres["cube"], n_components, pca_components, names or (str(lowres_path), str(highres_path))
     )
     lr_maps, spectra, model = fit_nmf(lowres["cube"], n_components, seed, max_iter, tol)
-    highres_cube, gain, offset = highres_in_lowres_units(lowres, highres)
+    highres_cube, ratio = highres_in_lowres_units(lowres, highres)
     hr_maps = transform_nmf(model, highres_cube)
     pca_maps, pca_spectra, explained = fit_pca(lowres["cube"], pca_components)
     save_npz(
@@ -236,8 +230,7 @@ def decompose_area_files(
         highres_maps=hr_maps,
         spectra=spectra,
         wavenumbers=lowres["wavenumbers"],
-        collection_ratio=np.float32(gain),
-        collection_offset=np.float32(offset),
+        collection_ratio=np.float32(ratio),
     )
     save_npz(
         pca_path,
@@ -260,11 +253,10 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *
     truth as the LR objective would have collected it, in the LR maps' units.
     That is the reference for scores on the common LR scale, and it does not
     depend on how the pipeline calibrated the measured HR maps. The clean
-    cubes have no spikes (no despiking), and no detector offset: what the
-    measured LR scan had removed beyond its true offset (an estimate from the
+    cubes have no spikes (no despiking), and no detector offset: what each
+    measured scan had removed beyond its true offset (an estimate from the
     counts also takes the floor that the bands and the fluorescence never
-    leave) comes off both clean cubes, as it came off the measured LR scan and,
-    through the calibration's offset, off the HR maps in LR units. Their
+    leave) comes off its clean cube, as it came off the scan. Their
     fluorescence is the truth's, which the baseline removal (when on) treats as
     it treats the measured scans'.
 
@@ -283,19 +275,19 @@ def clean_maps_file(truth_path, model_path, spectra_paths, out_path, settings, *
     model = joblib.load(model_path)
     record = read_json(geometry_path)
     lowres_wavenumbers = read_json(lowres_header_path)["wavenumbers"]
-    ranges = load_npz(spectra_paths["lowres"])
+    spectra = {scan: load_npz(path) for scan, path in spectra_paths.items()}
+    ranges = spectra["lowres"]
     efficiency_ratio = truth["highres_scale"] / truth["lowres_scale"]
     noise_free = {**settings, "offset": "none", "despike": {"enabled": False}}
-    # in LR units, so the same for both clean cubes: the HR maps in LR units carry the LR scan's floor
-    floor = np.asarray(ranges["offset"], np.float32) - np.float32(truth.get("lowres_offset", 0.0))
     maps = {}
     for scan, divisor in (("lowres", 1.0), ("highres", efficiency_ratio)):
         cube, wavenumbers = align_scan(
             clean_cube(truth, scan), np.asarray(truth["wavenumbers"]), scan, record, lowres_wavenumbers
         )
         # in place and each stage's cube let go once the next exists: at most two cubes at a time
+        # the floor in the scan's offset estimate, beyond the detector's true offset
+        cube -= np.asarray(spectra[scan]["offset"], np.float32) - np.float32(truth.get(f"{scan}_offset", 0.0))
         cube /= divisor
-        cube -= floor
         signal, _ = spectral_chain(
             cube, wavenumbers, noise_free, name=f"{truth_path} ({scan}, noise-free)", overwrite=True
         )

@@ -30,7 +30,7 @@ _DEFAULTS = {
     "placement_error_um": 2.0,
     "spikes": {"enabled": False, "rate": 0.005},
     "offset": {"enabled": True, "bias_counts": 600.0, "dark_counts": {"lowres": 10.0, "highres": 35.0}},
-    "baseline": {"enabled": True, "strength": 0.5},
+    "baseline": {"enabled": True, "strength": 0.3},
     "heterogeneity": {
         "enabled": False,
         "inclusions": 3,

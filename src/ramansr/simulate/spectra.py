@@ -107,16 +107,23 @@ def band_spectrum(wavenumbers, bands):
     return spectrum
 
 
+#: The fluorescence band's peak above the laser line and its width (nm): with ``baseline: strength``
+#: 0.3 the mean spectrum's background is 0.29 of the CH peak's height under the fingerprint (600-1000
+#: rel. 1/cm) and 0.05 in the band-free 1900-2600, as in the real WITec export of ../shared/data/witec/
+#: (0.29 and 0.05 over its estimated offset).
+FLUORESCENCE_PEAK_ABOVE_LASER_NM, FLUORESCENCE_WIDTH_NM = 22.0, 18.0
+
+
 def fluorescence_shape(wavenumbers, excitation_nm):
-    """Broad fluorescence background, a Gaussian in wavelength (580 nm, 50 nm).
+    """Broad fluorescence background, a Gaussian in wavelength just red of the laser line.
 
     Returns
     -------
-    shape : ndarray of float64, shape (channels,), maximum 1 over a full
-        100-3800 rel. 1/cm axis.
+    shape : ndarray of float64, shape (channels,), maximum 1 (at about 880 rel. 1/cm for 488 nm).
     """
     stokes_nm = 1e7 / (1e7 / excitation_nm - wavenumbers)
-    return np.exp(-0.5 * ((stokes_nm - 580.0) / 50.0) ** 2)
+    peak_nm = excitation_nm + FLUORESCENCE_PEAK_ABOVE_LASER_NM
+    return np.exp(-0.5 * ((stokes_nm - peak_nm) / FLUORESCENCE_WIDTH_NM) ** 2)
 
 
 def ch_peak_channel(wavenumbers, mean_spectrum):
