@@ -19,12 +19,9 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from ramansr.dataset import calibrate_to_lowres
 from ramansr.metrics import DATA_RANGE, crop_window, score
+from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
 from ramansr.register import upscale
 from ramansr.simulate.acquisition import airy_otf, blur
-
-#: The LR imaging model where the scan and the config do not give it: a 20x/0.5 objective, a 532 nm laser.
-DEFAULT_LOWRES_NA = 0.5
-DEFAULT_EXCITATION_NM = 532.0
 
 #: A prediction is flagged when a map's consistency is this many dB below the test areas' lowest.
 DEFAULT_MARGIN_DB = 3.0

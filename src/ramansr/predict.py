@@ -28,8 +28,6 @@ import numpy as np
 from ramansr.bands import CH_BAND, band_image, component_channels
 from ramansr.checkpoint import check_convention, checkpoint_factor, checkpoint_joint_maps, read_checkpoint
 from ramansr.consistency import (
-    DEFAULT_EXCITATION_NM,
-    DEFAULT_LOWRES_NA,
     DEFAULT_MARGIN_DB,
     far_below,
     lowres_consistency,
@@ -48,6 +46,7 @@ from ramansr.inference import load_model, super_resolve
 from ramansr.io import RowBlocks, Scan, parse_image_shape, read_scan, write_scan
 from ramansr.io_utils import load_npz, read_json, save_npz, write_csv, write_json, write_text
 from ramansr.metrics import DATA_RANGE
+from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
 from ramansr.preprocess import align_scan, preprocess_cube, scale_with_range, spectral_chain, unscale_channels
 from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
 

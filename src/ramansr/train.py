@@ -216,6 +216,10 @@ def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pi
     PSNR's goes into the checkpoint. Without validation pairs the constructor's defaults stay.
     """
     model_kwargs = model_arguments(model_name, settings, factor)
+    steps = pair_steps(pairs_path)
+    if model_name == "wiener" and "lowres_step_um" not in model_kwargs and steps is not None:
+        # for your own scans the LR step is the run's (geometry.json, recorded in the pair set), not the config's
+        model_kwargs["lowres_step_um"] = sum(steps["lowres"]) / len(steps["lowres"])
     choices = {key: values for key, values in MODELS[model_name].choices.items() if key not in model_kwargs}
     candidates = [model_kwargs]
     if choices and len(val_pairs):
@@ -244,7 +248,7 @@ def _train_baseline(model_name, val_pairs, out_dir, settings, device, factor, pi
         "settings": settings,
         "history": [],
         "intensity_convention": intensity_convention(pairs_path),
-        "steps_um": pair_steps(pairs_path),
+        "steps_um": steps,
     }
     save_checkpoint(state, out_dir / LAST_CHECKPOINT)
     write_history([], out_dir / HISTORY)

@@ -16,6 +16,7 @@ os.environ.update(
 )
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # and so does the workflow itself
 
+from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA
 from ramansr.processing import processing_settings
 from ramansr.models import is_joint
 from ramansr.sheet import check_unique_scans
@@ -57,13 +58,10 @@ def lowres_imaging():
     return {key: value for key, value in given.items() if value is not None}
 
 
-#: What the Wiener baseline (ramansr.models.wiener) needs to know of the optics.
-WIENER_OPTICS = ("lowres_step_um", "lowres_na", "highres_na", "excitation_nm")
-
-
 def wiener_optics():
-    """The optics of the Wiener baseline: the simulation's; for your own scans, predict: lowres_na and
-    excitation_nm when given (model_settings: wiener: model: gives the rest, and overrides these)."""
+    """The optics of the Wiener baseline: the simulation's; for your own scans predict: lowres_na,
+    highres_na and excitation_nm, absent or null: ramansr.optics' defaults (model_settings: wiener:
+    model: overrides these). Its LR step is the run's, from the pair set, unless given there too."""
     if SIMULATED:
         return {
             "lowres_step_um": simulation_setting("lowres", "step_um"),
@@ -71,7 +69,9 @@ def wiener_optics():
             "highres_na": simulation_setting("highres", "na"),
             "excitation_nm": simulation_setting("excitation_nm"),
         }
-    return lowres_imaging()
+    defaults = {"lowres_na": DEFAULT_LOWRES_NA, "highres_na": DEFAULT_HIGHRES_NA, "excitation_nm": DEFAULT_EXCITATION_NM}
+    given = {key: config["predict"].get(key) for key in defaults}
+    return {key: defaults[key] if given[key] is None else given[key] for key in defaults}
 
 
 def check_config():
@@ -102,15 +102,6 @@ def check_config():
             "dataset: cv: leave_one_sample_out reports each model's gain over linear interpolation: "
             f"add linear to models: {config['models']}"
         )
-    if "wiener" in config["models"]:
-        own = config.get("model_settings", {}).get("wiener") or {}
-        given = {**wiener_optics(), **(own.get("model") or {})}
-        missing = [key for key in WIENER_OPTICS if key not in given]
-        if missing:
-            problems.append(
-                f"models: wiener deconvolves with the optics of your scans: give {', '.join(missing)} under "
-                "model_settings: wiener: model: (lowres_na and excitation_nm may come from predict:)"
-            )
     if problems:
         raise ValueError("config: " + "; ".join(problems))
 
