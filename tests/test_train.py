@@ -432,3 +432,12 @@ def test_wiener_chooses_its_balance_on_the_validation_pairs_unless_given(dataset
     assert torch.load(tmp_path / "given" / "best.pt", weights_only=True)["model_kwargs"]["balance"] == 0.05
     # the chosen balance validates at least as well as any other, the given one included
     assert summary["best_val_psnr"] >= fixed["best_val_psnr"]
+
+
+def test_wiener_on_your_own_scans_takes_the_lr_step_from_the_pair_set(dataset, tmp_path):
+    """Without lowres_step_um in its settings (a samples-sheet run), the run's LR step, recorded in pairs.npz."""
+    pairs_path, split_path = dataset
+    optics = {key: value for key, value in WIENER_OPTICS.items() if key != "lowres_step_um"}
+    train_model("wiener", pairs_path, split_path, tmp_path / "own", {"model": optics})
+    kwargs = torch.load(tmp_path / "own" / "best.pt", weights_only=True)["model_kwargs"]
+    assert kwargs["lowres_step_um"] == 2.0 and kwargs["highres_na"] == 0.8
