@@ -69,6 +69,12 @@ def test_a_renishaw_map_is_super_resolved_as_an_lr_only_scan(finished_run, tmp_p
     config["predict"]["scans"] = {"renishaw_map": str(WDF)}
     (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))  # same params, no retraining
     target = "results/predictions/renishaw_map/cube.mat"
+    # a 2.6 um map against a model trained on 2 um steps: refused, naming both steps
+    refused = snakemake(workdir, "--cores", "2", target, check=False)
+    log = (workdir / "results/logs/predict/renishaw_map.log").read_text()
+    assert refused.returncode != 0 and "step 2.6 x 2.6 um is not the LR step the model was trained on (2 um" in log
+    config["predict"]["scans"] = {"renishaw_map": {"path": str(WDF), "allow_step_mismatch": True}}
+    (workdir / TEST_CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake(workdir, "--cores", "2", target)
     assert rules_of(
         {

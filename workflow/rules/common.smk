@@ -220,18 +220,20 @@ def get_test_area_checks(wildcards):
 
 
 def scan_to_predict(name):
-    """{path, shape, variable} of an LR-only scan listed under predict: scans, or of a test area's LR scan."""
+    """{path, shape, variable, allow_step_mismatch} of an LR-only scan listed under predict: scans, or of
+    a test area's LR scan."""
     scans = config["predict"]["scans"]
     if name in scans:
         entry = scans[name]
         entry = {"path": entry} if isinstance(entry, str) else entry
-        return {"shape": None, "variable": config.get("mat_variable"), **entry}
+        return {"shape": None, "variable": config.get("mat_variable"), "allow_step_mismatch": False, **entry}
     for sample, area in AREAS:
         if name == f"test_area_{sample}_{area}":
             return {
                 "path": area_scan(sample, area, "lowres"),
                 "shape": scan_image_shape(sample, area, "lowres"),
                 "variable": None if SIMULATED else config.get("mat_variable"),
+                "allow_step_mismatch": False,
             }
     raise ValueError(f"no scan to predict is named {name!r}: list it under predict: scans")
 
@@ -242,9 +244,14 @@ def get_scan_to_predict(wildcards):
 
 
 def get_scan_read_options(wildcards):
-    """How to read the scan the job predicts: its grid ('rows x cols' or None) and map name (or None)."""
+    """How to read the scan the job predicts: its grid ('rows x cols' or None), map name (or None), and
+    whether a pixel size other than the trained LR step is allowed."""
     entry = scan_to_predict(wildcards.name)
-    return {"image_shape": entry["shape"], "variable": entry["variable"]}
+    return {
+        "image_shape": entry["shape"],
+        "variable": entry["variable"],
+        "allow_step_mismatch": entry["allow_step_mismatch"],
+    }
 
 
 def per_area(pattern):
