@@ -69,7 +69,11 @@ def wiener_optics():
             "highres_na": simulation_setting("highres", "na"),
             "excitation_nm": simulation_setting("excitation_nm"),
         }
-    defaults = {"lowres_na": DEFAULT_LOWRES_NA, "highres_na": DEFAULT_HIGHRES_NA, "excitation_nm": DEFAULT_EXCITATION_NM}
+    defaults = {
+        "lowres_na": DEFAULT_LOWRES_NA,
+        "highres_na": DEFAULT_HIGHRES_NA,
+        "excitation_nm": DEFAULT_EXCITATION_NM,
+    }
     given = {key: config["predict"].get(key) for key in defaults}
     return {key: defaults[key] if given[key] is None else given[key] for key in defaults}
 
