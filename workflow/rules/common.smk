@@ -23,12 +23,10 @@ from ramansr.sheet import check_unique_scans
 
 SCANS = ["lowres", "highres"]
 SIMULATED = config["source"] == "simulation"
-# preprocess: offset as a dark-spectrum file is an input of every stage that removes it
-DARK_SPECTRUM = (
-    [config["preprocess"]["offset"]]
-    if config["preprocess"]["offset"] not in ("estimate", "none") and isinstance(config["preprocess"]["offset"], str)
-    else []
-)
+# preprocess: offset as a dark-spectrum file (any string but the two keywords) is an input of every
+# stage that removes it
+OFFSET = config["preprocess"]["offset"]
+DARK_SPECTRUM = [OFFSET] if isinstance(OFFSET, str) and OFFSET not in ("estimate", "none") else []
 CROSS_VALIDATION = config["dataset"].get("cv") == "leave_one_sample_out"
 
 
