@@ -30,8 +30,10 @@ import json
 import time
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
+import yaml
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
@@ -40,6 +42,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ramansr.io_utils import load_npz
 from ramansr.preprocess import preprocess_cube
 
+CONFIG_PREPROCESS = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["preprocess"]
 N_COMPONENTS, SEED, FIXED_ITERATIONS, MAX_ITER_CAP = 3, 0, 400, 2000
 REFERENCE = {"solver": "cd", "dtype": "float32", "max_iter": 400, "tol": 1e-4}
 
@@ -55,7 +58,9 @@ def synthetic_cube(side, channels, seed=0):
     abundance = weights / weights.sum(axis=0)
     counts = np.einsum("krc,kl->rcl", abundance, 200.0 * spectra, optimize=True) + 20.0
     noisy = rng.poisson(counts).astype(np.float32)
-    return preprocess_cube(noisy, 11, 3)[0]
+    # the pipeline's chain with the config's settings; a synthetic cube has no detector offset or spikes
+    settings = {**CONFIG_PREPROCESS, "offset": "none", "despike": {"enabled": False}}
+    return preprocess_cube(noisy, wavenumbers, settings, name="synthetic cube")[0]
 
 
 def fit(pixels, solver, dtype, max_iter, tol):

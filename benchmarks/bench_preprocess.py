@@ -16,12 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from ramansr.geometry import area_geometry, save_scan_header, scan_header
 from ramansr.io_utils import save_scan_arrays, write_json
 from ramansr.preprocess import despike, preprocess_scan_file
 from ramansr.simulate import simulate_area
 
-SETTINGS = {"window_length": 11, "polyorder": 3, "clip_percentile": 99.9, "min_spectral_overlap": 0.5}
+#: The pipeline's preprocessing settings (despiking is switched per row below).
+SETTINGS = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["preprocess"]
 
 
 def median_seconds(function, repeats):

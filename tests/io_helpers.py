@@ -4,9 +4,14 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+#: The real instrument files every test reads (../shared/data beside the repository), named once here.
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_EXPORT = DATA / "witec" / "P_A32_006_Spec.Data 1.mat"
+RENISHAW = DATA / "renishaw" / "renishaw_test_streamline.wdf"
 HORIBA = DATA / "horiba" / "jobinyvon_test_map_x3-y2.xml"
+needs_real_data = pytest.mark.skipif(not DATA.exists(), reason=f"the real files are not at {DATA} (../shared absent)")
 # the LabSpec .xml's spectral axis: its values, its name ('Spectr') and its unit
 _HORIBA_AXIS = re.compile(
     r'(Size="34">)([^<]*)(</LSX>\s*<LSX Format="7" ID="0x6D707974">Spectr</LSX>\s*'

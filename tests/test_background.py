@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from io_helpers import REAL_EXPORT, RENISHAW
 
 from ramansr import simulate
 from ramansr.background import check_raman_signal, estimate_offset, read_dark_spectrum, subtract_baselines
@@ -18,8 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 #: The config's preprocessing with its (default off) fluorescence baseline turned on.
 WITH_BASELINE = {**CONFIG["preprocess"], "baseline": {**CONFIG["preprocess"]["baseline"], "enabled": True}}
-WITEC_MAT = REPO.parent / "shared" / "data" / "witec" / "P_A32_006_Spec.Data 1.mat"
-RENISHAW_WDF = REPO.parent / "shared" / "data" / "renishaw" / "renishaw_test_streamline.wdf"
+WITEC_MAT = REAL_EXPORT
+RENISHAW_WDF = RENISHAW
 
 
 def area_settings(**overrides):

@@ -1,18 +1,8 @@
-"""The shared Raman bands: the config's default prediction band is the package's CH band."""
-
-from pathlib import Path
+"""The shared Raman bands and the chemistry-consistent order of components."""
 
 import numpy as np
-import yaml
 
-from ramansr.bands import CH_BAND, component_channels, spectral_centroid
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_default_config_checks_predictions_at_the_ch_band():
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    assert tuple(config["predict"]["band"]) == CH_BAND
+from ramansr.bands import component_channels, spectral_centroid
 
 
 def test_components_are_ordered_by_spectral_centroid_whatever_nmfs_order():

@@ -1,3 +1,4 @@
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -197,7 +198,18 @@ def test_fold_overview_and_markdown_say_none_without_val(tmp_path):
     assert "| A | 1 | B/1 | none |" in markdown
 
 
+def bar_pixels(png_path, colour=(0x1F, 0x77, 0xB4)):
+    """How many pixels of a figure have the first model's bar colour (matplotlib's C0)."""
+    image = (plt.imread(png_path)[..., :3] * 255).round().astype(int)
+    return int(np.all(np.abs(image - np.array(colour)) <= 2, axis=-1).sum())
+
+
 def test_plot_cv_gain_with_only_linear_draws_an_empty_panel(tmp_path):
-    scores, _ = fold_scores("A", 3, np.random.default_rng(0), {"linear": 0.0})
-    plot_cv_gain(cv_summary(scores), [tmp_path / "gain.png"])
-    assert (tmp_path / "gain.png").stat().st_size > 0
+    rng = np.random.default_rng(0)
+    scores, _ = fold_scores("A", 3, rng, {"linear": 0.0})
+    plot_cv_gain(cv_summary(scores), [tmp_path / "empty.png"])
+    with_model, _ = fold_scores("A", 3, rng, {"linear": 0.0, "srcnn": 1.0})
+    plot_cv_gain(cv_summary(with_model), [tmp_path / "srcnn.png"])
+    # the panels are drawn (axes, zero line) but hold no bar; with a model they do
+    assert bar_pixels(tmp_path / "empty.png") == 0
+    assert bar_pixels(tmp_path / "srcnn.png") > 500

@@ -2,21 +2,16 @@
 
 import hashlib
 import itertools
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
+from io_helpers import REAL_EXPORT, needs_real_data
 
 from ramansr.io import RowBlocks, Scan, ScanFormatError, mat_write, read_scan, write_scan
 from ramansr.io.mat_write import (
     _write_v73,  # crafts arbitrary v7.3 files (2-D spectra, bad input)
-)
-
-REAL_EXPORT = Path(__file__).parents[2] / "shared" / "data" / "witec" / "P_A32_006_Spec.Data 1.mat"
-needs_real_export = pytest.mark.skipif(
-    not REAL_EXPORT.exists(), reason=f"the real WITec export is not at {REAL_EXPORT} (../shared absent)"
 )
 
 ROWS, COLS, CHANNELS = 5, 7, 11
@@ -279,7 +274,7 @@ def band_roughness(image):
     return (np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean()) / 2
 
 
-@needs_real_export
+@needs_real_data
 def test_real_export_shape_axis_and_pixel_size():
     scan = read_scan(REAL_EXPORT)
     raw = scipy.io.loadmat(REAL_EXPORT, squeeze_me=True, struct_as_record=False)["P_A32_006_SpecData_1"]
@@ -296,7 +291,7 @@ def test_real_export_shape_axis_and_pixel_size():
     assert scan.meta["date"] == "2015-01-15T12:54:42"
 
 
-@needs_real_export
+@needs_real_data
 def test_real_export_is_unsheared():
     """The CH-stretch image of the reader's cube is smoother than any sheared reshape."""
     scan = read_scan(REAL_EXPORT)
@@ -308,7 +303,7 @@ def test_real_export_is_unsheared():
         assert ours < 0.85 * band_roughness(sheared), (shape, order)
 
 
-@needs_real_export
+@needs_real_data
 @pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
 def test_real_export_round_trip(tmp_path, v73):
     scan = read_scan(REAL_EXPORT)
@@ -321,173 +316,14 @@ def test_real_export_round_trip(tmp_path, v73):
 
 
 # ----------------------------------------------------------------------------- bad input
+# Files read_scan refuses are one table, tests/test_bad_inputs_io.py; here what the writer refuses.
 
 
-def test_missing_file_is_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        read_scan(tmp_path / "absent.mat")
-
-
-@pytest.mark.parametrize(
-    "content", [b"", b"hello, not a MATLAB file\n" * 20, b"\x89PNG\r\n" + bytes(300)], ids=["empty", "text", "binary"]
-)
-def test_not_a_matlab_file(tmp_path, content):
-    path = tmp_path / "spectra.mat"
-    path.write_bytes(content)
-    assert_error(path, "not a MATLAB file")
-
-
-@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
-@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
-def test_truncated_file(tmp_path, scan, v73, fraction):
-    whole = tmp_path / "whole.mat"
-    write_scan(scan, whole, v73=v73)
-    content = whole.read_bytes()
-    cut = tmp_path / "cut.mat"
-    cut.write_bytes(content[: int(len(content) * fraction)])
-    assert_error(cut, "truncated")
-
-
-@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
-def test_compressed_level5_file_reads_and_truncated_is_refused(tmp_path, scan, fraction):
-    """MATLAB's default -v7 files compress each variable."""
+def test_a_compressed_level5_file_reads(tmp_path, scan):
+    """MATLAB's default -v7 files compress each variable (cut ones: tests/test_bad_inputs_io.py)."""
     whole = tmp_path / "whole.mat"
     scipy.io.savemat(whole, {"cube": scan.cube, "wavenumbers": scan.wavenumbers}, do_compression=True)
     np.testing.assert_array_equal(read_scan(whole).cube, scan.cube)
-    cut = tmp_path / "cut.mat"
-    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * fraction)])
-    assert_error(cut, "truncated")
-
-
-def test_truncated_header(tmp_path, scan):
-    write_scan(scan, tmp_path / "whole.mat")
-    cut = tmp_path / "cut.mat"
-    cut.write_bytes((tmp_path / "whole.mat").read_bytes()[:60])
-    assert_error(cut, "truncated")
-
-
-@needs_real_export
-@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
-def test_truncated_real_export(tmp_path, fraction):
-    cut = tmp_path / "export.mat"
-    content = REAL_EXPORT.read_bytes()
-    cut.write_bytes(content[: int(len(content) * fraction)])
-    assert_error(cut, "truncated")
-
-
-def test_corrupt_level5_file(tmp_path, scan):
-    path = tmp_path / "corrupt.mat"
-    write_scan(scan, path)
-    content = bytearray(path.read_bytes())
-    content[128:132] = (99).to_bytes(4, "little")  # the first element's type
-    path.write_bytes(bytes(content))
-    assert_error(path, "corrupt")
-
-
-def test_corrupt_v73_file(tmp_path, scan):
-    path = tmp_path / "corrupt.mat"
-    write_scan(scan, path, v73=True)
-    content = bytearray(path.read_bytes())
-    content[600:2000] = bytes(1400)  # HDF5 metadata after the superblock
-    path.write_bytes(bytes(content))
-    assert_error(path, "corrupt")
-
-
-def test_no_spectral_array(tmp_path):
-    path = tmp_path / "meta.mat"
-    scipy.io.savemat(path, {"wavenumbers": np.arange(5.0), "comment": "no data"})
-    message = assert_error(path, "no spectral array")
-    assert "wavenumbers" in message and "comment" in message
-
-
-def test_no_wavenumber_axis(tmp_path, scan):
-    path = tmp_path / "plain.mat"
-    scipy.io.savemat(path, {"cube": scan.cube})
-    assert_error(path, "no wavenumber axis")
-
-
-def witec_struct(scan, **changes):
-    """A minimal export-like struct; changes override fields."""
-    axisscale = np.empty((2, 2), dtype=object)
-    axisscale[:] = [[np.zeros((0, 0)), ""], [scan.wavenumbers[np.newaxis], "rel. 1/cm"]]
-    fields = {
-        "type": "image",
-        "imagesize": np.array([[COLS, ROWS]], dtype=float),
-        "data": spectra_in_export_order(scan.cube),
-        "axisscale": axisscale,
-    }
-    fields.update(changes)
-    return fields
-
-
-@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
-def test_data_size_not_matching_imagesize(tmp_path, scan, v73):
-    path = tmp_path / "export.mat"
-    variables = {"m": witec_struct(scan, imagesize=np.array([[COLS + 1, ROWS]], dtype=float))}
-    _write_v73(path, variables) if v73 else scipy.io.savemat(path, variables)
-    message = assert_error(path, "data size does not match imagesize")
-    assert str(ROWS * COLS) in message and str((COLS + 1) * ROWS) in message
-
-
-def test_plain_2d_size_not_matching_imagesize(tmp_path, scan):
-    path = tmp_path / "plain.mat"
-    scipy.io.savemat(
-        path,
-        {
-            "spectra": spectra_in_export_order(scan.cube),
-            "wavenumbers": scan.wavenumbers,
-            "imagesize": np.array([[COLS, ROWS + 2]]),
-        },
-    )
-    assert_error(path, "data size does not match imagesize")
-
-
-@pytest.mark.parametrize("kind", ["witec", "plain"])
-def test_axis_length_not_matching_channels(tmp_path, scan, kind):
-    path = tmp_path / "scan.mat"
-    short_axis = scan.wavenumbers[:-1]
-    if kind == "witec":
-        struct = witec_struct(scan)
-        struct["axisscale"][1, 0] = short_axis[np.newaxis]
-        scipy.io.savemat(path, {"m": struct})
-    else:
-        scipy.io.savemat(path, {"cube": scan.cube, "wavenumbers": short_axis})
-    assert_error(path, f"axis length {CHANNELS - 1} does not match the channel count {CHANNELS}")
-
-
-@pytest.mark.parametrize("axis_problem", ["swap", "repeat", "nan"])
-def test_non_monotonic_axis(tmp_path, scan, axis_problem):
-    axis = scan.wavenumbers.copy()
-    if axis_problem == "swap":
-        axis[[3, 4]] = axis[[4, 3]]
-    elif axis_problem == "repeat":
-        axis[6] = axis[5]
-    else:
-        axis[2] = np.nan
-    path = tmp_path / "plain.mat"
-    scipy.io.savemat(path, {"cube": scan.cube, "wavenumbers": axis})
-    assert_error(path, "not strictly monotonic" if axis_problem != "nan" else "NaN or inf")
-
-
-@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
-def test_non_finite_data_is_reported_with_count_and_position(tmp_path, scan, v73):
-    cube = scan.cube.copy()
-    cube[2, 3, 4] = np.nan
-    cube[4, 0, 1] = np.inf
-    cube[3, 6, 0] = -np.inf
-    path = tmp_path / "scan.mat"
-    variables = {"m": witec_struct(scan, data=spectra_in_export_order(cube))}
-    _write_v73(path, variables) if v73 else scipy.io.savemat(path, variables)
-    message = assert_error(path, "3 NaN or inf values")
-    assert "row 2, col 3, channel 4" in message  # the first in (row, col, channel) order
-
-
-def test_float64_beyond_float32_range_is_not_silently_inf(tmp_path, scan):
-    cube = scan.cube.astype(np.float64)
-    cube[1, 1, 1] = 1e300
-    path = tmp_path / "plain.mat"
-    scipy.io.savemat(path, {"cube": cube, "wavenumbers": scan.wavenumbers})
-    assert_error(path, re.escape("1 NaN or inf") + ".*beyond float32 range")
 
 
 def test_huge_finite_values_are_kept(tmp_path, scan):
@@ -495,43 +331,6 @@ def test_huge_finite_values_are_kept(tmp_path, scan):
     scan.cube[0, 0, :2] = 3e38
     write_scan(scan, tmp_path / "huge.mat", format="plain")
     np.testing.assert_array_equal(read_scan(tmp_path / "huge.mat").cube, scan.cube)
-
-
-@pytest.mark.parametrize("kind", ["witec", "plain 3-D", "plain 2-D"])
-def test_empty_arrays(tmp_path, scan, kind):
-    path = tmp_path / "empty.mat"
-    if kind == "witec":
-        scipy.io.savemat(path, {"m": witec_struct(scan, data=np.zeros((0, CHANNELS), np.float32))})
-    elif kind == "plain 3-D":
-        scipy.io.savemat(path, {"cube": np.zeros((0, COLS, CHANNELS)), "wavenumbers": scan.wavenumbers})
-    else:
-        scipy.io.savemat(path, {"spectra": np.zeros((0, 0)), "wavenumbers": scan.wavenumbers})
-    assert_error(path, "empty array")
-
-
-def test_empty_axis(tmp_path, scan):
-    path = tmp_path / "empty.mat"
-    struct = witec_struct(scan)
-    struct["axisscale"][1, 0] = np.zeros((0, 0))
-    scipy.io.savemat(path, {"m": struct})
-    assert_error(path, "no wavenumber axis")
-
-
-@pytest.mark.parametrize("v73", [False, True], ids=["mat5", "v7.3"])
-def test_complex_data(tmp_path, scan, v73):
-    path = tmp_path / "complex.mat"
-    variables = {"cube": scan.cube * (1 + 1j), "wavenumbers": scan.wavenumbers[np.newaxis]}
-    if v73:
-        import h5py
-
-        _write_v73(path, {"wavenumbers": variables["wavenumbers"]})
-        with h5py.File(path, "r+") as file:  # complex as MATLAB stores it: a (real, imag) compound
-            stored = np.empty(scan.cube.T.shape, dtype=[("real", "<f4"), ("imag", "<f4")])
-            stored["real"] = stored["imag"] = scan.cube.T
-            file.create_dataset("cube", data=stored).attrs["MATLAB_class"] = np.bytes_("single")
-    else:
-        scipy.io.savemat(path, variables)
-    assert_error(path, "complex data")
 
 
 def test_write_refuses_non_finite_cube(tmp_path, scan):

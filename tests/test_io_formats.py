@@ -1,25 +1,22 @@
 """Tests for the instrument formats of ramansr.io on the real files in ../shared/data, and ramansr-inspect."""
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
-from io_helpers import horiba_in_absolute_wavenumbers
+from io_helpers import DATA, HORIBA, REAL_EXPORT, RENISHAW, horiba_in_absolute_wavenumbers, needs_real_data
 
 from ramansr.inspect import main as inspect_main
 from ramansr.io import PIXEL_ORDERS, Scan, ScanFormatError, parse_image_shape, read_scan, write_table
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WIP = DATA / "witec" / "LineScans.WIP"
 TABLE_FULL = DATA / "witec" / "Witec-Map_full.txt"
 TABLE_BARE = DATA / "witec" / "Witec-Map_no.txt"
-WDF = DATA / "renishaw" / "renishaw_test_streamline.wdf"
-HORIBA = DATA / "horiba" / "jobinyvon_test_map_x3-y2.xml"
-MAT = DATA / "witec" / "P_A32_006_Spec.Data 1.mat"
+WDF = RENISHAW
+MAT = REAL_EXPORT
 TABLE_P_A32 = DATA / "witec" / "P_A32_006_Spec.Data 1 (Table export).txt"
 REAL_FILES = [WIP, TABLE_FULL, TABLE_BARE, WDF, HORIBA, MAT]
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"the real files are not at {DATA} (../shared absent)")
+pytestmark = needs_real_data
 
 
 def band_roughness(image):

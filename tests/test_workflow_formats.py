@@ -3,18 +3,18 @@ Renishaw map super-resolved as an LR-only scan with the .test model."""
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
 from conftest import copy_repo
+from io_helpers import RENISHAW
 from workflow_helpers import TEST_CONFIG, rules_of, snakemake
 
 from ramansr.io import read_scan, write_table
 
 pytestmark = pytest.mark.slow
 
-WDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "renishaw" / "renishaw_test_streamline.wdf"
+WDF = RENISHAW
 AREAS = [("A", "1"), ("A", "2"), ("F", "1"), ("F", "2")]
 
 
