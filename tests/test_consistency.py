@@ -13,7 +13,7 @@ from ramansr.consistency import (
     spectral_angle,
     spectral_fidelity,
 )
-from ramansr.simulate.acquisition import airy_otf
+from ramansr.optics import airy_otf
 
 FACTOR, LR_STEP, NA, WAVELENGTH = 4, 2.0, 0.2, 0.5
 LR_POINTS = 16

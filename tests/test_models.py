@@ -19,7 +19,7 @@ from ramansr.metrics import MODEL_LABELS, border_gaps
 from ramansr.models.rcan import RCAN, ChannelAttention, ResidualChannelAttentionBlock, ResidualGroup
 from ramansr.models.srgan import Discriminator
 from ramansr.models.srresnet import ResidualBlock, SRResNet
-from ramansr.simulate.acquisition import airy_otf, blur
+from ramansr.optics import airy_otf, blur
 from ramansr.trainer import AUTO_PRECISION
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
