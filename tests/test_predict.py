@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from ramansr.checkpoint import save_checkpoint
 from ramansr.consistency import lowres_consistency
-from ramansr.dataset import INTENSITY_CONVENTION
+from ramansr.convention import INTENSITY_CONVENTION
 from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
 from ramansr.io.table import write_table
 from ramansr.predict import main, predict_scan, prediction_table, reconstruct_cube, resolve_pipeline

@@ -17,7 +17,7 @@ from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 from skimage.metrics import peak_signal_noise_ratio
 
-from ramansr.dataset import calibrate_to_lowres
+from ramansr.convention import calibrate_to_lowres
 from ramansr.metrics import DATA_RANGE, crop_window, score
 from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
 from ramansr.register import upscale
@@ -184,7 +184,7 @@ def spectral_fidelity(predicted, lowres, measured, position, factor):
 
     Each channel is scored on the LR scan's scale, as the CH-band check's
     ``common`` scale: the measured HR channel image is brought to the LR
-    units (:func:`ramansr.dataset.calibrate_to_lowres` against the LR channel
+    units (:func:`ramansr.convention.calibrate_to_lowres` against the LR channel
     image, gain and offset) and the data range is the LR channel image's
     (max - min). The spectral angle compares the spectra as measured (blind to
     the objectives' different collection), at every pixel of the window.
@@ -239,7 +239,7 @@ def map_errors(predicted_maps, lowres_maps, area_lowres_maps, area_highres_maps,
     predicted component is paired with the area's component whose LR map
     correlates best with its own (one to one, scipy's ``linear_sum_assignment``).
     The area's HR map is calibrated to the predicted component's LR map
-    (:func:`ramansr.dataset.calibrate_to_lowres`) and scored against the
+    (:func:`ramansr.convention.calibrate_to_lowres`) and scored against the
     predicted map at the window with data_range 1 (both maps are on the LR
     map's normalised scale), as the evaluation's ``common`` scale does.
 

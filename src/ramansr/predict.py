@@ -373,7 +373,7 @@ def check_prediction(predicted, lowres, measured, position, factor):
     - ``minmax`` (paper-comparable): every band image min-max normalised on
       its own, blind to intensity errors;
     - ``common``: the measured HR band image brought to the LR scan's units
-      (:func:`ramansr.dataset.calibrate_to_lowres` against the LR band image:
+      (:func:`ramansr.convention.calibrate_to_lowres` against the LR band image:
       the objectives collect different intensities), then all images
       normalised with the LR band image's (low, high), so a wrong contrast or
       a lifted background costs.
