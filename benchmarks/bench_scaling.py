@@ -249,7 +249,7 @@ def run_predict(workdir, lowres_path, model_name, config):
     # would report this (larger) process's peak
     code = (
         "import sys, time; started = time.perf_counter()\n"
-        "from ramansr.predict import main\n"
+        "from ramansr.prediction.cli import main\n"
         f"main([{str(lowres_path)!r}, {str(checkpoint)!r}, '--out-prefix', {str(workdir / 'predicted')!r},"
         " '--device', 'cpu'])\n"
         "peak = next(line for line in open('/proc/self/status') if line.startswith('VmHWM')).split()[1]\n"
