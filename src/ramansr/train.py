@@ -31,7 +31,7 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
   pixels) of every window instead of the whole window (0), with ``margin`` LR pixels of context in
   crop mode: more, cheaper steps for the same compute.
 - ``precision`` ("auto"): "fp32", "tf32", "bf16" (autocast + channels_last) or
-  "auto" (per model, :data:`ramansr.trainer.AUTO_PRECISION`: one H200 measurement
+  "auto" (per model, :data:`ramansr.models.AUTO_PRECISION`: one H200 measurement
   found bf16 slower than TF32 for RCAN, faster for SRResNet). CPU runs are fp32.
 - ``model`` ({}): keyword arguments of :func:`ramansr.models.build`.
 - srgan only: ``adversarial_weight`` (1e-3), ``init_from`` (None: path of a

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # and so does the workf
 
 from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA
 from ramansr.processing import processing_settings
-from ramansr.models import is_joint
+from ramansr.models import MODELS, is_joint
 from ramansr.prediction import TEST_AREA_PREDICTION, area_prediction_name
 from ramansr.sheet import check_unique_scans
 
@@ -80,13 +80,18 @@ def wiener_optics():
 def check_config():
     """Refuse, before any job runs, the settings that the config alone shows cannot work."""
     problems = []
+    named = [*config["models"], *(config.get("model_settings") or {}), config["predict"]["model"]]
+    for name in dict.fromkeys(name for name in named if name not in MODELS):
+        problems.append(
+            f"models, model_settings or predict: model: {name!r} is not one of the known models: {', '.join(MODELS)}"
+        )
     if SIMULATED and "simulation" not in config:
         problems.append("source: simulation needs a simulation: block (see config.yaml)")
     if not SIMULATED and "samples" not in config:
         problems.append("source: samples needs samples: (the path of the samples sheet)")
     if config["predict"]["model"] not in config["models"]:
         problems.append(f"predict: model: {config['predict']['model']} is not one of models: {config['models']}")
-    joint = [name for name in config["models"] if is_joint(name)]
+    joint = [name for name in config["models"] if name in MODELS and is_joint(name)]
     if joint and not config["dataset"]["group_by_area"]:
         problems.append(
             f"models: {joint} take all of an area's maps at once, which needs dataset: group_by_area: true "
