@@ -24,7 +24,7 @@ from skimage.metrics import peak_signal_noise_ratio
 from ramansr.inference import super_resolve, use_threads
 from ramansr.metrics import border_gaps, frame
 from ramansr.models import build
-from ramansr.simulate.acquisition import airy_otf, blur
+from ramansr.optics import airy_otf, blur
 
 FACTOR, LOWRES, FINE_STEP_UM = 4, 24, 0.25
 OPTICS = {"lowres_step_um": 2.0, "lowres_na": 0.5, "highres_na": 0.8, "excitation_nm": 488.0}

@@ -70,7 +70,7 @@ def main(argv=None):
                 args.repeats,
             )
             rows.append((label, seconds))
-        rows.append(("despike alone", median_seconds(lambda: despike(highres.cube, 4.0), args.repeats)))
+        rows.append(("despike alone", median_seconds(lambda: despike(highres.cube, threshold=4.0), args.repeats)))
     base = rows[0][1]
     print(f"HR scan {highres.cube.shape}, median of {args.repeats} runs")
     print(f"{'step':<26}{'seconds':>10}{'vs despike off':>16}")

@@ -137,10 +137,7 @@ def floors(paths, config, lowres_side):
     result["decompose"] = time.perf_counter() - started
     result["register"], registration = timed(register_area, lr_maps, hr_maps, FACTOR)
     window = ((registration["X"], registration["Y"]), FACTOR)
-    select = config["select"]
-    result["select"], _ = timed(
-        select_components, lr_maps, hr_maps, min_hr_contrast=select["min_hr_contrast"], window=window
-    )
+    result["select"], _ = timed(select_components, lr_maps, hr_maps, **config["select"], window=window)
     result["area_geometry"] = 0.0  # reads two small JSON headers: no computation to speak of
     for name in ("linear", "srcnn"):
         network = build(name, scaling_factor=FACTOR)
@@ -231,7 +228,7 @@ def measure_simulated(scratch, lowres_sides, cores):
 def run_predict(workdir, lowres_path, model_name, config):
     """Wall seconds and peak RSS (MB) of ``ramansr-predict`` with an untrained checkpoint of ``model_name``."""
     from ramansr.checkpoint import save_checkpoint
-    from ramansr.dataset import INTENSITY_CONVENTION
+    from ramansr.convention import INTENSITY_CONVENTION
     from ramansr.processing import processing_settings
 
     checkpoint = workdir / f"{model_name}.pt"
@@ -252,7 +249,7 @@ def run_predict(workdir, lowres_path, model_name, config):
     # would report this (larger) process's peak
     code = (
         "import sys, time; started = time.perf_counter()\n"
-        "from ramansr.predict import main\n"
+        "from ramansr.prediction.cli import main\n"
         f"main([{str(lowres_path)!r}, {str(checkpoint)!r}, '--out-prefix', {str(workdir / 'predicted')!r},"
         " '--device', 'cpu'])\n"
         "peak = next(line for line in open('/proc/self/status') if line.startswith('VmHWM')).split()[1]\n"

@@ -30,8 +30,8 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from ramansr.io_utils import write_json
+from ramansr.models import AUTO_PRECISION
 from ramansr.train import train_model
-from ramansr.trainer import AUTO_PRECISION
 
 # the synthetic pairs' SR factor: the paper's 2 um / 0.5 um geometry (pairs.npz carries it to training)
 FACTOR = 4

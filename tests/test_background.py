@@ -85,7 +85,9 @@ def test_no_hr_map_collapses_and_the_window_is_found(realistic_area, realistic_m
     lowres_maps, highres_maps, _ = realistic_maps
     registration = register_area(lowres_maps, highres_maps, 4)
     window = ((registration["X"], registration["Y"]), 4)
-    decisions = select_components(lowres_maps, highres_maps, min_snr_db=6.0, min_hr_contrast=0.1, window=window)
+    decisions = select_components(
+        lowres_maps, highres_maps, **{**CONFIG["select"], "min_snr_db": 6.0, "min_hr_contrast": 0.1}, window=window
+    )
     assert not any(d["collapsed"] for d in decisions)
     assert min(d["hr_lr_contrast"] for d in decisions) > 0.5
     # the truth's corner in the registration's half-pixel convention (as results/tables/registration.md)

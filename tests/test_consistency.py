@@ -4,21 +4,15 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from ramansr.consistency import (
-    channel_psnr,
-    far_below,
-    lowres_consistency,
-    map_errors,
-    reimage_lowres,
-    spectral_angle,
-    spectral_fidelity,
-)
-from ramansr.simulate.acquisition import airy_otf
+from ramansr.optics import airy_otf
+from ramansr.prediction.check import channel_psnr, map_errors, spectral_angle, spectral_fidelity
+from ramansr.prediction.consistency import far_below, lowres_consistency, reimage_lowres
 
 FACTOR, LR_STEP, NA, WAVELENGTH = 4, 2.0, 0.2, 0.5
 LR_POINTS = 16
 FREQUENCY = (0.15, 0.1)  # cycles per um along (x, y): well inside the LR PSF's pass band
 IMAGING = {"lowres_step_um": LR_STEP, "na": NA, "wavelength_um": WAVELENGTH}
+POINT_SAMPLING = {**IMAGING, "lowres_step_um": None}  # a scan without pixel size: no blur
 
 
 def cosine_field(x, y, contrast=1.0):
@@ -43,7 +37,7 @@ def test_an_sr_map_of_the_true_field_reproduces_its_lr_map():
     psnr, residual = lowres_consistency(sr, lowres, FACTOR, **IMAGING)
     assert residual.shape == lowres.shape
     assert psnr[0] > 45.0
-    unblurred, _ = lowres_consistency(sr, lowres, FACTOR, lowres_step_um=None)
+    unblurred, _ = lowres_consistency(sr, lowres, FACTOR, **POINT_SAMPLING)
     assert unblurred[0] < psnr[0] - 15.0
 
 
@@ -58,23 +52,23 @@ def test_an_sr_map_shifted_by_one_pixel_is_less_consistent(shift):
 def test_reimaging_samples_the_lr_points_of_the_half_pixel_convention():
     # a ramp along x: no blur changes it inside, and LR point p is SR pixel 4 p + 1.5
     sr = np.tile(np.arange(FACTOR * 6, dtype=float), (FACTOR * 5, 1))[None]
-    found = reimage_lowres(sr, FACTOR)
+    found = reimage_lowres(sr, FACTOR, **POINT_SAMPLING)
     expected = np.tile(FACTOR * np.arange(6) + 1.5, (5, 1))
     np.testing.assert_allclose(found[0, :, 1:-1], expected[:, 1:-1], atol=1e-3)
     np.testing.assert_allclose(found[0], expected, atol=0.03)  # the spline's edge condition bends a ramp a little
-    odd = reimage_lowres(sr[:, :18, :24], 3)  # factor 3: LR point p is SR pixel 3 p + 1 exactly
+    odd = reimage_lowres(sr[:, :18, :24], 3, **POINT_SAMPLING)  # factor 3: LR point p is SR pixel 3 p + 1 exactly
     np.testing.assert_allclose(odd[0, 0], 3 * np.arange(8) + 1.0, atol=1e-5)
 
 
 def test_maps_that_are_not_whole_lr_points_are_refused():
     with pytest.raises(ValueError, match="not a whole number of 4x LR points"):
-        reimage_lowres(np.zeros((1, 10, 12)), 4)
+        reimage_lowres(np.zeros((1, 10, 12)), 4, **POINT_SAMPLING)
 
 
 def test_consistency_far_below_the_test_areas_range_is_flagged():
     reference = [30.0, 33.0, 35.0]
     np.testing.assert_array_equal(far_below([31.0, 27.5, 26.9], reference, margin_db=3.0), [False, False, True])
-    assert not far_below([5.0], []).any()
+    assert not far_below([5.0], [], margin_db=3.0).any()
 
 
 def test_spectral_angle_is_zero_for_identical_or_scaled_spectra_and_known_for_rotated_ones():

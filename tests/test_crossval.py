@@ -30,7 +30,7 @@ def test_each_sample_is_held_out_exactly_once_and_only_in_its_own_fold(weights):
     table = pair_table("ABCD")
     tested = []
     for held_out in "ABCD":
-        split = fold_split(table, held_out, weights, seed=3)
+        split = fold_split(table, held_out, weights=weights, seed=3)
         assert set(split) <= {"train", "val", "test"}
         is_held_out = table["sample"] == held_out
         # the held-out sample is all test, and nothing else is
@@ -49,11 +49,11 @@ def test_each_sample_is_held_out_exactly_once_and_only_in_its_own_fold(weights):
 
 def test_the_val_areas_take_the_val_share_and_are_seeded():
     table = pair_table("ABCDEFG", areas=4, components=3)
-    split = fold_split(table, "D", (40, 6, 8), seed=0)
+    split = fold_split(table, "D", weights=(40, 6, 8), seed=0)
     # 24 other areas at 40:6 -> 3.1 -> 3 areas of 3 maps
     assert (split == "val").sum() == 9
-    pd.testing.assert_series_equal(split, fold_split(table, "D", (40, 6, 8), seed=0))
-    others = [tuple(fold_split(table, "D", (40, 6, 8), seed=s) == "val") for s in range(4)]
+    pd.testing.assert_series_equal(split, fold_split(table, "D", weights=(40, 6, 8), seed=0))
+    others = [tuple(fold_split(table, "D", weights=(40, 6, 8), seed=s) == "val") for s in range(4)]
     assert len(set(others)) > 1
 
 
@@ -63,7 +63,7 @@ def test_the_val_areas_take_the_val_share_and_are_seeded():
 )
 def test_val_takes_at_least_one_area_and_never_all(samples, areas, weights, n_val_areas):
     table = pair_table(samples, areas=areas)
-    split = fold_split(table, "A", weights)
+    split = fold_split(table, "A", weights=weights, seed=0)
     assert table.loc[split == "val", ["sample", "area"]].drop_duplicates().shape[0] == n_val_areas
     assert (split == "train").any()
 
@@ -71,11 +71,11 @@ def test_val_takes_at_least_one_area_and_never_all(samples, areas, weights, n_va
 def test_a_fold_of_an_unknown_sample_or_of_the_only_sample_is_refused(tmp_path):
     table = pair_table("AB")
     with pytest.raises(ValueError, match="'Z'"):
-        fold_split(table, "Z")
+        fold_split(table, "Z", weights=(40, 6, 8), seed=0)
     path = tmp_path / "split.csv"
     pair_table("A").assign(split="train").to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"fold 'A'.*train split would be empty"):
-        write_fold_split(path, "A", tmp_path / "fold.csv")
+        write_fold_split(path, "A", tmp_path / "fold.csv", weights=(40, 6, 8), seed=0)
     assert not (tmp_path / "fold.csv").exists()
 
 
@@ -83,7 +83,7 @@ def test_write_fold_split_keeps_the_rows_and_columns(tmp_path):
     path = tmp_path / "split.csv"
     table = pair_table("AB", areas=2).assign(split="train")
     table.to_csv(path, index=False)
-    write_fold_split(path, "B", tmp_path / "fold.csv", weights=(2, 1, 1))
+    write_fold_split(path, "B", tmp_path / "fold.csv", weights=(2, 1, 1), seed=0)
     fold = pd.read_csv(tmp_path / "fold.csv", dtype={"sample": str, "area": str})
     pd.testing.assert_frame_equal(fold.drop(columns="split"), table.drop(columns="split"), check_dtype=False)
     assert set(fold.loc[fold["split"] == "test", "sample"]) == {"B"}

@@ -4,16 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ramansr.dataset import (
-    INTENSITY_CONVENTION,
-    build_dataset_files,
-    calibrate_to_lowres,
-    collect_pairs,
-    colocated_points,
-    normalize_maps,
-    pair_scale_agreement,
-    split_pairs,
-)
+from ramansr.convention import INTENSITY_CONVENTION, calibrate_to_lowres, colocated_points, normalize_maps
+from ramansr.dataset import build_dataset_files, collect_pairs, pair_scale_agreement, split_pairs
 from ramansr.io_utils import load_npz, save_npz
 from ramansr.preprocess import scale_with_range
 from ramansr.register import upscale
@@ -191,7 +183,7 @@ def pair_table(components_per_area):
 
 def test_group_split_keeps_areas_together_and_matches_proportions():
     table = pair_table([2, 3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 2])
-    split = split_pairs(table, (40, 6, 8), group_by_area=True, seed=0)
+    split = split_pairs(table, weights=(40, 6, 8), group_by_area=True, seed=0)
     assert split.groupby(table["sample"]).nunique().max() == 1
     counts = split.value_counts()
     assert abs(counts["train"] - 40) <= 3 and abs(counts["val"] - 6) <= 3 and abs(counts["test"] - 8) <= 3
@@ -199,13 +191,14 @@ def test_group_split_keeps_areas_together_and_matches_proportions():
 
 def test_random_split_has_the_exact_counts():
     table = pair_table([2] * 27)
-    counts = split_pairs(table, (40, 6, 8), group_by_area=False, seed=0).value_counts()
+    counts = split_pairs(table, weights=(40, 6, 8), group_by_area=False, seed=0).value_counts()
     assert (counts["train"], counts["val"], counts["test"]) == (40, 6, 8)
 
 
 def test_split_is_seeded():
     table = pair_table([2, 3, 1, 2, 2, 3, 1, 2])
-    pd.testing.assert_series_equal(split_pairs(table, seed=4), split_pairs(table, seed=4))
+    split = {"weights": (40, 6, 8), "group_by_area": True, "seed": 4}
+    pd.testing.assert_series_equal(split_pairs(table, **split), split_pairs(table, **split))
 
 
 def test_build_dataset_files_writes_pairs_and_split(tmp_path):
@@ -223,7 +216,11 @@ def test_build_dataset_files_writes_pairs_and_split(tmp_path):
         None,
         tmp_path / "pairs.npz",
         tmp_path / "split.csv",
+        weights=(40, 6, 8),
+        group_by_area=True,
+        seed=0,
         geometry_path=geometry,
+        keep_doubtful=False,
     )
     split = pd.read_csv(tmp_path / "split.csv")
     pairs = load_npz(tmp_path / "pairs.npz")
@@ -252,12 +249,11 @@ def test_doubtful_areas_are_left_out_unless_kept(tmp_path, capsys):
         [r["selection"] for r in records],
         None,
     )
-    build_dataset_files(*arguments, tmp_path / "pairs.npz", tmp_path / "split.csv", (2, 1, 1), geometry_path=geometry)
+    split = {"weights": (2, 1, 1), "group_by_area": True, "seed": 0, "geometry_path": geometry}
+    build_dataset_files(*arguments, tmp_path / "pairs.npz", tmp_path / "split.csv", **split, keep_doubtful=False)
     assert "B" not in set(pd.read_csv(tmp_path / "split.csv", dtype=str)["sample"])
     assert "sample B, area 1: left out, doubtful registration (peak correlation 0.40 < 0.7)" in capsys.readouterr().err
-    build_dataset_files(
-        *arguments, tmp_path / "kept.npz", tmp_path / "kept.csv", (2, 1, 1), geometry_path=geometry, keep_doubtful=True
-    )
+    build_dataset_files(*arguments, tmp_path / "kept.npz", tmp_path / "kept.csv", **split, keep_doubtful=True)
     assert "B" in set(pd.read_csv(tmp_path / "kept.csv", dtype=str)["sample"])
 
 

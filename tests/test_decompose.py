@@ -74,14 +74,16 @@ def test_the_hr_cube_goes_on_the_lr_channel_scale():
     field, _ = two_phase_cube(rng, noise=0.0)
     field = field + 0.2
     window = field[:8, :10] * np.linspace(0.5, 1.5, field.shape[-1])  # other chemistry: channels reweighted
-    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
-    highres = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window), strict=True))
+    lowres = dict(zip(("cube", "data_min", "data_max"), scale_channels(field, clip_percentile=100.0), strict=True))
+    highres = dict(
+        zip(("cube", "data_min", "data_max"), scale_channels(3.0 * window, clip_percentile=100.0), strict=True)
+    )
     cube, ratio = highres_in_lowres_units(lowres, highres)
     assert ratio == pytest.approx(collection_ratio(field.mean(axis=(0, 1)), 3.0 * window.mean(axis=(0, 1))), rel=1e-5)
     expected = np.clip(scale_with_range(3.0 * window / ratio, lowres["data_min"], lowres["data_max"]), 0, None)
     np.testing.assert_allclose(cube, expected, rtol=1e-4, atol=1e-4)
     # same chemistry and a plain 3x brighter copy: the ratio is 3 and the cubes agree
-    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field), strict=True))
+    copy = dict(zip(("cube", "data_min", "data_max"), scale_channels(3.0 * field, clip_percentile=100.0), strict=True))
     cube, ratio = highres_in_lowres_units(lowres, copy)
     assert ratio == pytest.approx(3.0, rel=1e-5)
     np.testing.assert_allclose(cube, lowres["cube"], atol=5e-3)  # float32 round trip through narrow channel ranges
@@ -93,7 +95,7 @@ def test_the_ratio_is_taken_before_the_baseline_came_off():
     from ramansr.preprocess import scale_channels
 
     field, _ = two_phase_cube(np.random.default_rng(7), noise=0.0)
-    scan = dict(zip(("cube", "data_min", "data_max"), scale_channels(field), strict=True))
+    scan = dict(zip(("cube", "data_min", "data_max"), scale_channels(field, clip_percentile=100.0), strict=True))
     baseline = np.linspace(1.0, 2.0, field.shape[-1])
     np.testing.assert_allclose(
         mean_spectrum({**scan, "baseline": baseline}), field.mean(axis=(0, 1)) + baseline, rtol=1e-5

@@ -17,6 +17,8 @@ STAGES = {
     "register": ("ramansr.register",),
     "select": ("ramansr.selection",),
     "dataset, cv_split": ("ramansr.dataset",),
+    # a test area's check runs in envs/ramansr.yaml, which has no torch
+    "prediction_check": ("ramansr.prediction.check",),
 }
 
 
@@ -29,3 +31,15 @@ def test_light_stages_do_not_import_heavy_libraries(stage):
     )
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert loaded == [], f"{stage} imports {loaded}"
+
+
+def test_prediction_and_the_models_image_with_the_optics_not_the_simulator():
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        "for package in ('ramansr.prediction', 'ramansr.models'):\n"
+        "    path = importlib.import_module(package).__path__\n"
+        "    for module in pkgutil.walk_packages(path, package + '.'): importlib.import_module(module.name)\n"
+        "print(json.dumps([m for m in sys.modules if m.startswith('ramansr.simulate')]))"
+    )
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert loaded == []

@@ -9,7 +9,7 @@ from test_predict import PIPELINE, lowres_scan, run  # noqa: F401 (lowres_scan: 
 
 from ramansr.bands import component_channels
 from ramansr.checkpoint import checkpoint_joint_maps, save_checkpoint
-from ramansr.dataset import INTENSITY_CONVENTION
+from ramansr.convention import INTENSITY_CONVENTION
 from ramansr.inference import load_model, super_resolve, super_resolve_pairs
 from ramansr.metrics import SCALES, evaluate_model_file
 from ramansr.models import build

@@ -8,11 +8,14 @@ import torch
 from torch.nn import functional as F
 
 from ramansr.checkpoint import save_checkpoint
-from ramansr.consistency import lowres_consistency
-from ramansr.dataset import INTENSITY_CONVENTION
+from ramansr.convention import INTENSITY_CONVENTION
 from ramansr.io import Scan, ScanFormatError, read_scan, write_scan
 from ramansr.io.table import write_table
-from ramansr.predict import main, predict_scan, prediction_table, reconstruct_cube, resolve_pipeline
+from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
+from ramansr.prediction.cli import main
+from ramansr.prediction.consistency import lowres_consistency
+from ramansr.prediction.report import prediction_table
+from ramansr.prediction.scan import predict_scan, reconstruct_cube, resolve_pipeline
 
 ROWS, COLS, CHANNELS = 10, 12, 40
 
@@ -244,10 +247,11 @@ def test_every_prediction_checks_its_lr_consistency(lowres_scan, tmp_path):
     np.testing.assert_allclose(result["consistency"]["psnr"], consistency)
     assert result["consistency"]["psf"] == "Airy" and result["consistency"]["data_range"] == 1.0
     # bilinear interpolation passes (nearly) through the LR points: consistent
+    imaging = {"lowres_step_um": 2.0, "na": DEFAULT_LOWRES_NA, "wavelength_um": DEFAULT_EXCITATION_NM / 1e3}
     assert (consistency > 30.0).all()
-    found, _ = lowres_consistency(predicted, lowres_maps, 4, lowres_step_um=2.0)
+    found, _ = lowres_consistency(predicted, lowres_maps, 4, **imaging)
     np.testing.assert_allclose(consistency, found)
-    shifted, _ = lowres_consistency(np.roll(predicted, 4, axis=2), lowres_maps, 4, lowres_step_um=2.0)
+    shifted, _ = lowres_consistency(np.roll(predicted, 4, axis=2), lowres_maps, 4, **imaging)
     assert (shifted < consistency - 5.0).all()
 
 

@@ -36,7 +36,7 @@ def test_window_longer_than_the_spectrum_is_an_error():
 
 def test_every_channel_is_scaled_to_unit_range_over_pixels():
     cube, _ = noisy_band_cube(np.random.default_rng(1))
-    scaled, data_min, data_max = scale_channels(cube)
+    scaled, data_min, data_max = scale_channels(cube, clip_percentile=100.0)
     pixels = scaled.reshape(-1, cube.shape[-1])
     np.testing.assert_allclose(pixels.min(axis=0), 0, atol=1e-6)
     np.testing.assert_allclose(pixels.max(axis=0), 1, atol=1e-6)
@@ -46,7 +46,7 @@ def test_every_channel_is_scaled_to_unit_range_over_pixels():
 
 def test_scale_with_range_matches_the_fitted_scaling():
     cube, _ = noisy_band_cube(np.random.default_rng(2))
-    scaled, data_min, data_max = scale_channels(cube)
+    scaled, data_min, data_max = scale_channels(cube, clip_percentile=100.0)
     np.testing.assert_allclose(scale_with_range(cube, data_min, data_max), scaled, atol=1e-5)
 
 
@@ -56,7 +56,7 @@ def test_preprocess_is_smoothing_then_scaling():
         cube, np.arange(cube.shape[-1], dtype=float), chain_settings(11, 3), name="scan"
     )
     assert record["spikes"] == 0 and record["offset"] == 0.0 and not record["baseline"].any()
-    expected, _, _ = scale_channels(smooth_spectra(cube, 11, 3))
+    expected, _, _ = scale_channels(smooth_spectra(cube, window_length=11, polyorder=3), clip_percentile=100.0)
     np.testing.assert_array_equal(scaled, expected)
 
 
@@ -163,10 +163,18 @@ def test_blockwise_steps_equal_the_whole_cube_at_once(monkeypatch):
     cube[2, 3, 0] += 80
     cube[5, 7, -1] += 80
     cube[4, 4, 17] += 80
-    whole = (despike(cube), smooth_spectra(cube, 7, 2), scale_channels(cube, 99.0))
+    whole = (
+        despike(cube, threshold=4.0),
+        smooth_spectra(cube, window_length=7, polyorder=2),
+        scale_channels(cube, clip_percentile=99.0),
+    )
     monkeypatch.setattr(preprocess, "CHANNEL_BLOCK", 3)
     monkeypatch.setattr(preprocess, "PIXEL_BLOCK", 7)
-    blocks = (despike(cube), smooth_spectra(cube, 7, 2), scale_channels(cube, 99.0))
+    blocks = (
+        despike(cube, threshold=4.0),
+        smooth_spectra(cube, window_length=7, polyorder=2),
+        scale_channels(cube, clip_percentile=99.0),
+    )
     assert whole[0][1][2, 3, 0] and whole[0][1][5, 7, -1] and whole[0][1][4, 4, 17]
     for expected, actual in zip(whole, blocks, strict=True):
         for expected_array, actual_array in zip(expected, actual, strict=True):

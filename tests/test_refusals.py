@@ -20,6 +20,8 @@ from ramansr.selection import (
     spectral_snr_db,
 )
 
+#: The select stage's settings, as config.yaml gives them.
+SELECT = {"min_snr_db": 10.0, "low_band": (0.0, 0.1), "noise_band": (0.3, 0.5), "min_hr_contrast": 0.1}
 NAMES = ("data/A/1_20x.mat (sample A, area 1)", "data/A/1_50x.mat (sample A, area 1)")
 
 
@@ -30,7 +32,7 @@ def smooth_map(shape, seed=0):
 def cube(rows, cols, channels, seed=0):
     """A preprocessed cube: smooth spatial structure, scaled per channel like the preprocess stage."""
     raw = np.random.default_rng(seed).random((rows, cols, channels)).astype(np.float32) + 1
-    return scale_channels(smooth_spectra(raw, 5, 2))[0]
+    return scale_channels(smooth_spectra(raw, window_length=5, polyorder=2), clip_percentile=100.0)[0]
 
 
 # --- registration and selection of blank or tiny maps --------------------------------------
@@ -46,7 +48,7 @@ def test_a_blank_hr_map_registers_with_confidence_zero_not_one():
 
 def test_a_one_pixel_map_is_refused_by_the_fourier_test_not_scored_nan():
     with pytest.raises(ValueError, match=r"1 x 1 map has no spatial frequency in low_band"):
-        spectral_snr_db(np.ones((1, 1)))
+        spectral_snr_db(np.ones((1, 1)), low_band=SELECT["low_band"], noise_band=SELECT["noise_band"])
 
 
 def registration(tmp_path):
@@ -60,7 +62,7 @@ def test_the_select_stage_names_the_file_and_writes_no_nan(tmp_path):
     nmf = tmp_path / "nmf.npz"
     save_npz(nmf, lowres_maps=np.stack([smooth_map((24, 24))]), highres_maps=np.ones((1, 1, 1), np.float32))
     with pytest.raises(ValueError, match=str(nmf)):
-        select_area_file(nmf, registration(tmp_path), tmp_path / "selection.json", min_hr_contrast=0.1)
+        select_area_file(nmf, registration(tmp_path), tmp_path / "selection.json", **SELECT)
     assert not (tmp_path / "selection.json").exists()
 
 
@@ -72,7 +74,7 @@ def test_every_dropped_component_carries_its_reason(tmp_path, capfd):
         lowres_maps=np.stack([structured, structured]),
         highres_maps=np.stack([smooth_map((32, 32), 1), np.zeros((32, 32), np.float32)]),
     )
-    select_area_file(nmf, registration(tmp_path), tmp_path / "selection.json", min_hr_contrast=0.1)
+    select_area_file(nmf, registration(tmp_path), tmp_path / "selection.json", **SELECT)
     components = json.loads((tmp_path / "selection.json").read_text())["components"]
     assert [c["keep"] for c in components] == [True, False]
     assert [c["collapsed"] for c in components] == [False, True]
@@ -175,7 +177,7 @@ def test_too_many_pca_components_name_their_key():
 
 @pytest.mark.parametrize("value", [0.0, 7.0])
 def test_a_blank_scan_is_refused_before_nmf(tmp_path, value):
-    blank = scale_channels(np.full((8, 8, 40), value, np.float32))[0]
+    blank = scale_channels(np.full((8, 8, 40), value, np.float32), clip_percentile=100.0)[0]
     lowres, highres = tmp_path / "lowres.npz", tmp_path / "highres.npz"
     save_npz(lowres, cube=blank, wavenumbers=np.arange(40.0))
     save_npz(highres, cube=cube(16, 16, 40), wavenumbers=np.arange(40.0))

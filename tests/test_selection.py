@@ -3,6 +3,9 @@ from scipy.ndimage import gaussian_filter
 
 from ramansr.selection import radial_power_spectrum, select_components, spectral_snr_db
 
+#: The Fourier test's bands (cycles per pixel), as config.yaml's select: gives them.
+BANDS = {"low_band": (0.0, 0.1), "noise_band": (0.3, 0.5)}
+
 
 def domains(rng, size=64, sigma=4, noise=0.05):
     field = gaussian_filter(rng.normal(size=(size, size)), sigma)
@@ -12,12 +15,12 @@ def domains(rng, size=64, sigma=4, noise=0.05):
 
 def test_white_noise_scores_near_zero_db():
     rng = np.random.default_rng(0)
-    scores = [spectral_snr_db(rng.normal(size=(64, 64))) for _ in range(5)]
+    scores = [spectral_snr_db(rng.normal(size=(64, 64)), **BANDS) for _ in range(5)]
     assert all(abs(s) < 3 for s in scores)
 
 
 def test_domains_score_far_above_noise():
-    assert spectral_snr_db(domains(np.random.default_rng(1))) > 20
+    assert spectral_snr_db(domains(np.random.default_rng(1)), **BANDS) > 20
 
 
 def test_power_spectrum_frequencies():
@@ -32,7 +35,7 @@ def test_a_component_is_kept_only_when_both_maps_have_signal():
     signal, noise = domains(rng), rng.normal(size=(64, 64))
     lr = np.stack([signal, signal, noise])
     hr = np.stack([domains(rng), rng.normal(size=(64, 64)), domains(rng)])
-    decisions = select_components(lr, hr, min_snr_db=10, min_hr_contrast=0.1, window=((0, 0), 1))
+    decisions = select_components(lr, hr, min_snr_db=10, **BANDS, min_hr_contrast=0.1, window=((0, 0), 1))
     assert [d["keep"] for d in decisions] == [True, False, False]
     assert decisions[1]["lr_snr_db"] > 10 > decisions[1]["hr_snr_db"]
 
@@ -45,13 +48,15 @@ def test_an_hr_map_far_below_its_lr_map_has_collapsed():
     window = ((0, 0), 1)
     hr = lr[:32, :32]
     decisions = select_components(
-        np.stack([lr, lr]), np.stack([0.02 * hr, 0.5 * hr]), 10, min_hr_contrast=0.1, window=window
+        np.stack([lr, lr]), np.stack([0.02 * hr, 0.5 * hr]), min_snr_db=10, **BANDS, min_hr_contrast=0.1, window=window
     )
     assert [d["collapsed"] for d in decisions] == [True, False]
     assert decisions[0]["hr_lr_contrast"] < 0.1 < decisions[1]["hr_lr_contrast"]
     one_phase = lr.copy()
     one_phase[:32, :32] = 0.5  # the window's corner lies in one flat phase
     flat = np.full((32, 32), 0.001, np.float32) + rng.normal(0, 1e-4, (32, 32))
-    (decision,) = select_components(one_phase[None], flat[None], 10, min_hr_contrast=0.1, window=window)
+    (decision,) = select_components(
+        one_phase[None], flat[None], min_snr_db=10, **BANDS, min_hr_contrast=0.1, window=window
+    )
     assert not decision["collapsed"]
     assert not decisions[0]["keep"] and decisions[0]["reason"].startswith("HR map collapsed: its contrast is 0.0")

@@ -12,7 +12,7 @@ import torch
 import yaml
 from scipy.ndimage import gaussian_filter
 
-from ramansr.dataset import INTENSITY_CONVENTION
+from ramansr.convention import INTENSITY_CONVENTION
 from ramansr.inference import load_model, super_resolve
 from ramansr.models import TRAINABLE, build
 from ramansr.models.interpolation import Interpolation

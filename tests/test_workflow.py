@@ -18,6 +18,7 @@ from conftest import copy_repo
 from workflow_helpers import TEST_CONFIG, areas_of, planned_jobs, rules_of, snakemake
 
 from ramansr.io import read_scan, write_scan
+from ramansr.prediction import area_prediction_name
 
 pytestmark = pytest.mark.slow
 
@@ -79,12 +80,13 @@ def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_ru
         table[["bicubic_psnr", "linear_psnr", "bicubic_psnr_common", "linear_psnr_common"]].to_numpy()
     ).all()
     sample, area = sorted(test_areas)[0]
-    cube = read_scan(finished_run / f"results/predictions/test_area_{sample}_{area}/cube.mat")
+    prediction = finished_run / "results/predictions" / area_prediction_name(sample, area)
+    cube = read_scan(prediction / "cube.mat")
     lowres = read_scan(finished_run / f"results/simulated/{sample}/{area}/lowres.mat")
     assert cube.cube.shape == (4 * lowres.cube.shape[0], 4 * lowres.cube.shape[1], lowres.cube.shape[2])
     np.testing.assert_allclose(cube.pixel_size_um, np.asarray(lowres.pixel_size_um) / 4)
     # in the LR scan's units, less the detector offset the chain removed: the same mean spectrum
-    with np.load(finished_run / f"results/predictions/test_area_{sample}_{area}/maps.npz") as maps:
+    with np.load(prediction / "maps.npz") as maps:
         offset = json.loads(str(maps["settings"]))["offset"]
     assert offset > 500  # the simulated detector's 600-count bias, estimated
     assert cube.cube.mean() == pytest.approx(lowres.cube.mean() - offset, rel=0.15)
@@ -300,7 +302,7 @@ def test_a_factor_3_run_with_non_square_scans_and_spikes(factor3_run):
     logs = [path.read_text() for path in (factor3_run / "results/logs/preprocess").rglob("*.log")]
     spikes = [int(m) for log in logs for m in re.findall(r"(\d+) cosmic-ray spikes found", log)]
     assert len(spikes) == 8 and sum(spikes) > 0
-    predicted = next((factor3_run / "results/predictions").glob("test_area_*/cube.mat"))
+    predicted = next((factor3_run / "results/predictions").glob(area_prediction_name("*", "*") + "/cube.mat"))
     assert read_scan(predicted).cube.shape[:2] == (3 * 18, 3 * 22)
 
 

@@ -63,7 +63,7 @@ def check_convention(checkpoint, path):
         field predates it: each map min-max normalised on its own, whose
         outputs have no known intensity scale).
     """
-    from ramansr.dataset import INTENSITY_CONVENTION
+    from ramansr.convention import INTENSITY_CONVENTION
 
     convention = checkpoint.get("intensity_convention")
     if convention != INTENSITY_CONVENTION:

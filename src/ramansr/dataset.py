@@ -1,14 +1,7 @@
 """LR/HR training pairs from the kept components of every area, and their split.
 
-One intensity scale from LR input to HR target (``INTENSITY_CONVENTION``):
-the HR map is first expressed in its LR map's units by :func:`calibrate_to_lowres`
-(gain and offset fitted on the registered overlap), then the LR map and the
-HR target are both normalised with the LR map's (low, high). Normalising each
-map on its own, as the paper's map images are, makes the target's scale
-unknowable from the input wherever the HR window's content range differs from
-the LR field's (a window on a cell, at one end of a gradient); the network
-then learns an average contrast remap and ``predict``, undoing the LR map's
-range, gets the output's intensities wrong.
+Every pair follows the intensity convention of :mod:`ramansr.convention`
+(``INTENSITY_CONVENTION``): LR map and HR target on the LR map's scale.
 
 Data contract, ``pairs.npz``:
 
@@ -41,122 +34,13 @@ import sys
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from ramansr.bands import component_channels
+from ramansr.convention import INTENSITY_CONVENTION, calibrate_to_lowres, normalize_maps
 from ramansr.io_utils import read_json, save_npz, write_csv
 from ramansr.preprocess import scale_with_range
-from ramansr.register import lr_point_to_upscaled
 
 SPLITS = ("train", "val", "test")
-
-#: How pairs.npz and the checkpoints trained on it scale intensities: LR map and
-#: HR target both normalised with the LR map's (low, high), the HR map first
-#: calibrated to LR units. Checkpoints record it; predict refuses any other.
-INTENSITY_CONVENTION = "lowres_range"
-
-
-def normalize_maps(maps):
-    """Min-max normalise each map of a stack to [0, 1].
-
-    Parameters
-    ----------
-    maps : ndarray, shape (k, rows, cols)
-
-    Returns
-    -------
-    normalized : ndarray of float32, shape (k, rows, cols)
-    low, high : ndarray, shape (k,)
-        ``maps == normalized * (high - low) + low`` per map.
-    """
-    maps = np.asarray(maps, dtype=np.float32)
-    low = maps.min(axis=(1, 2))
-    high = maps.max(axis=(1, 2))
-    span = np.where(high > low, high - low, 1.0)  # a constant map stays at 0
-    return ((maps - low[:, None, None]) / span[:, None, None]).astype(np.float32), low, high
-
-
-def colocated_points(lowres_shape, position, window_shape, factor):
-    """LR scan points that fall inside the HR window, and where they fall in it.
-
-    Parameters
-    ----------
-    lowres_shape : (h, w)
-    position : (X, Y)
-        The window's top-left corner in the ``factor``-upscaled LR map
-        (half-pixel convention of :mod:`ramansr.register`).
-    window_shape : (H, W)
-    factor : int
-
-    Returns
-    -------
-    lowres_index : tuple of two int arrays
-        (rows, cols) of the LR points inside the window.
-    window_coords : ndarray, shape (2, m)
-        Their (row, col) in HR window pixels, floats.
-    """
-    rows = lr_point_to_upscaled(np.arange(lowres_shape[0]), factor) - float(position[1])
-    cols = lr_point_to_upscaled(np.arange(lowres_shape[1]), factor) - float(position[0])
-    inside_rows = np.flatnonzero((rows >= 0) & (rows <= window_shape[0] - 1))
-    inside_cols = np.flatnonzero((cols >= 0) & (cols <= window_shape[1] - 1))
-    grid_rows, grid_cols = np.meshgrid(inside_rows, inside_cols, indexing="ij")
-    coords = np.stack([rows[grid_rows].ravel(), cols[grid_cols].ravel()])
-    return (grid_rows.ravel(), grid_cols.ravel()), coords
-
-
-def calibrate_to_lowres(lowres_map, highres_map, position, factor):
-    """Gain and offset that express an HR map in its LR map's units.
-
-    Fits ``lowres ~ gain * highres + offset`` at the LR points under the
-    registered window, by instrumental variables: the slope is
-    ``cov(lowres, z) / cov(highres, z)`` with ``highres`` the HR map sampled
-    at the LR points (bilinear) and the instrument ``z`` the HR map smoothed
-    (Gaussian, sigma ``factor / 2`` HR pixels) at the same points. Ordinary
-    least squares on the raw HR samples is pulled towards zero by the HR
-    map's noise; on the smoothed ones it overestimates the slope, since the
-    smoothing removes contrast the LR points keep; matching the window's
-    moments (std ratio) takes the LR noise for contrast. The instrument is
-    (nearly) free of the HR noise and correlates with both sides' structure,
-    so neither bias arises. Measured against the truth's maps in LR units on
-    simulated heterogeneous areas (PSNR, median over maps): at the .test
-    geometry (36 LR points per window) 31.3 dB, against 29.3 for least
-    squares on the smoothed samples and 30.3 for moments; at the paper's
-    (625 points) 35.7, moments 36.1 (a tie), least squares lower. With the HR
-    cube first put on the LR channel scale
-    (:func:`ramansr.decompose.highres_in_lowres_units`) 32.9 and 40.2 dB;
-    each map min-max normalised on its own, as before, 20.0 and 22.2 dB. A
-    slope at or below zero (no shared structure, only noise) is clamped to 0:
-    the target is then the LR window's mean, all the LR input says about it.
-
-    Parameters
-    ----------
-    lowres_map : ndarray, (h, w)
-    highres_map : ndarray, (H, W)
-    position : (X, Y)
-        The registered window corner in the upscaled LR map.
-    factor : int
-        The SR factor.
-
-    Returns
-    -------
-    gain, offset : float
-    """
-    index, coords = colocated_points(lowres_map.shape, position, highres_map.shape, factor)
-    if coords.shape[1] < 3:
-        raise ValueError(
-            f"only {coords.shape[1]} LR points fall inside the HR window at {tuple(position)}: "
-            "too few to calibrate the HR map's intensity"
-        )
-    highres_map = np.asarray(highres_map, np.float64)
-    x = ndimage.map_coordinates(highres_map, coords, order=1, mode="nearest")
-    z = ndimage.map_coordinates(
-        ndimage.gaussian_filter(highres_map, sigma=factor / 2, mode="nearest"), coords, order=1, mode="nearest"
-    )
-    y = np.asarray(lowres_map, np.float64)[index]
-    z_centred = z - z.mean()
-    covariance_x = float(z_centred @ (x - x.mean()))
-    gain = max(float(z_centred @ (y - y.mean())) / covariance_x, 0.0) if covariance_x > 0 else 0.0
-    return gain, float(y.mean() - gain * x.mean())
 
 
 def pair_scale_agreement(lowres, highres, positions, factor):
@@ -273,7 +157,7 @@ def _targets(n_pairs, weights):
     return counts
 
 
-def split_pairs(table, weights=(40, 6, 8), group_by_area=True, seed=0):
+def split_pairs(table, *, weights, group_by_area, seed):
     """Assign each pair to train, val or test in the given proportions.
 
     Parameters
@@ -281,10 +165,10 @@ def split_pairs(table, weights=(40, 6, 8), group_by_area=True, seed=0):
     table : pandas.DataFrame
         One row per pair with ``sample`` and ``area`` columns.
     weights : sequence of 3 numbers
-        Relative sizes of train, val, test (the paper's 40/6/8 of 54).
+        Relative sizes of train, val, test (``dataset: split``; the paper's 40/6/8 of 54).
     group_by_area : bool
         Keep all components of one area on one side, so that no test image
-        shares a scan with a training image (the default). False gives the
+        shares a scan with a training image (config.yaml's choice). False gives the
         paper's plain random split over pairs.
     seed : int
 
@@ -325,7 +209,7 @@ def check_split(table):
         )
 
 
-def fold_split(table, held_out, weights=(40, 6, 8), seed=0):
+def fold_split(table, held_out, *, weights, seed):
     """One fold's split: the held-out sample's pairs test, the other samples' areas train or val.
 
     Of the other samples' areas, a seeded random ``weights[1] / (weights[0] +
@@ -365,13 +249,13 @@ def fold_split(table, held_out, weights=(40, 6, 8), seed=0):
     return split
 
 
-def write_fold_split(split_path, held_out, out_path, weights=(40, 6, 8), seed=0):
+def write_fold_split(split_path, held_out, out_path, *, weights, seed):
     """The ``cv_split`` stage: the run's ``split.csv`` with one fold's split column.
 
     Refuses a fold with nothing to train on (the held-out sample is the only one with pairs).
     """
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
-    table["split"] = fold_split(table, held_out, weights, seed)
+    table["split"] = fold_split(table, held_out, weights=weights, seed=seed)
     try:
         check_split(table)
     except ValueError as error:
@@ -393,12 +277,12 @@ def build_dataset_files(
     clean,
     pairs_path,
     split_path,
-    weights=(40, 6, 8),
-    group_by_area=True,
-    seed=0,
     *,
+    weights,
+    group_by_area,
+    seed,
     geometry_path,
-    keep_doubtful=False,
+    keep_doubtful,
 ):
     """The ``dataset`` stage: collect every area's kept pairs, split, write.
 
@@ -406,7 +290,8 @@ def build_dataset_files(
     ``clean`` is None for real data; ``geometry_path`` is the run's
     ``geometry.json`` (the SR factor). Areas whose registration is doubtful
     (see :func:`ramansr.register.doubts`) are left out, and named on stderr,
-    unless ``keep_doubtful``.
+    unless ``keep_doubtful``. ``weights``, ``group_by_area`` and ``seed`` are the config's
+    ``dataset:`` entries, ``keep_doubtful`` its ``register: keep_doubtful``.
     """
     from ramansr.geometry import read_factor, trained_steps
 
@@ -428,7 +313,7 @@ def build_dataset_files(
     arrays["factor"] = np.array(factor)
     steps = trained_steps(read_json(geometry_path))
     arrays["lowres_step_um"], arrays["highres_step_um"] = np.array(steps["lowres"]), np.array(steps["highres"])
-    table["split"] = split_pairs(table, weights, group_by_area, seed)
+    table["split"] = split_pairs(table, weights=weights, group_by_area=group_by_area, seed=seed)
     check_split(table)
     write_dataset(arrays, table, pairs_path, split_path)
 

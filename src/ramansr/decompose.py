@@ -134,7 +134,7 @@ def collection_ratio(lowres_spectrum, highres_spectrum):
     the field's it is off by per cents (simulated paper geometry, areas of all six samples: +0.6 to
     +6.6 %; a gain fitted together with a free offset over the channels took up part of that
     difference as offset and was off by -2 to -22 %), which the per-map calibration on the
-    registered overlap (:func:`ramansr.dataset.calibrate_to_lowres`, gain and offset) then corrects.
+    registered overlap (:func:`ramansr.convention.calibrate_to_lowres`, gain and offset) then corrects.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 :func:`new_figure` gives a styled figure (:data:`STYLE`) with a 2-D grid of axes, :func:`save_figure`
 writes it to PNG and/or PDF (format from each path's suffix) atomically; :func:`show_map` draws a map
 with a scale bar in micrometres (in pixels when the pixel size is unknown). Imported by
-:mod:`ramansr.figures`, :mod:`ramansr.rulegraph` and :mod:`ramansr.predict`; it needs only
+:mod:`ramansr.figures`, :mod:`ramansr.rulegraph` and :mod:`ramansr.prediction.report`; it needs only
 matplotlib (Agg backend) and numpy.
 """
 

@@ -21,7 +21,10 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ramansr.figure_style import (
+    CORRELATION_CMAP,
     DIVERGING_CMAP,
+    KEPT_COLOR,
+    REJECTED_COLOR,
     draw_window,
     message_panel,
     new_figure,
@@ -32,11 +35,6 @@ from ramansr.io_utils import load_npz
 from ramansr.metrics import MODEL_LABELS, crop_window, score
 from ramansr.register import match_window, upscale
 from ramansr.selection import radial_power_spectrum
-
-CORRELATION_CMAP = "magma"
-KEPT_COLOR = "tab:blue"
-REJECTED_COLOR = "tab:red"
-
 
 # --------------------------------------------------------------------------- labels and pixel sizes
 

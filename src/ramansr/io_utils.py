@@ -1,4 +1,4 @@
-"""Small file helpers shared by the stages."""
+"""Small file helpers shared by the stages, and the block size of cubes made a block of rows at a time."""
 
 import contextlib
 import json
@@ -8,6 +8,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+#: Rows of a cube made at a time where it is built block by block (the simulator's clean cubes,
+#: prediction's rebuilt cube as :class:`ramansr.io.RowBlocks`): a block's temporaries stay small
+#: (8 rows of a 1200 x 1200 x 1024 SR cube are 39 MB), not the size of the cube.
+ROWS_PER_BLOCK = 8
 
 
 @contextlib.contextmanager

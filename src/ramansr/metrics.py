@@ -5,7 +5,7 @@ whole upscaled LR field; it is scored on the HR window cropped at the area's
 registered (X, Y), as in the paper, on two scales (the ``scale`` column), both with ``data_range=1.0``:
 
 - ``common``: the prediction and the reference as they are, on the LR map's
-  scale (see :mod:`ramansr.dataset`): a wrong contrast or a lifted
+  scale (see :mod:`ramansr.convention`): a wrong contrast or a lifted
   background costs;
 - ``minmax``: each window and each reference min-max normalised on its own,
   the paper's map images: comparable with the paper's tables, blind to any

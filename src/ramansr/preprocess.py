@@ -57,7 +57,7 @@ MAD_TO_SIGMA = 0.6745
 CHANNEL_BLOCK, PIXEL_BLOCK = 64, 4096
 
 
-def despike(cube, threshold=4.0):
+def despike(cube, *, threshold):
     """Remove cosmic-ray spikes (Whitaker-Hayes modified z-scores of the second difference).
 
     Parameters
@@ -123,7 +123,7 @@ def second_difference(pixels, block):
     return 2 * padded[1:-1] - padded[:-2] - padded[2:]
 
 
-def smooth_spectra(cube, window_length=11, polyorder=3):
+def smooth_spectra(cube, *, window_length, polyorder):
     """Savitzky-Golay smoothing along the spectral (last) axis.
 
     Parameters
@@ -155,7 +155,7 @@ def smooth_spectra(cube, window_length=11, polyorder=3):
     return smoothed.reshape(cube.shape)
 
 
-def scale_channels(cube, clip_percentile=100.0):
+def scale_channels(cube, *, clip_percentile):
     """Scale every channel to [0, 1] over the pixels, clipping the most extreme pixels.
 
     Parameters
@@ -273,7 +273,7 @@ def spectral_chain(cube, wavenumbers, settings, *, name, keep_pixel=None, overwr
     check_raman_signal(cube, name)
     record = {"offset": offset, "spikes": 0}
     if settings["despike"]["enabled"]:
-        cube, found = despike(cube, settings["despike"]["threshold"])
+        cube, found = despike(cube, threshold=settings["despike"]["threshold"])
         record["spikes"] = int(found.sum())
         print(
             f"{name}: {record['spikes']} cosmic-ray spikes found and replaced "
@@ -283,7 +283,7 @@ def spectral_chain(cube, wavenumbers, settings, *, name, keep_pixel=None, overwr
         del found
     if keep_pixel is not None:
         record["raw"] = cube[keep_pixel].copy()
-    cube = smooth_spectra(cube, settings["window_length"], settings["polyorder"])
+    cube = smooth_spectra(cube, window_length=settings["window_length"], polyorder=settings["polyorder"])
     if keep_pixel is not None:
         record["smoothed"] = cube[keep_pixel].copy()
     baseline = settings["baseline"]
@@ -308,7 +308,7 @@ def preprocess_cube(cube, wavenumbers, settings, *, name, keep_pixel=None, overw
         From :func:`spectral_chain`.
     """
     signal, record = spectral_chain(cube, wavenumbers, settings, name=name, keep_pixel=keep_pixel, overwrite=overwrite)
-    return (*scale_channels(signal, settings["clip_percentile"]), record)
+    return (*scale_channels(signal, clip_percentile=settings["clip_percentile"]), record)
 
 
 def resample_grid(cube, step, new_step):

@@ -1,7 +1,7 @@
 """The processing settings a model's maps are made with.
 
 Every checkpoint stores them (the ``train`` rule passes them from the config),
-so that :mod:`ramansr.predict` makes the maps of a new scan the same way. Kept
+so that :mod:`ramansr.prediction` makes the maps of a new scan the same way. Kept
 apart from both so that the workflow reads them at parse time without heavy
 imports.
 """

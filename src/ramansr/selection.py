@@ -43,10 +43,11 @@ def radial_power_spectrum(image):
     return power, np.hypot(fx, fy)
 
 
-def spectral_snr_db(image, low_band=(0.0, 0.1), noise_band=(0.3, 0.5)):
+def spectral_snr_db(image, *, low_band, noise_band):
     """Mean power at low frequencies over mean power in the noise band, in dB.
 
-    White noise scores about 0 dB; structured maps score far above.
+    White noise scores about 0 dB; structured maps score far above. ``low_band`` and ``noise_band``
+    (cycles per pixel) are the config's ``select:`` bands.
 
     Raises
     ------
@@ -75,9 +76,7 @@ def map_contrast(image):
     return float(high - low)
 
 
-def select_components(
-    lr_maps, hr_maps, min_snr_db=10.0, low_band=(0.0, 0.1), noise_band=(0.3, 0.5), *, min_hr_contrast, window
-):
+def select_components(lr_maps, hr_maps, *, min_snr_db, low_band, noise_band, min_hr_contrast, window):
     """Decide, per component, whether both its LR and its HR map carry signal.
 
     Parameters
@@ -111,8 +110,8 @@ def select_components(
     tiny = np.finfo(np.float32).tiny
     decisions = []
     for index, (lr_map, hr_map) in enumerate(zip(lr_maps, hr_maps, strict=True)):
-        lr_snr = spectral_snr_db(lr_map, low_band, noise_band)
-        hr_snr = spectral_snr_db(hr_map, low_band, noise_band)
+        lr_snr = spectral_snr_db(lr_map, low_band=low_band, noise_band=noise_band)
+        hr_snr = spectral_snr_db(hr_map, low_band=low_band, noise_band=noise_band)
         under_window = map_contrast(crop_window(upscale(lr_map, factor), position, hr_map.shape))
         contrast_ratio = map_contrast(hr_map) / max(under_window, tiny)
         shown = under_window >= min_hr_contrast * map_contrast(lr_map)
@@ -146,13 +145,16 @@ def select_area_file(
     nmf_path,
     registration_path,
     out_path,
-    min_snr_db=10.0,
-    low_band=(0.0, 0.1),
-    noise_band=(0.3, 0.5),
     *,
+    min_snr_db,
+    low_band,
+    noise_band,
     min_hr_contrast,
 ):
-    """The ``select`` stage for one area: JSON with a keep decision per component."""
+    """The ``select`` stage for one area: JSON with a keep decision per component.
+
+    The thresholds are the config's ``select:`` entries (see :func:`select_components`).
+    """
     nmf = load_npz(nmf_path)
     registration = read_json(registration_path)
     window = ((registration["X"], registration["Y"]), registration["settings"]["factor"])
@@ -160,9 +162,9 @@ def select_area_file(
         components = select_components(
             nmf["lowres_maps"],
             nmf["highres_maps"],
-            min_snr_db,
-            low_band,
-            noise_band,
+            min_snr_db=min_snr_db,
+            low_band=low_band,
+            noise_band=noise_band,
             min_hr_contrast=min_hr_contrast,
             window=window,
         )

@@ -31,7 +31,7 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
   pixels) of every window instead of the whole window (0), with ``margin`` LR pixels of context in
   crop mode: more, cheaper steps for the same compute.
 - ``precision`` ("auto"): "fp32", "tf32", "bf16" (autocast + channels_last) or
-  "auto" (per model, :data:`ramansr.trainer.AUTO_PRECISION`: one H200 measurement
+  "auto" (per model, :data:`ramansr.models.AUTO_PRECISION`: one H200 measurement
   found bf16 slower than TF32 for RCAN, faster for SRResNet). CPU runs are fp32.
 - ``model`` ({}): keyword arguments of :func:`ramansr.models.build`.
 - srgan only: ``adversarial_weight`` (1e-3), ``init_from`` (None: path of a
@@ -44,8 +44,8 @@ PSNR) and ``history.csv``, the pipeline's declared outputs, appear only when
 the whole run has finished, so a run that fails part way leaves nothing a rerun
 would take for a trained model; ``summary.json``. Every checkpoint carries the SR factor (in
 ``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
-made with, which :mod:`ramansr.predict` applies to new scans, and the pair set's
-``intensity_convention`` (see :mod:`ramansr.dataset`), the intensity scale the model maps between,
+made with, which :mod:`ramansr.prediction` applies to new scans, and the pair set's
+``intensity_convention`` (see :mod:`ramansr.convention`), the intensity scale the model maps between,
 and ``steps_um``, the LR and HR steps of the pairs (:func:`ramansr.geometry.trained_steps`), against
 which prediction checks a scan's pixel size.
 The resume files, never declared to Snakemake so that its cleanup of a failed job keeps them:
@@ -278,7 +278,7 @@ def train_model(
     pipeline : dict or None
         The processing settings the pairs were made with (SR factor aside, which
         comes from ``pairs.npz``), stored in every checkpoint for
-        :mod:`ramansr.predict`: see :func:`ramansr.predict.resolve_pipeline`. A joint model
+        :mod:`ramansr.prediction`: see :func:`ramansr.prediction.scan.resolve_pipeline`. A joint model
         takes its ``n_components`` maps per area.
     on_epoch_end : callable or None
         Called as ``on_epoch_end(epoch, row)`` after each epoch's checkpointing,

@@ -16,22 +16,10 @@ import torch
 from torch import nn
 
 from ramansr.checkpoint import read_checkpoint
-from ramansr.models import build, is_trainable
+from ramansr.models import AUTO_PRECISION, build, is_trainable
 from ramansr.models.srgan import Discriminator
 from ramansr.models.upsampling import PADDING_MODE
 from ramansr.pairs import extract_windows, make_batch
-
-# what precision "auto" means for each trainable model (see ramansr.train); tests/test_models.py keeps its
-# keys equal to ramansr.models.TRAINABLE
-# (the joint models as their single-map architectures)
-AUTO_PRECISION = {
-    "srcnn": "bf16",
-    "srresnet": "bf16",
-    "srgan": "bf16",
-    "rcan": "tf32",
-    "srcnn_joint": "bf16",
-    "srresnet_joint": "bf16",
-}
 
 
 def configure_precision(model_name, precision, device):

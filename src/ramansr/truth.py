@@ -11,10 +11,7 @@ part of the simulator, so reading a truth file does not import it.
 
 import numpy as np
 
-from ramansr.io_utils import save_npz
-
-# rows of the cube made at a time: each phase's term is a temporary of this many rows, not of the cube
-ROWS_PER_BLOCK = 8
+from ramansr.io_utils import ROWS_PER_BLOCK, save_npz
 
 
 def _model_cube(abundance, spectra, scale_map):

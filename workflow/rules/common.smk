@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # and so does the workf
 
 from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA
 from ramansr.processing import processing_settings
-from ramansr.models import is_joint
+from ramansr.models import MODELS, is_joint
+from ramansr.prediction import TEST_AREA_PREDICTION, area_prediction_name
 from ramansr.sheet import check_unique_scans
 
 SCANS = ["lowres", "highres"]
@@ -48,7 +49,7 @@ def lowres_imaging():
     """The LR imaging model of prediction's consistency check: {lowres_na, excitation_nm}.
 
     With source: simulation the simulation's own; else predict: lowres_na and
-    excitation_nm (absent or null: ramansr.consistency's defaults).
+    excitation_nm (absent or null: the defaults of ramansr.optics).
     """
     if SIMULATED:
         return {"lowres_na": simulation_setting("lowres", "na"), "excitation_nm": simulation_setting("excitation_nm")}
@@ -79,13 +80,18 @@ def wiener_optics():
 def check_config():
     """Refuse, before any job runs, the settings that the config alone shows cannot work."""
     problems = []
+    named = [*config["models"], *(config.get("model_settings") or {}), config["predict"]["model"]]
+    for name in dict.fromkeys(name for name in named if name not in MODELS):
+        problems.append(
+            f"models, model_settings or predict: model: {name!r} is not one of the known models: {', '.join(MODELS)}"
+        )
     if SIMULATED and "simulation" not in config:
         problems.append("source: simulation needs a simulation: block (see config.yaml)")
     if not SIMULATED and "samples" not in config:
         problems.append("source: samples needs samples: (the path of the samples sheet)")
     if config["predict"]["model"] not in config["models"]:
         problems.append(f"predict: model: {config['predict']['model']} is not one of models: {config['models']}")
-    joint = [name for name in config["models"] if is_joint(name)]
+    joint = [name for name in config["models"] if name in MODELS and is_joint(name)]
     if joint and not config["dataset"]["group_by_area"]:
         problems.append(
             f"models: {joint} take all of an area's maps at once, which needs dataset: group_by_area: true "
@@ -218,7 +224,7 @@ def test_areas():
 
 def get_test_area_checks(wildcards):
     """The prediction check of every test area."""
-    return [f"results/predictions/test_area_{s}_{a}/check.json" for s, a in test_areas()]
+    return [f"results/predictions/{area_prediction_name(s, a)}/check.json" for s, a in test_areas()]
 
 
 def scan_to_predict(name):
@@ -230,7 +236,7 @@ def scan_to_predict(name):
         entry = {"path": entry} if isinstance(entry, str) else entry
         return {"shape": None, "variable": config.get("mat_variable"), "allow_step_mismatch": False, **entry}
     for sample, area in AREAS:
-        if name == f"test_area_{sample}_{area}":
+        if name == area_prediction_name(sample, area):
             return {
                 "path": area_scan(sample, area, "lowres"),
                 "shape": scan_image_shape(sample, area, "lowres"),

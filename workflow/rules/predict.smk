@@ -32,8 +32,8 @@ rule predict:
 
 rule prediction_check:
     input:
-        predicted="results/predictions/test_area_{sample}_{area}/cube.mat",
-        maps="results/predictions/test_area_{sample}_{area}/maps.npz",
+        predicted=f"results/predictions/{TEST_AREA_PREDICTION}/cube.mat",
+        maps=f"results/predictions/{TEST_AREA_PREDICTION}/maps.npz",
         lowres=lambda wc: get_scan_file(wc, "lowres"),
         highres=lambda wc: get_scan_file(wc, "highres"),
         registration="results/registration/{sample}/{area}.json",
@@ -41,7 +41,7 @@ rule prediction_check:
         geometry="results/geometry/{sample}/{area}.json",
         dark=DARK_SPECTRUM,
     output:
-        "results/predictions/test_area_{sample}_{area}/check.json",
+        f"results/predictions/{TEST_AREA_PREDICTION}/check.json",
     log:
         "results/logs/prediction_check/{sample}/{area}.log",
     benchmark:
@@ -82,7 +82,7 @@ rule prediction_table:
         areas=lambda wc: test_areas(),
         names=list(config["predict"]["scans"]),
         model=config["predict"]["model"],
-        margin_db=config["predict"].get("consistency_margin_db"),
+        margin_db=config["predict"]["consistency_margin_db"],
     script:
         "../scripts/prediction_table.py"
 

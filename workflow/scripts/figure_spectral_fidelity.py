@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.predict import plot_spectral_fidelity_file
+from ramansr.prediction.report import plot_spectral_fidelity_file
 
 plot_spectral_fidelity_file(
     snakemake.params.areas, snakemake.input.checks, snakemake.params.model, snakemake.output.png, snakemake.output.pdf

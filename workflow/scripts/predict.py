@@ -5,7 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w")
 
 from ramansr.inference import use_threads
-from ramansr.predict import predict_scan
+from ramansr.prediction.scan import predict_scan
 
 use_threads(snakemake.threads)
 

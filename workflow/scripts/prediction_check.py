@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.predict import check_prediction_file
+from ramansr.prediction.check import check_prediction_file
 
 check_prediction_file(
     snakemake.input.predicted,
@@ -15,6 +15,6 @@ check_prediction_file(
     snakemake.input.nmf,
     snakemake.input.geometry,
     snakemake.output[0],
-    snakemake.params.settings,
-    tuple(snakemake.params.band),
+    settings=snakemake.params.settings,
+    band=tuple(snakemake.params.band),
 )

@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.predict import prediction_table_file
+from ramansr.prediction.report import prediction_table_file
 
 prediction_table_file(
     snakemake.params.areas,
@@ -15,5 +15,5 @@ prediction_table_file(
     snakemake.output.csv,
     snakemake.output.maps,
     snakemake.output.md,
-    snakemake.params.margin_db,
+    margin_db=snakemake.params.margin_db,
 )

@@ -10,8 +10,8 @@ select_area_file(
     snakemake.input.nmf,
     snakemake.input.registration,
     snakemake.output[0],
-    snakemake.params.min_snr_db,
-    tuple(snakemake.params.low_band),
-    tuple(snakemake.params.noise_band),
+    min_snr_db=snakemake.params.min_snr_db,
+    low_band=tuple(snakemake.params.low_band),
+    noise_band=tuple(snakemake.params.noise_band),
     min_hr_contrast=snakemake.params.min_hr_contrast,
 )

@@ -40,6 +40,9 @@ class ModelEntry(NamedTuple):
     choices: Mapping = MappingProxyType({})
     """Constructor arguments that a parameter-free model chooses on the validation pairs: name -> the
     candidate values (the ``train`` stage keeps the best-scoring one; a value given in the settings wins)."""
+    auto_precision: str | None = None
+    """What training's precision "auto" means on CUDA for a trainable model ("bf16" or "tf32": one H200
+    measurement found bf16 slower than TF32 for RCAN, faster for SRResNet); None for the others."""
 
 
 MODELS = {
@@ -53,12 +56,12 @@ MODELS = {
         False,
         choices={"balance": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)},
     ),
-    "srcnn": ModelEntry("srcnn", "SRCNN", "SRCNN", True),
-    "rcan": ModelEntry("rcan", "RCAN", "RCAN", True),
-    "srgan": ModelEntry("srgan", "Generator", "SRGAN", True),
-    "srresnet": ModelEntry("srresnet", "SRResNet", "SRResNet", True),
-    "srcnn_joint": ModelEntry("srcnn", "SRCNN", "SRCNN (joint)", True, joint=True),
-    "srresnet_joint": ModelEntry("srresnet", "SRResNet", "SRResNet (joint)", True, joint=True),
+    "srcnn": ModelEntry("srcnn", "SRCNN", "SRCNN", True, auto_precision="bf16"),
+    "rcan": ModelEntry("rcan", "RCAN", "RCAN", True, auto_precision="tf32"),
+    "srgan": ModelEntry("srgan", "Generator", "SRGAN", True, auto_precision="bf16"),
+    "srresnet": ModelEntry("srresnet", "SRResNet", "SRResNet", True, auto_precision="bf16"),
+    "srcnn_joint": ModelEntry("srcnn", "SRCNN", "SRCNN (joint)", True, joint=True, auto_precision="bf16"),
+    "srresnet_joint": ModelEntry("srresnet", "SRResNet", "SRResNet (joint)", True, joint=True, auto_precision="bf16"),
 }
 """Config name -> :class:`ModelEntry`, in the column order of the paper's Tables I and II
 ("srgan" builds the generator), with the physics-only baseline "wiener" (known optics, no learning)
@@ -72,6 +75,9 @@ JOINT = tuple(name for name, entry in MODELS.items() if entry.joint)
 
 LABELS = {name: entry.label for name, entry in MODELS.items()}
 """Config name -> the paper's display name, in the tables' column order."""
+
+AUTO_PRECISION = {name: entry.auto_precision for name, entry in MODELS.items() if entry.trainable}
+"""Config name of a trainable model -> what training's precision "auto" means for it on CUDA."""
 
 
 def build(name, **kwargs):
@@ -131,4 +137,14 @@ def _check_known(name):
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
 
 
-__all__ = ["JOINT", "LABELS", "MODELS", "TRAINABLE", "ModelEntry", "build", "is_joint", "is_trainable"]
+__all__ = [
+    "AUTO_PRECISION",
+    "JOINT",
+    "LABELS",
+    "MODELS",
+    "TRAINABLE",
+    "ModelEntry",
+    "build",
+    "is_joint",
+    "is_trainable",
+]

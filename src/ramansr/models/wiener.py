@@ -5,7 +5,7 @@ the LR step; the HR map the same through the HR objective's narrower PSF at the 
 interpolation puts the LR map on the HR grid with two blurs too many: its own kernel's, and the LR
 PSF's beyond the HR one's. :class:`Wiener` undoes both with scikit-image's Wiener filter
 (``skimage.restoration.wiener``, Laplacian regulariser): the transfer function is the bicubic
-kernel's response times OTF_LR / OTF_HR (:func:`ramansr.simulate.acquisition.airy_otf`, the
+kernel's response times OTF_LR / OTF_HR (:func:`ramansr.optics.airy_otf`, the
 simulator's own). What the LR sampling aliased stays lost. ``balance`` weighs the regulariser: the
 ``train`` stage chooses it on the validation pairs (the registry's ``choices``, a baseline's training).
 """
@@ -16,7 +16,7 @@ from skimage.restoration import wiener
 from torch import nn
 
 from ramansr.models.upsampling import bicubic
-from ramansr.simulate.acquisition import airy_otf
+from ramansr.optics import airy_otf
 
 #: LR pixels by which a map is mirrored before the filter, so that the FFT's wrap-around meets the
 #: mirror image rather than the opposite border (the filter's reach at the balances above is a few HR pixels).

@@ -12,9 +12,9 @@ cosmic-ray spikes.
 """
 
 import numpy as np
-import scipy.fft
 from scipy import ndimage
 
+from ramansr.optics import airy_otf, blur
 from ramansr.preprocess import PIXEL_BLOCK
 from ramansr.simulate.settings import scan_field, scan_lines
 from ramansr.simulate.specimen import specimen_abundance
@@ -78,24 +78,7 @@ def draw_window(settings, rng):
 
 
 # --------------------------------------------------------------------------- optics
-
-
-def airy_otf(shape, step_um, wavelength_um, na):
-    """Incoherent optical transfer function of a circular pupil (rfft layout).
-
-    ``OTF(f) = 2/pi * (arccos(u) - u * sqrt(1 - u**2))``, ``u = f / (2 NA / lambda)``:
-    the exact Fourier transform of the Airy intensity PSF.
-    """
-    fy = scipy.fft.fftfreq(shape[0], d=step_um)[:, None]
-    fx = scipy.fft.rfftfreq(shape[1], d=step_um)[None, :]
-    u = np.minimum(np.hypot(fx, fy) / (2.0 * na / wavelength_um), 1.0)
-    return (2.0 / np.pi) * (np.arccos(u) - u * np.sqrt(1.0 - u**2))
-
-
-def blur(maps, otf):
-    """Convolve each map with the PSF whose transfer function is ``otf``."""
-    spectrum = scipy.fft.rfft2(maps, axes=(-2, -1))
-    return scipy.fft.irfft2(spectrum * otf, s=maps.shape[-2:], axes=(-2, -1))
+# the objective's PSF (airy_otf, blur) is ramansr.optics', which prediction and the Wiener baseline share
 
 
 def _sample_at(maps, positions, origin_um, step_um):

@@ -1,0 +1,173 @@
+"""The check of a prediction that needs no HR scan: LR consistency.
+
+A super-resolved map, imaged again by the LR acquisition (the LR objective's
+PSF, then point sampling at the LR step), should give back the measured LR
+map. It is the one check a user can run on an LR-only scan.
+
+Grid convention (:mod:`ramansr.register`): SR pixel ``j`` sits at LR point
+``(j + 0.5) / factor - 0.5``, so LR point ``p`` is SR pixel
+``factor * p + (factor - 1) / 2``, between two pixels for an even factor.
+"""
+
+import sys
+
+import numpy as np
+from scipy import ndimage
+from skimage.metrics import peak_signal_noise_ratio
+
+from ramansr.metrics import DATA_RANGE
+from ramansr.optics import airy_otf, blur
+
+
+def reimage_lowres(sr_maps, factor, *, lowres_step_um, na, wavelength_um):
+    """Image super-resolved maps as the LR scan would: blur with the LR PSF, sample at the LR points.
+
+    The PSF is the incoherent Airy PSF of the LR objective
+    (:func:`ramansr.optics.airy_otf`, the simulator's own), on
+    the SR grid (step ``lowres_step_um / factor``), with the maps mirrored at
+    their edges so that the FFT's wrap-around does not mix opposite borders.
+    An SR map estimates the HR scan, which already carries the HR objective's
+    (narrower) blur; the re-imaged map therefore has both blurs, a small
+    excess when the HR objective's NA is well above the LR one's.
+
+    Parameters
+    ----------
+    sr_maps : ndarray, (k, factor h, factor w)
+    factor : int
+        The SR factor.
+    lowres_step_um : float or None
+        The LR step; None (a scan without pixel size) skips the blur: point sampling only.
+    na : float
+        Numerical aperture of the LR objective.
+    wavelength_um : float
+        Excitation wavelength.
+
+    Returns
+    -------
+    ndarray of float32, (k, h, w)
+        The maps at the LR points (cubic spline where a point falls between SR pixels).
+    """
+    sr_maps = np.asarray(sr_maps, dtype=np.float64)
+    rows, cols = sr_maps.shape[1:]
+    if rows % factor or cols % factor:
+        raise ValueError(f"SR maps of {rows} x {cols} pixels are not a whole number of {factor}x LR points")
+    blurred = sr_maps
+    if lowres_step_um is not None:
+        step = lowres_step_um / factor
+        # the Airy PSF is negligible beyond 2 lambda / NA (its fourth dark ring)
+        pad = min(int(np.ceil(2.0 * wavelength_um / na / step)), rows - 1, cols - 1)
+        padded = np.pad(sr_maps, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+        otf = airy_otf(padded.shape[1:], step, wavelength_um, na)
+        blurred = blur(padded, otf)[:, pad : pad + rows, pad : pad + cols]
+    lr_rows = factor * np.arange(rows // factor) + (factor - 1) / 2
+    lr_cols = factor * np.arange(cols // factor) + (factor - 1) / 2
+    grid = np.meshgrid(lr_rows, lr_cols, indexing="ij")
+    sampled = [ndimage.map_coordinates(image, grid, order=3, mode="nearest") for image in blurred]
+    return np.stack(sampled).astype(np.float32)
+
+
+def lowres_consistency(sr_maps, lowres_maps, factor, **imaging):
+    """How well each re-imaged SR map reproduces its measured LR map.
+
+    Parameters
+    ----------
+    sr_maps : ndarray, (k, factor h, factor w)
+    lowres_maps : ndarray, (k, h, w)
+        On the same scale as ``sr_maps`` (both normalised with the LR map's (low, high)).
+    factor : int
+    **imaging
+        ``lowres_step_um``, ``na``, ``wavelength_um`` of :func:`reimage_lowres`.
+
+    Returns
+    -------
+    psnr : ndarray of float64, (k,)
+        PSNR (dB) of the re-imaged SR map against the LR map, data_range
+        ``ramansr.metrics.DATA_RANGE`` (1: SR and LR maps are both normalised
+        with the LR map's (low, high)).
+    residual : ndarray of float32, (k, h, w)
+        Re-imaged SR map minus LR map.
+    """
+    lowres_maps = np.asarray(lowres_maps, dtype=np.float64)
+    reimaged = reimage_lowres(sr_maps, factor, **imaging)
+    if reimaged.shape != lowres_maps.shape:
+        raise ValueError(f"SR maps re-imaged to {reimaged.shape}, but the LR maps are {lowres_maps.shape}")
+    psnr = np.array(
+        [peak_signal_noise_ratio(lr, sr, data_range=DATA_RANGE) for lr, sr in zip(lowres_maps, reimaged, strict=True)]
+    )
+    return psnr, (reimaged - lowres_maps).astype(np.float32)
+
+
+def far_below(consistency, reference, margin_db):
+    """Which consistencies lie far below a reference set (the test areas').
+
+    "Far below" means under the reference's minimum minus ``margin_db``: the
+    test areas show the spread that predictions of a working model have, and
+    the margin keeps a prediction just outside that small sample's range from
+    being flagged.
+
+    Parameters
+    ----------
+    consistency : array-like of float
+        PSNR (dB) values to judge.
+    reference : array-like of float
+        The test areas' PSNR (dB) values; empty: nothing is flagged.
+    margin_db : float
+
+    Returns
+    -------
+    ndarray of bool, ``consistency``'s shape
+    """
+    consistency, reference = np.asarray(consistency, dtype=float), np.asarray(reference, dtype=float)
+    if reference.size == 0:
+        return np.zeros(consistency.shape, dtype=bool)
+    return consistency < reference.min() - margin_db
+
+
+def lowres_step(pixel_size_um):
+    """One step (um) for the LR PSF: the geometric mean of a scan's (row, column) steps (equal in most scans)."""
+    return float(np.sqrt(pixel_size_um[0] * pixel_size_um[1]))
+
+
+def scan_consistency(predicted_maps, lowres_maps, factor, pixel_size_um, *, na, excitation_nm, name):
+    """:func:`lowres_consistency` of one scan's prediction, at the scan's pixel size; the PSNRs go to the log.
+
+    Parameters
+    ----------
+    predicted_maps, lowres_maps, factor
+        As :func:`lowres_consistency`.
+    pixel_size_um : (row step, column step) or None
+        The LR scan's; None (a scan without pixel size) checks point sampling only.
+    na, excitation_nm : float
+        The LR objective's numerical aperture and the laser wavelength (nm).
+    name : str
+        How the log names the scan.
+
+    Returns
+    -------
+    psnr, residual : ndarray
+        As :func:`lowres_consistency`.
+    summary : dict
+        ``psnr`` (a list), ``data_range``, ``na``, ``excitation_nm`` and ``psf`` (what blurred the maps).
+    """
+    psnr, residual = lowres_consistency(
+        predicted_maps,
+        lowres_maps,
+        factor,
+        lowres_step_um=None if pixel_size_um is None else lowres_step(pixel_size_um),
+        na=na,
+        wavelength_um=excitation_nm / 1e3,
+    )
+    psf = "none: the scan has no pixel size" if pixel_size_um is None else "Airy"
+    print(
+        f"{name}: LR consistency (re-imaged SR maps against the LR maps, PSNR, data_range 1, PSF {psf}, "
+        f"NA {na:g}, {excitation_nm:g} nm): " + ", ".join(f"{value:.2f}" for value in psnr) + " dB",
+        file=sys.stderr,
+    )
+    summary = {
+        "psnr": [float(value) for value in psnr],
+        "data_range": DATA_RANGE,
+        "na": na,
+        "excitation_nm": excitation_nm,
+        "psf": psf,
+    }
+    return psnr, residual, summary
