@@ -76,6 +76,7 @@ def test_test_areas_are_predicted_and_checked_against_their_hr_scans(finished_ru
     test_areas = set(map(tuple, split.loc[split["split"] == "test", ["sample", "area"]].values))
     table = pd.read_csv(finished_run / "results/tables/prediction.csv", dtype={"area": str})
     assert set(zip(table["sample"], table["area"], strict=True)) == test_areas
+    assert (table["band"] == "2850-3050").all()  # the config's predict: band, not a code constant
     assert np.isfinite(
         table[["bicubic_psnr", "linear_psnr", "bicubic_psnr_common", "linear_psnr_common"]].to_numpy()
     ).all()
