@@ -18,6 +18,14 @@ Variants (``--variants``; ``--variant NAME=JSON`` adds one: overrides of the mod
 - ``pretrain_half``: :data:`PRETRAIN`, then half the pipeline's epochs (about the scratch time);
 - ``scratch_long``: the pipeline's settings with twice the epochs.
 
+``--ceiling`` (simulated runs) adds what a perfect super-resolution would score: the noise-free
+specimen (rebuilt from the area's seed, :func:`ramansr.simulate.specimen.specimen_abundance`) through
+the HR objective, sampled on the SR model's own grid (the upscaled LR grid, SR pixel ``j`` at LR point
+``(j + 0.5) / factor - 0.5``) at the registered window rounded to whole pixels, as the scores crop it
+(:func:`ramansr.metrics.crop_window`); at the registered window's exact corner; and at the truth's
+corner without the HR stage's rotation. Each is mapped to the clean map's scale by the least-squares
+fit of the clean map to the truth's HR abundances (a near-exact fit: the NMF maps are linear in them).
+
 Run from the repository root::
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_pretrain.py RESULTS --models srcnn \\
@@ -95,6 +103,76 @@ def test_scores(model_name, checkpoint, pairs, table):
     return float(test["psnr"].mean()), float(test["ssim"].mean()), len(test)
 
 
+def _perfect(fit, x_um, y_um):
+    """PSNR of the specimen seen by the HR objective, sampled at (x_um, y_um), on the clean map's scale."""
+    from ramansr.metrics import score
+    from ramansr.simulate.acquisition import _sample_at
+
+    seen, margin, fine, drift, coefficients, clean = fit
+    sampled = np.clip(_sample_at(seen, np.stack([x_um, y_um], axis=-1), -margin, fine), 0.0, None)
+    mapped = np.c_[(sampled * drift).reshape(len(seen), -1).T, np.ones(clean.size)] @ coefficients
+    return score(mapped.reshape(clean.shape), clean)["psnr"]
+
+
+def grid_ceiling(results, pairs, table):
+    """Test-map PSNR of a perfect SR output against the clean HR map (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test map: ``rotation_deg``, ``rounding_px`` (the corner's rounding), and the
+        PSNR at the ``rounded`` corner, the ``exact`` corner, and the truth's corner ``unrotated``.
+    """
+    from ramansr.simulate.acquisition import airy_otf, blur
+    from ramansr.simulate.settings import area_seed_sequence, scan_field
+    from ramansr.simulate.specimen import specimen_abundance
+    from ramansr.truth import read_truth
+
+    factor = int(pairs["factor"])
+    rows, specimens = [], {}
+    for i, record in enumerate(table.itertuples(index=False)):
+        if record.split != "test":
+            continue
+        key = (record.sample, record.area)
+        if key not in specimens:
+            truth = read_truth(results / "simulated" / record.sample / record.area / "truth.npz")
+            settings = simulation_settings(json.loads(truth["settings"]))
+            fine, wavelength = settings["fine_step_um"], settings["excitation_nm"] / 1e3
+            margin = 4.0 * wavelength / settings["lowres"]["na"] + 2.0 * fine
+            shape = tuple(
+                int(np.ceil((length + 2 * margin) / fine)) + 1 for length in scan_field(settings["lowres"])[::-1]
+            )
+            sequence = area_seed_sequence(settings["seed"], record.sample, int(record.area)).spawn(4)[0]
+            specimen, _ = specimen_abundance(settings, record.sample, shape, np.random.default_rng(sequence))
+            seen = blur(specimen, airy_otf(specimen.shape[1:], fine, wavelength, settings["highres"]["na"]))
+            specimens[key] = (truth, seen, margin, fine, settings["lowres"]["step_um"] / factor)
+        truth, seen, margin, fine, step = specimens[key]
+        clean = pairs["highres_clean"][i].astype(np.float64)
+        drift = truth["highres_drift"]
+        design = np.c_[(truth["highres_abundance"] * drift).reshape(len(seen), -1).T, np.ones(clean.size)]
+        coefficients, *_ = np.linalg.lstsq(design, clean.ravel(), rcond=None)
+        rows_px, cols_px = np.mgrid[0 : clean.shape[0], 0 : clean.shape[1]]
+
+        fit = (seen, margin, fine, drift, coefficients, clean)
+
+        # SR pixel j sits at LR point (j + 0.5) / factor - 0.5, LR point p at p * LR step (um)
+        offset = (factor - 1) / 2 * step
+        x, y = (float(value) for value in pairs["position"][i])
+        rounded_x, rounded_y = round(x), round(y)
+        corner_x, corner_y = (float(value) for value in truth["offset_um"])
+        rows.append(
+            {
+                "pair_id": record.pair_id,
+                "rotation_deg": float(truth["rotation_deg"]),
+                "rounding_px": float(np.hypot(x - rounded_x, y - rounded_y)),
+                "rounded": _perfect(fit, step * (rounded_x + cols_px) - offset, step * (rounded_y + rows_px) - offset),
+                "exact": _perfect(fit, step * (x + cols_px) - offset, step * (y + rows_px) - offset),
+                "unrotated": _perfect(fit, corner_x + step * cols_px, corner_y + step * rows_px),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="a finished run's results/ folder (read only)")
@@ -105,6 +183,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--work", type=Path, default=None, help="keep the trained models here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=None, help="also write the table as CSV")
+    parser.add_argument("--ceiling", action="store_true", help="also score a perfect SR output (simulated runs)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -123,6 +202,14 @@ def main():
         pairs = {key: archive[key] for key in archive.files}
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
 
+    if args.ceiling:
+        ceiling = grid_ceiling(args.results, pairs, table)
+        print(ceiling.to_string(index=False, float_format="%.2f"))
+        means = ceiling[["rounded", "exact", "unrotated"]].mean()
+        print(
+            f"a perfect SR output scores {means['rounded']:.2f} dB as the pipeline crops it (corner rounded), "
+            f"{means['exact']:.2f} at the exact corner, {means['unrotated']:.2f} without the HR stage's rotation"
+        )
     bicubic_psnr, bicubic_ssim, n = test_scores("bicubic", None, pairs, table)
     rows = [{"model": "bicubic", "variant": "-", "psnr": bicubic_psnr, "gain": 0.0, "ssim": bicubic_ssim}]
     rows[0].update(s=0.0, cpu_s=0.0)

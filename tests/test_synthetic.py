@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio
 from test_train import assert_same_weights, model_state, tiny_settings, write_synthetic_pairs
 
@@ -208,3 +209,20 @@ def test_pretrain_settings_are_checked():
         resolve_settings({"pretrain": {"enabled": True, "kinds": ["stripes"]}})
     resolved = resolve_settings({"pretrain": {"enabled": True}})["pretrain"]
     assert resolved["pairs"] == 512 and resolved["kinds"] == list(KINDS) and resolved["noise"] is None
+
+
+def test_jitter_moves_the_targets_by_up_to_its_offset_and_leaves_the_lr_maps():
+    windows = list(smooth_objects(2, 100, seed=7).astype(np.float32))
+    exact = synthetic_pairs(windows, IMAGING, 6, size=16, edge=2, seed=8)
+    jittered = synthetic_pairs(windows, IMAGING, 6, size=16, edge=2, jitter=0.5, seed=8)
+    np.testing.assert_array_equal(exact.lowres, jittered.lowres)
+    for target, moved in zip(exact.highres[:, 0], jittered.highres[:, 0], strict=True):
+        assert not np.array_equal(target, moved)
+        # the moved target is the exact one shifted by less than half a pixel along each axis
+        target = target.astype(np.float64)
+        errors = [
+            np.abs(ndimage.shift(target, (dy, dx), order=3, mode="mirror") - moved)[4:-4, 4:-4].max()
+            for dy in np.linspace(-0.5, 0.5, 11)
+            for dx in np.linspace(-0.5, 0.5, 11)
+        ]
+        assert min(errors) < 0.25 * max(errors)

@@ -31,6 +31,7 @@ border), so that they batch as a :class:`ramansr.pairs.PairSet`.
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ramansr.consistency import reimage_lowres
 from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA
@@ -246,7 +247,9 @@ def _window_objects(highres_windows, n, object_size, rng):
     return objects
 
 
-def synthetic_pairs(highres_windows, imaging, n_pairs, *, morphologies=0.5, kinds=KINDS, size=24, edge=2, seed=0):
+def synthetic_pairs(
+    highres_windows, imaging, n_pairs, *, morphologies=0.5, kinds=KINDS, size=24, edge=2, jitter=0.0, seed=0
+):
     """Exactly aligned LR/HR pairs: measured windows and synthetic morphologies through the imaging model.
 
     Parameters
@@ -263,6 +266,11 @@ def synthetic_pairs(highres_windows, imaging, n_pairs, *, morphologies=0.5, kind
         LR points per side of every pair's LR map.
     edge : int
         LR points between the HR window and the map's border.
+    jitter : float
+        0: exactly aligned pairs. Else each target is moved by a random offset, uniform in
+        [-jitter, jitter] HR pixels along each axis (cubic spline): the misalignment of the registered
+        pairs, whose window corners are rounded to whole HR pixels (:func:`ramansr.pairs.window_positions`,
+        up to 0.5) and as the scores round them (:func:`ramansr.metrics.crop_window`).
     seed : int
 
     Returns
@@ -296,7 +304,11 @@ def synthetic_pairs(highres_windows, imaging, n_pairs, *, morphologies=0.5, kind
         lowres.append(imaging.lowres(np.stack(synthetic), rng))
         targets.append(imaging.highres(np.stack(synthetic)))
     inner = slice(factor * edge, object_size - factor * edge)
-    highres = np.concatenate(targets)[:, inner, inner]
+    highres = np.concatenate(targets)
+    if jitter:
+        offsets = rng.uniform(-jitter, jitter, size=(len(highres), 2))
+        highres = np.stack([ndimage.shift(t, o, order=3, mode="mirror") for t, o in zip(highres, offsets, strict=True)])
+    highres = highres[:, inner, inner]
     ids = [f"window_{i}" for i in range(len(measured))] + [f"{kind}_{i}" for i, kind in enumerate(drawn)]
     positions = np.full((len(ids), 2), factor * edge, dtype=np.float64)
     return PairSet(np.concatenate(lowres), highres, positions, ids, factor)

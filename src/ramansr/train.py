@@ -113,7 +113,8 @@ DEFAULT_SETTINGS = {
 #: border (LR points); ``noise``, the LR maps' noise (None: measured on the train pairs, their LR maps
 #: against their HR windows imaged, :func:`ramansr.synthetic.lowres_noise`); ``imaging``, the optics
 #: (``lowres_step_um``, ``lowres_na``, ``highres_na``, ``excitation_nm``; missing: the pair set's LR
-#: step and :mod:`ramansr.optics`' defaults); ``seed`` of the pairs.
+#: step and :mod:`ramansr.optics`' defaults); ``jitter``, a random misalignment of the targets (HR
+#: pixels, :func:`ramansr.synthetic.synthetic_pairs`; 0: exactly aligned); ``seed`` of the pairs.
 PRETRAIN_DEFAULTS = {
     "enabled": True,
     "pairs": 512,
@@ -124,6 +125,7 @@ PRETRAIN_DEFAULTS = {
     "kinds": list(KINDS),
     "size": 24,
     "edge": 2,
+    "jitter": 0.0,
     "noise": None,
     "imaging": {},
     "seed": 0,
@@ -251,6 +253,7 @@ def pretrain(run, train_pairs, steps):
         kinds=pretraining["kinds"],
         size=pretraining["size"],
         edge=pretraining["edge"],
+        jitter=float(pretraining["jitter"]),
         seed=pretraining["seed"],
     )
     settings = {
