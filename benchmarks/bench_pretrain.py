@@ -88,7 +88,7 @@ def variant_settings(config, name, variant, extra):
     if variant == "scratch_long":
         return {**settings, "epochs": 2 * settings["epochs"]}
     overrides = copy.deepcopy(extra[variant])
-    if overrides.get("pretrain"):
+    if overrides.get("pretrain") is not None:  # {}: PRETRAIN as it is
         overrides["pretrain"] = {**pretrain, **overrides["pretrain"]}
     return {**settings, **overrides}
 
@@ -177,7 +177,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="a finished run's results/ folder (read only)")
     parser.add_argument("--models", nargs="+", default=["srcnn", "rcan"])
-    parser.add_argument("--variants", nargs="+", default=["run", "scratch", "pretrain", "pretrain_half"])
+    parser.add_argument("--variants", nargs="*", default=["run", "scratch", "pretrain", "pretrain_half"])
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="a variant of your own")
     parser.add_argument("--config", type=Path, default=REPOSITORY / "config.yaml")
     parser.add_argument("--threads", type=int, default=1)

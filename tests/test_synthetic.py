@@ -226,3 +226,24 @@ def test_jitter_moves_the_targets_by_up_to_its_offset_and_leaves_the_lr_maps():
             for dx in np.linspace(-0.5, 0.5, 11)
         ]
         assert min(errors) < 0.25 * max(errors)
+
+
+def test_the_default_config_pretrains_srcnn_alone_and_the_papers_recipe_nothing():
+    """config.yaml, and config/paper.yaml on top of it merged as Snakemake merges config files."""
+    from pathlib import Path
+
+    import yaml
+    from snakemake.utils import update_config
+
+    from ramansr.models import TRAINABLE
+
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+
+    def resolved(name):
+        return resolve_settings({**config["training"], **(config["model_settings"].get(name) or {})})
+
+    assert [name for name in TRAINABLE if "pretrain" in resolved(name)] == ["srcnn"]
+    assert resolved("srcnn")["epochs"] == 30 and resolved("srcnn")["pretrain"]["jitter"] == 0.5
+    update_config(config, yaml.safe_load((repo / "config" / "paper.yaml").read_text()))
+    assert not [name for name in TRAINABLE if "pretrain" in resolved(name)]
