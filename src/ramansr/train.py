@@ -34,6 +34,12 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
   "auto" (per model, :data:`ramansr.models.AUTO_PRECISION`: one H200 measurement
   found bf16 slower than TF32 for RCAN, faster for SRResNet). CPU runs are fp32.
 - ``model`` ({}): keyword arguments of :func:`ramansr.models.build`.
+- ``pretrain`` (off): ``{enabled: true, ...}`` first trains the network on exactly aligned pairs made
+  by the run's LR imaging model (:mod:`ramansr.synthetic`), then fine-tunes it on the registered pairs
+  with the settings above (their epochs, schedule and warm-up); see ``PRETRAIN_DEFAULTS`` and
+  :func:`pretrain`. Single-map networks only (a joint model, and srgan started from a trained
+  srresnet, skip it). Off (absent, null or ``enabled: false``), the settings and the checkpoint are
+  those of a version without it.
 - srgan only: ``adversarial_weight`` (1e-3), ``init_from`` (None: path of a
   trained srresnet checkpoint to start the generator from; its weights are validated as epoch 0 and
   stay the best when no adversarial epoch beats them), ``discriminator``
@@ -57,6 +63,7 @@ one means the caller asks for a new training (``--forcerun``), which starts afre
 
 import copy
 import csv
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -73,6 +80,7 @@ from ramansr.inference import pick_device
 from ramansr.io_utils import atomic_path, write_json
 from ramansr.models import MODELS, build, is_joint, is_trainable
 from ramansr.pairs import intensity_convention, load_pairs, pair_steps
+from ramansr.synthetic import KINDS, ImagingModel, lowres_noise, synthetic_pairs
 from ramansr.trainer import TrainingRun, evaluate_windows, model_arguments
 
 DEFAULT_SETTINGS = {
@@ -93,7 +101,36 @@ DEFAULT_SETTINGS = {
     "adversarial_weight": 1e-3,
     "init_from": None,
     "discriminator": {},
+    "pretrain": None,
 }
+
+#: Pretraining's settings (``pretrain:``), each with its default:
+#: ``pairs`` synthetic pairs made once (:func:`ramansr.synthetic.synthetic_pairs`), trained on for
+#: ``epochs`` passes in batches of the run's ``batch_size`` (so ``pairs x epochs / batch_size`` steps)
+#: at ``learning_rate`` (None: the run's) under the run's schedule with ``warmup_epochs`` of warm-up;
+#: ``morphologies``, the share of synthetic morphologies (of ``kinds``) against measured HR windows
+#: re-imaged; ``size`` and ``edge``, each pair's LR points per side and the window's distance from the
+#: border (LR points); ``noise``, the LR maps' noise (None: measured on the train pairs, their LR maps
+#: against their HR windows imaged, :func:`ramansr.synthetic.lowres_noise`); ``imaging``, the optics
+#: (``lowres_step_um``, ``lowres_na``, ``highres_na``, ``excitation_nm``; missing: the pair set's LR
+#: step and :mod:`ramansr.optics`' defaults); ``jitter``, a random misalignment of the targets (HR
+#: pixels, :func:`ramansr.synthetic.synthetic_pairs`; 0: exactly aligned); ``seed`` of the pairs.
+PRETRAIN_DEFAULTS = {
+    "enabled": True,
+    "pairs": 512,
+    "epochs": 2,
+    "learning_rate": None,
+    "warmup_epochs": 1,
+    "morphologies": 0.5,
+    "kinds": list(KINDS),
+    "size": 24,
+    "edge": 2,
+    "jitter": 0.0,
+    "noise": None,
+    "imaging": {},
+    "seed": 0,
+}
+IMAGING_KEYS = ("lowres_step_um", "lowres_na", "highres_na", "excitation_nm")
 
 # Changing these between a kill and the rerun still gives a sound run; anything else must match to resume.
 # (Not epochs under the cosine schedule: the epoch count sets the whole decay.)
@@ -138,7 +175,110 @@ def resolve_settings(settings):
         resolved[key] = int(resolved[key])
     if resolved["init_from"] is not None:
         resolved["init_from"] = str(resolved["init_from"])
+    pretraining = resolve_pretrain(resolved.pop("pretrain"))
+    if pretraining is not None:
+        resolved["pretrain"] = pretraining
     return resolved
+
+
+def resolve_pretrain(pretraining):
+    """Complete ``pretrain`` settings; None when pretraining is off (absent, null or not enabled)."""
+    if not pretraining or not pretraining.get("enabled", False):
+        return None
+    unknown = sorted(set(pretraining) - set(PRETRAIN_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown pretrain settings {unknown}; known: {sorted(PRETRAIN_DEFAULTS)}")
+    resolved = {**copy.deepcopy(PRETRAIN_DEFAULTS), **copy.deepcopy(pretraining)}
+    for key in ("pairs", "epochs", "warmup_epochs", "size", "edge", "seed"):
+        resolved[key] = int(resolved[key])
+    if not 0.0 <= float(resolved["morphologies"]) <= 1.0:
+        raise ValueError(f"pretrain: morphologies is a share in [0, 1], got {resolved['morphologies']}")
+    unknown = sorted(set(resolved["kinds"]) - set(KINDS))
+    if unknown or not resolved["kinds"]:
+        raise ValueError(f"pretrain: kinds must be some of {list(KINDS)}, got {resolved['kinds']}")
+    unknown = sorted(set(resolved["imaging"]) - set(IMAGING_KEYS))
+    if unknown:
+        raise ValueError(f"unknown pretrain: imaging settings {unknown}; known: {list(IMAGING_KEYS)}")
+    resolved["kinds"] = list(resolved["kinds"])
+    resolved["morphologies"] = float(resolved["morphologies"])
+    return resolved
+
+
+def imaging_model(pretraining, train_pairs, steps):
+    """The :class:`ramansr.synthetic.ImagingModel` of a run's pretraining.
+
+    Parameters
+    ----------
+    pretraining : dict
+        Resolved ``pretrain`` settings.
+    train_pairs : PairSet
+        Their LR maps give the noise level unless ``pretrain: noise`` does.
+    steps : dict or None
+        The pair set's steps (:func:`ramansr.pairs.pair_steps`), for an LR step the settings lack.
+    """
+    optics = dict(pretraining["imaging"])
+    if "lowres_step_um" not in optics:
+        if steps is None:
+            raise ValueError("pretraining needs the LR step: give pretrain: imaging: lowres_step_um")
+        optics["lowres_step_um"] = sum(steps["lowres"]) / len(steps["lowres"])
+    imaging = ImagingModel(factor=train_pairs.factor, **optics)
+    noise = pretraining["noise"]
+    if noise is None:
+        noise = lowres_noise(train_pairs.lowres[:, 0], train_pairs.highres[:, 0], train_pairs.positions, imaging)
+    return dataclasses.replace(imaging, noise=float(noise))
+
+
+def pretrain(run, train_pairs, steps):
+    """Train ``run.model`` on synthetic pairs (:func:`ramansr.synthetic.synthetic_pairs`) before its own training.
+
+    A run of its own (:class:`ramansr.trainer.TrainingRun`, the run's settings with pretraining's
+    epochs, step size and warm-up) from the run's initial weights; its final weights replace them, and
+    the fine-tuning starts with a fresh optimiser and schedule. ``run.pretrained`` records what it did
+    (the checkpoint's ``pretrain``).
+
+    Returns
+    -------
+    dict
+        ``pairs``, ``noise`` (the LR noise used), ``imaging``, ``epochs``, ``train_loss`` (the last
+        epoch's) and ``seconds``.
+    """
+    started = time.perf_counter()
+    pretraining = run.settings["pretrain"]
+    imaging = imaging_model(pretraining, train_pairs, steps)
+    pairs = synthetic_pairs(
+        list(train_pairs.highres[:, 0]),
+        imaging,
+        pretraining["pairs"],
+        morphologies=pretraining["morphologies"],
+        kinds=pretraining["kinds"],
+        size=pretraining["size"],
+        edge=pretraining["edge"],
+        jitter=float(pretraining["jitter"]),
+        seed=pretraining["seed"],
+    )
+    settings = {
+        **run.settings,
+        "epochs": pretraining["epochs"],
+        "warmup_epochs": pretraining["warmup_epochs"],
+        "learning_rate": pretraining["learning_rate"] or run.settings["learning_rate"],
+    }
+    steps_per_epoch = math.ceil(len(pairs) / settings["batch_size"])
+    synthetic = TrainingRun(run.model_name, settings, run.device, train_pairs.factor, None, steps_per_epoch)
+    synthetic.model.load_state_dict(run.model.state_dict())
+    row = {}
+    for epoch in tqdm(range(settings["epochs"]), desc=f"pretrain {run.model_name}", file=sys.stderr):
+        synthetic.epoch = epoch
+        row = synthetic.train_epoch(pairs)
+    run.model.load_state_dict(synthetic.model.state_dict())
+    run.pretrained = {
+        "pairs": len(pairs),
+        "noise": imaging.noise,
+        "imaging": {key: getattr(imaging, key) for key in IMAGING_KEYS},
+        "epochs": settings["epochs"],
+        "train_loss": row.get("train_loss"),
+        "seconds": time.perf_counter() - started,
+    }
+    return run.pretrained
 
 
 def write_history(history, path, columns=HISTORY_COLUMNS):
@@ -339,6 +479,8 @@ def train_model(
         run.restore(resumed)
     else:
         (out_dir / BEST_SO_FAR).unlink(missing_ok=True)
+        if "pretrain" in settings and n_maps is None and not (model_name == "srgan" and settings["init_from"]):
+            pretrain(run, train_pairs, run.steps_um)
         if model_name == "srgan" and settings["init_from"]:
             run.initialise_generator(settings["init_from"])
             if len(val_pairs):
@@ -384,6 +526,8 @@ def train_model(
         precision=run.precision,
         train_seconds=time.perf_counter() - started,
     )
+    if run.pretrained is not None:
+        summary["pretrain"] = run.pretrained
     write_json(summary, out_dir / "summary.json")
     return summary
 

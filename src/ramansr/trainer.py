@@ -174,6 +174,7 @@ class TrainingRun:
         self.inputs = None  # fingerprint of the training data, set by train_model
         self.intensity_convention = None  # of the training data, set by train_model
         self.steps_um = None  # the training data's LR and HR steps, set by train_model
+        self.pretrained = None  # what pretraining on synthetic pairs did (ramansr.train.pretrain), if it ran
         if model_name == "srgan":
             self.discriminator = Discriminator(**settings["discriminator"]).to(device)
             self.optimisers["discriminator"] = torch.optim.Adam(
@@ -317,6 +318,8 @@ class TrainingRun:
         }
         if self.discriminator is not None:
             state["discriminator_state"] = self.discriminator.state_dict()
+        if self.pretrained is not None:
+            state["pretrain"] = self.pretrained
         return state
 
     def restore(self, state):
@@ -332,6 +335,7 @@ class TrainingRun:
         self.history = state["history"]
         self.best_val_psnr = state["best_val_psnr"]
         self.best_epoch = state["best_epoch"]
+        self.pretrained = state.get("pretrain")
         torch.set_rng_state(state["rng_states"]["torch"])
         if "cuda" in state["rng_states"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_states"]["cuda"])

@@ -278,10 +278,14 @@ def get_area_step(wildcards, scan):
 
 def model_settings(name):
     """Training settings for one model: the shared ones, overridden by the model's own; the Wiener
-    baseline's ``model`` starts from the optics (:func:`wiener_optics`)."""
+    baseline's ``model`` and pretraining's ``imaging`` start from the optics (:func:`wiener_optics`)."""
     settings = {**config["training"], **(config.get("model_settings", {}).get(name) or {})}
     if name == "wiener":
         settings["model"] = {**wiener_optics(), **(settings.get("model") or {})}
+    pretrain = settings.get("pretrain")
+    if pretrain and pretrain.get("enabled"):
+        # pretraining images its synthetic pairs with the run's optics (the LR step: the pair set's, for your scans)
+        settings["pretrain"] = {**pretrain, "imaging": {**wiener_optics(), **(pretrain.get("imaging") or {})}}
     return settings
 
 
