@@ -144,7 +144,7 @@ def grid_ceiling(results, pairs, table):
         One row per test map: ``rotation_deg``, ``rounding_px`` (the corner's rounding), and the
         PSNR at the ``rounded`` corner, the ``exact`` corner, and the truth's corner ``unrotated``.
     """
-    from ramansr.simulate.acquisition import airy_otf, blur
+    from ramansr.optics import airy_otf, blur
     from ramansr.simulate.settings import area_seed_sequence, scan_field
     from ramansr.simulate.specimen import specimen_abundance
     from ramansr.truth import read_truth

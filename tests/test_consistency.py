@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from ramansr.optics import airy_otf
+from ramansr.optics import airy_otf, reimage_lowres
 from ramansr.prediction.check import channel_psnr, map_errors, spectral_angle, spectral_fidelity
-from ramansr.prediction.consistency import far_below, lowres_consistency, reimage_lowres
+from ramansr.prediction.consistency import far_below, lowres_consistency
 
 FACTOR, LR_STEP, NA, WAVELENGTH = 4, 2.0, 0.2, 0.5
 LR_POINTS = 16

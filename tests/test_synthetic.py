@@ -9,7 +9,7 @@ from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio
 from test_train import assert_same_weights, model_state, tiny_settings, write_synthetic_pairs
 
-from ramansr.consistency import reimage_lowres
+from ramansr.optics import reimage_lowres
 from ramansr.synthetic import KINDS, ImagingModel, finest_scale_noise, lowres_noise, morphology, synthetic_pairs
 from ramansr.train import resolve_settings, train_model
 
@@ -26,7 +26,7 @@ def smooth_objects(n, size, seed=0):
 def test_the_lr_image_is_reimage_lowres_of_the_object():
     objects = smooth_objects(3, 48)
     lowres = IMAGING.lowres(objects)
-    expected = reimage_lowres(objects, 4, 2.0, na=0.5, wavelength_um=0.488)
+    expected = reimage_lowres(objects, 4, lowres_step_um=2.0, na=0.5, wavelength_um=0.488)
     assert lowres.shape == (3, 12, 12) and lowres.dtype == np.float32
     np.testing.assert_array_equal(lowres, expected)
     # with noise: the same image plus noise of the model's level

@@ -5,7 +5,7 @@ registration (a few hundredths of an HR pixel to a fifth), its HR map carries th
 there are only as many as the run has areas. The imaging model of the LR scan is known (the LR
 objective's Airy PSF, point sampling at the LR step, the noise of the LR maps), so pairs the scans do
 not have can be made from HR maps: :class:`ImagingModel` images an object on the HR grid as the LR scan
-would (:func:`ramansr.consistency.reimage_lowres`, the prediction's LR consistency check, plus
+would (:func:`ramansr.optics.reimage_lowres`, the prediction's LR consistency check, plus
 Gaussian noise at the level measured on the LR maps against their HR windows, :func:`lowres_noise`)
 and as the HR scan would (the HR objective's Airy PSF on the HR grid).
 
@@ -21,7 +21,7 @@ The objects (:func:`synthetic_pairs`):
   their LR image is of the object itself, their target the object through the HR PSF, as in a scan.
 
 Grid convention (:mod:`ramansr.register`): SR pixel ``j`` sits at LR point ``(j + 0.5) / factor -
-0.5``; :func:`~ramansr.consistency.reimage_lowres` samples LR point ``p`` at SR pixel ``factor p +
+0.5``; :func:`~ramansr.optics.reimage_lowres` samples LR point ``p`` at SR pixel ``factor p +
 (factor - 1) / 2``, so a pair's HR window at corner (X, Y) = (factor e, factor e) lies where a
 registered window at that corner lies. Every pair has the same shapes (an LR map of ``size`` x
 ``size`` points, an HR window of ``factor (size - 2 edge)`` pixels, ``edge`` LR points in from the
@@ -33,10 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ramansr.consistency import reimage_lowres
-from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA
+from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA, airy_otf, blur, reimage_lowres
 from ramansr.pairs import PairSet
-from ramansr.simulate.acquisition import airy_otf, blur
 from ramansr.simulate.specimen import gaussian_random_field, smooth_indicator
 
 #: The kinds of synthetic morphology: thresholded random fields with tanh interfaces (2-4 phases, as
@@ -78,7 +76,7 @@ class ImagingModel:
         return self.lowres_step_um / self.factor
 
     def lowres(self, objects, rng=None):
-        """The LR maps of objects on the HR grid: :func:`ramansr.consistency.reimage_lowres`, plus noise.
+        """The LR maps of objects on the HR grid: :func:`ramansr.optics.reimage_lowres`, plus noise.
 
         Parameters
         ----------
@@ -91,7 +89,11 @@ class ImagingModel:
         ndarray of float32, (k, h, w)
         """
         maps = reimage_lowres(
-            objects, self.factor, self.lowres_step_um, na=self.lowres_na, wavelength_um=self.excitation_nm / 1e3
+            objects,
+            self.factor,
+            lowres_step_um=self.lowres_step_um,
+            na=self.lowres_na,
+            wavelength_um=self.excitation_nm / 1e3,
         )
         if rng is not None and self.noise > 0:
             maps = maps + rng.normal(0.0, self.noise, maps.shape).astype(np.float32)

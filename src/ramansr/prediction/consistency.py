@@ -12,58 +12,10 @@ Grid convention (:mod:`ramansr.register`): SR pixel ``j`` sits at LR point
 import sys
 
 import numpy as np
-from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio
 
 from ramansr.metrics import DATA_RANGE
-from ramansr.optics import airy_otf, blur
-
-
-def reimage_lowres(sr_maps, factor, *, lowres_step_um, na, wavelength_um):
-    """Image super-resolved maps as the LR scan would: blur with the LR PSF, sample at the LR points.
-
-    The PSF is the incoherent Airy PSF of the LR objective
-    (:func:`ramansr.optics.airy_otf`, the simulator's own), on
-    the SR grid (step ``lowres_step_um / factor``), with the maps mirrored at
-    their edges so that the FFT's wrap-around does not mix opposite borders.
-    An SR map estimates the HR scan, which already carries the HR objective's
-    (narrower) blur; the re-imaged map therefore has both blurs, a small
-    excess when the HR objective's NA is well above the LR one's.
-
-    Parameters
-    ----------
-    sr_maps : ndarray, (k, factor h, factor w)
-    factor : int
-        The SR factor.
-    lowres_step_um : float or None
-        The LR step; None (a scan without pixel size) skips the blur: point sampling only.
-    na : float
-        Numerical aperture of the LR objective.
-    wavelength_um : float
-        Excitation wavelength.
-
-    Returns
-    -------
-    ndarray of float32, (k, h, w)
-        The maps at the LR points (cubic spline where a point falls between SR pixels).
-    """
-    sr_maps = np.asarray(sr_maps, dtype=np.float64)
-    rows, cols = sr_maps.shape[1:]
-    if rows % factor or cols % factor:
-        raise ValueError(f"SR maps of {rows} x {cols} pixels are not a whole number of {factor}x LR points")
-    blurred = sr_maps
-    if lowres_step_um is not None:
-        step = lowres_step_um / factor
-        # the Airy PSF is negligible beyond 2 lambda / NA (its fourth dark ring)
-        pad = min(int(np.ceil(2.0 * wavelength_um / na / step)), rows - 1, cols - 1)
-        padded = np.pad(sr_maps, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-        otf = airy_otf(padded.shape[1:], step, wavelength_um, na)
-        blurred = blur(padded, otf)[:, pad : pad + rows, pad : pad + cols]
-    lr_rows = factor * np.arange(rows // factor) + (factor - 1) / 2
-    lr_cols = factor * np.arange(cols // factor) + (factor - 1) / 2
-    grid = np.meshgrid(lr_rows, lr_cols, indexing="ij")
-    sampled = [ndimage.map_coordinates(image, grid, order=3, mode="nearest") for image in blurred]
-    return np.stack(sampled).astype(np.float32)
+from ramansr.optics import reimage_lowres
 
 
 def lowres_consistency(sr_maps, lowres_maps, factor, **imaging):
