@@ -5,12 +5,16 @@ import functools
 import numpy as np
 import pytest
 from scipy import ndimage
+from scipy.stats import t
 
 from ramansr.consistency import reimage_lowres
 from ramansr.uncertainty import (
+    PARTS,
     bootstrap_draws,
     calibrate,
+    combine,
     conformal_quantile,
+    gradient_magnitude,
     group_elements,
     map_uncertainty,
     noise_level,
@@ -67,13 +71,14 @@ def test_noise_level_of_a_noisy_plane():
 
 
 def test_exact_model_intervals_shrink_to_the_noise():
-    """A model exact on the specimen: the draws spread only by the noise they were given, and none without it."""
+    """A model exact on the specimen: the draws spread only by the noise they are given (the LR map's), and none
+    without it."""
     _, lowres = plane()
     widths = {}
     for sigma in (0.0, 0.001, 0.01):
         noisy = lowres + sigma * np.random.default_rng(2).standard_normal(lowres.shape).astype(np.float32)
         sr = interpolate(noisy)
-        draws = bootstrap_draws(sr, noisy, interpolate, SAMPLE, draws=32, seed=0)
+        draws = bootstrap_draws(sr, noisy, interpolate, SAMPLE, draws=32, seed=0, noise_scale=1.0)
         widths[sigma] = spread(sr, draws)[INTERIOR].mean()
     assert widths[0.0] < 1e-5
     # linear interpolation of noise keeps 0.5-1x its std (1 at the LR points); the draws add the estimate's too
@@ -128,6 +133,12 @@ def test_conformal_quantile_rank():
     assert conformal_quantile(scores[:4], 0.9) == np.inf
 
 
+def test_gradient_magnitude_of_a_plane():
+    truth, _ = plane()
+    gradient = gradient_magnitude(truth)[0]
+    np.testing.assert_allclose(gradient[1:-1, 1:-1], 0.5 / (FACTOR * LOWRES), rtol=1e-5)
+
+
 @pytest.mark.parametrize("level", [0.8, 0.9, 0.95])
 def test_conformal_coverage_of_a_known_error_distribution(level):
     """Errors u * t (Student t, 5 degrees of freedom): the calibrated intervals cover ``level`` of new pixels."""
@@ -136,25 +147,39 @@ def test_conformal_coverage_of_a_known_error_distribution(level):
     def simulate(n):
         u = rng.uniform(0.01, 0.1, n)
         truth = rng.random(n)
-        return truth + u * rng.standard_t(5, n), u, truth
+        return truth + u * rng.standard_t(5, n), np.stack([u, np.zeros(n)]), truth
 
-    sr, u, reference = simulate(20_000)
-    calibration = calibrate(sr, u, reference, level)
-    sr, u, reference = simulate(50_000)
+    sr, parts, reference = simulate(20_000)
+    calibration = calibrate(sr, parts, reference, level)
+    # t with 5 degrees of freedom has variance 5/3: the fitted u is sqrt(5/3) times the given one
+    assert calibration["weights"]["bootstrap"] == pytest.approx(5 / 3, rel=0.05)
+    assert calibration["quantile"] == pytest.approx(t.ppf((1 + level) / 2, 5) / np.sqrt(5 / 3), rel=0.03)
+    sr, parts, reference = simulate(50_000)
+    u = combine(parts, calibration)
     covered = np.abs(reference - sr) <= calibration["quantile"] * u
     assert abs(covered.mean() - level) < 0.02
-    # the scores are |t|: its quantile is the interval's
-    from scipy.stats import t
-
-    assert calibration["quantile"] == pytest.approx(t.ppf((1 + level) / 2, 5), rel=0.03)
-    # and the RMSE a map's u predicts is the errors' (t with 5 dof has variance 5/3)
-    assert calibration["rmse_scale"] == pytest.approx(np.sqrt(5 / 3), rel=0.05)
-    assert predicted_rmse(u.reshape(1, 100, 500), calibration)[0] == pytest.approx(
-        np.sqrt(np.mean((reference - sr) ** 2)), rel=0.05
-    )
+    assert predicted_rmse(u.reshape(1, 100, 500))[0] == pytest.approx(np.sqrt(np.mean((reference - sr) ** 2)), rel=0.05)
 
 
-def test_map_uncertainty_is_the_calibrated_spread():
+def test_calibration_finds_the_weights_of_the_parts():
+    """Errors of variance 4 b^2 + 0.25 g^2 for parts b and g: the fit gives back 4 and 0.25."""
+    rng = np.random.default_rng(5)
+    parts = rng.uniform(0.0, 0.1, (2, 200_000))
+    sr = np.zeros(parts.shape[1])
+    reference = np.sqrt(4 * parts[0] ** 2 + 0.25 * parts[1] ** 2) * rng.standard_normal(parts.shape[1])
+    weights = calibrate(sr, parts, reference)["weights"]
+    assert list(weights) == list(PARTS)
+    assert weights["bootstrap"] == pytest.approx(4, rel=0.05)
+    assert weights["gradient"] == pytest.approx(0.25, rel=0.1)
+
+
+def test_calibration_without_val_pixels_is_refused():
+    with pytest.raises(ValueError, match="no val pairs"):
+        calibrate(np.zeros((0, 4, 4)), np.zeros((2, 0, 4, 4)), np.zeros((0, 4, 4)))
+
+
+def test_map_uncertainty_is_the_calibrated_interval():
+    """The biased disk of the test above, with weights 2.25 (bootstrap) and 0 (gradient), quantile 2."""
     truth, lowres = plane()
     disk = centre_disk(truth.shape[1:], 30)
 
@@ -162,9 +187,15 @@ def test_map_uncertainty_is_the_calibrated_spread():
         return interpolate(maps) + 0.1 * disk
 
     sr = biased(lowres)
-    calibration = {"level": 0.9, "quantile": 2.0, "rmse_scale": 1.5, "pixels": 1}
-    uncertainty, lower, upper = map_uncertainty(sr, lowres, biased, SAMPLE, calibration, draws=16)
+    calibration = {
+        "level": 0.9,
+        "weights": {"bootstrap": 2.25, "gradient": 0.0},
+        "quantile": 2.0,
+        "draws": 16,
+        "noise_scale": 0.0,
+    }
+    uncertainty, lower, upper = map_uncertainty(sr, lowres, biased, SAMPLE, calibration)
     inside = centre_disk(disk.shape, 26)
     np.testing.assert_allclose(uncertainty[0][inside], 0.15, atol=1.5e-3)
-    np.testing.assert_allclose((upper - lower)[0][inside], 0.4, atol=4e-3)
+    np.testing.assert_allclose((upper - lower)[0][inside], 0.6, atol=6e-3)
     np.testing.assert_allclose((upper + lower) / 2, sr, atol=1e-6)

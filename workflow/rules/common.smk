@@ -324,6 +324,8 @@ def final_outputs():
         outputs += ["results/figures/simulation_overview.png"]
     if CROSS_VALIDATION:
         outputs += ["results/tables/cv.csv", "results/tables/cv.md"] + figure("cv_gain")
+    if config["uncertainty"]["enabled"]:
+        outputs += ["results/tables/uncertainty.csv", "results/tables/uncertainty.md"]
     return outputs + ["results/tables/registration.csv"]
 
 
