@@ -79,16 +79,25 @@ def tta_outputs(model, lowres):
 
 
 def model_windows(model_name, results, pairs, indices, draws, margin, cache):
-    """SR, noiseless and noisy bootstrap draws and TTA outputs of one model on every map's window (cached)."""
+    """SR, gradient, noiseless and noisy bootstrap draws and TTA outputs of one model on every map's window.
+
+    The draws are cached in ``cache``.
+    """
     path = cache / f"{model_name}.npz"
-    if path.exists():
-        return dict(np.load(path))
     model = load_model(results / "models" / model_name / "best.pt", "cpu")
     model_sr = functools.partial(super_resolve, model)
     window = pairs["highres"].shape[1:]
+    regions = [
+        window_region(pairs["lowres"][i], pairs["position"][i], window, int(pairs["factor"]), margin) for i in indices
+    ]
+    # the gradient of the region's SR map, as the pipeline takes it (the window's border sees its neighbours)
+    gradient = [
+        crop_window(gradient_magnitude(model_sr(lowres[None]))[0], corner, window) for lowres, corner in regions
+    ]
+    if path.exists():
+        return {**np.load(path), "gradient": np.asarray(gradient)}
     out = {"sr": [], "noiseless": [], "noisy": [], "tta": []}
-    for i in indices:
-        lowres, corner = window_region(pairs["lowres"][i], pairs["position"][i], window, int(pairs["factor"]), margin)
+    for i, (lowres, corner) in zip(indices, regions, strict=True):
         sr = model_sr(lowres[None])
         out["sr"].append(crop_window(sr[0], corner, window))
         if model_name in NETWORKS:
@@ -99,7 +108,7 @@ def model_windows(model_name, results, pairs, indices, draws, margin, cache):
         print(f"  {model_name} map {i} done", flush=True)
     result = {key: np.asarray(value) for key, value in out.items() if value}
     np.savez(path, **result)
-    return result
+    return {**result, "gradient": np.asarray(gradient)}
 
 
 def candidates(name, windows, draws):
@@ -111,7 +120,7 @@ def candidates(name, windows, draws):
         key: np.stack([spread(sr[i : i + 1], own[key][i][:, None])[0] for i in range(len(sr))])
         for key in ("noiseless", "noisy", "tta")
     }
-    gradient = gradient_magnitude(sr)
+    gradient = own["gradient"]
     ensemble = np.sqrt(np.mean([(sr - windows[m]["sr"]) ** 2 for m in ENSEMBLE if m != name], axis=0))
     return {
         f"eb{draws}+grad": np.stack([spread_of["noiseless"], gradient]),

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CV_CONFIG
+from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -50,3 +52,14 @@ def test_the_cv_table_has_both_folds_and_plausible_scores(cv_test_run):
     markdown = (workdir / "results/tables/cv.md").read_text()
     assert "| A |" in markdown and "| F |" in markdown and "| pooled |" in markdown
     assert (workdir / "results/figures/cv_gain.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_cv_uncertainty_table_scores_each_folds_held_out_maps(cv_test_run):
+    workdir, _ = cv_test_run
+    snakemake(workdir, "--cores", "2", "results/tables/cv_uncertainty.csv", *CV_CONFIG)
+    table = pd.read_csv(workdir / "results/tables/cv_uncertainty.csv", dtype={"fold": str, "sample": str})
+    assert set(table["fold"]) == {"A", "F"} and (table["sample"] == table["fold"]).all()
+    assert set(table["model"]) == {"linear", "bicubic", "srcnn"}
+    assert (table["predicted_rmse"] > 0).all() and table["coverage_90"].between(0, 1).all()
+    for fold in ("A", "F"):
+        assert (workdir / f"results/cv/{fold}/models/srcnn/calibration.json").exists()

@@ -472,12 +472,12 @@ def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, se
 
 
 def uncertainty_table(scores, level=0.9, threshold_rmse=None):
-    """Every test map's predicted and true RMSE and coverage, and per model their Spearman correlation.
+    """Every test map's predicted and true RMSE and coverage, and per model (and fold) their Spearman correlation.
 
     Parameters
     ----------
     scores : pandas.DataFrame
-        The rows of :func:`calibrate_model_file`.
+        The rows of :func:`calibrate_model_file`, with a ``fold`` column for a cross-validation's.
     level : float
         The intervals' nominal coverage (the column is named after it).
     threshold_rmse : float or None
@@ -488,15 +488,17 @@ def uncertainty_table(scores, level=0.9, threshold_rmse=None):
     per_map : pandas.DataFrame
         The rows, ``coverage`` renamed ``coverage_{100 level}``, and ``flagged``.
     summary : pandas.DataFrame
-        Per model: maps, spearman (NaN with fewer than 3 maps), mean_coverage, worst_coverage.
+        Per model (fold, model with folds): maps, spearman (NaN with fewer than 3 maps),
+        mean_coverage, worst_coverage.
     """
     column = f"coverage_{round(100 * level)}"
+    keys = [key for key in ("fold", "model") if key in scores]
     per_map = scores.rename(columns={"coverage": column})
     per_map["flagged"] = per_map["predicted_rmse"] > (np.inf if threshold_rmse is None else threshold_rmse)
     summary = pd.DataFrame(
         [
             {
-                "model": model,
+                **dict(zip(keys, names, strict=True)),
                 "maps": len(group),
                 "spearman": spearmanr(group["predicted_rmse"], group["true_rmse"]).statistic
                 if len(group) > 2
@@ -504,39 +506,71 @@ def uncertainty_table(scores, level=0.9, threshold_rmse=None):
                 "mean_coverage": group[column].mean(),
                 "worst_coverage": group[column].min(),
             }
-            for model, group in per_map.groupby("model", sort=False)
+            for names, group in per_map.groupby(keys, sort=False)
         ]
     )
     return per_map, summary
 
 
+def _markdown_rows(table, columns):
+    """Markdown table lines of ``table``'s columns, {column: (header, format)}."""
+    lines = ["| " + " | ".join(header for header, _ in columns.values()) + " |", "|---" * len(columns) + "|"]
+    for row in table.itertuples(index=False):
+        cells = [format(getattr(row, name), spec) for name, (_, spec) in columns.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def uncertainty_markdown(per_map, summary, level=0.9):
     """The tables of :func:`uncertainty_table` as Markdown: the summary, then every map."""
     column = f"coverage_{round(100 * level)}"
-    lines = [
-        f"### Uncertainty of the test maps: predicted RMSE against the measured HR map's, {column}",
+    fold = {"fold": ("held-out sample", "")} if "fold" in summary else {}
+    lines = [f"### Uncertainty of the test maps against the measured HR maps ({round(100 * level)} % intervals)", ""]
+    lines += _markdown_rows(
+        summary,
+        {
+            **fold,
+            "model": ("model", ""),
+            "maps": ("maps", "d"),
+            "spearman": ("Spearman (predicted, true RMSE)", ".2f"),
+            "mean_coverage": ("mean coverage", ".3f"),
+            "worst_coverage": ("worst map's coverage", ".3f"),
+        },
+    )
+    lines += [
         "",
-        "| model | maps | Spearman (predicted, true RMSE) | mean coverage | worst map's coverage |",
-        "|---|---|---|---|---|",
+        "Predicted RMSE: from the uncertainty alone (no HR scan); true RMSE: against the measured HR map, on the LR "
+        "map's scale; coverage: the share of the map's HR-window pixels inside the interval. Spearman: over the "
+        "maps of the row.",
+        "",
     ]
-    lines += [
-        f"| {r.model} | {r.maps} | {r.spearman:.2f} | {r.mean_coverage:.3f} | {r.worst_coverage:.3f} |"
-        for r in summary.itertuples()
-    ]
-    lines += ["", "| model | map | predicted RMSE | true RMSE | coverage | flagged |", "|---|---|---|---|---|---|"]
-    lines += [
-        f"| {r.model} | {r.pair_id} | {r.predicted_rmse:.4f} | {r.true_rmse:.4f} | {getattr(r, column):.3f} | "
-        f"{'yes' if r.flagged else ''} |"
-        for r in per_map.itertuples()
-    ]
+    lines += _markdown_rows(
+        per_map.assign(flagged=per_map["flagged"].map({True: "yes", False: ""})),
+        {
+            **fold,
+            "model": ("model", ""),
+            "pair_id": ("map", ""),
+            "predicted_rmse": ("predicted RMSE", ".4f"),
+            "true_rmse": ("true RMSE", ".4f"),
+            column: ("coverage", ".3f"),
+            "flagged": ("flagged", ""),
+        },
+    )
     return "\n".join(lines) + "\n"
 
 
-def uncertainty_table_file(score_paths, settings, csv_path, md_path):
-    """The ``uncertainty_table`` stage: :func:`uncertainty_table` of every model's scores, as CSV and Markdown."""
+def uncertainty_table_file(score_paths, settings, csv_path, md_path, folds=None):
+    """The ``uncertainty_table`` stage: :func:`uncertainty_table` of every model's scores, as CSV and Markdown.
+
+    ``folds``: the cross-validation fold of each of ``score_paths`` (None: the run's own test maps).
+    """
     from ramansr.io_utils import write_csv, write_text
 
-    scores = pd.concat([pd.read_csv(p, dtype={"sample": str, "area": str}) for p in score_paths], ignore_index=True)
-    per_map, summary = uncertainty_table(scores, settings["level"], settings.get("threshold_rmse"))
+    tables = [pd.read_csv(p, dtype={"sample": str, "area": str}) for p in score_paths]
+    if folds is not None:
+        tables = [table.assign(fold=str(fold)) for table, fold in zip(tables, folds, strict=True)]
+    per_map, summary = uncertainty_table(
+        pd.concat(tables, ignore_index=True), settings["level"], settings["threshold_rmse"]
+    )
     write_csv(per_map, csv_path)
     write_text(uncertainty_markdown(per_map, summary, settings["level"]), md_path)

@@ -55,3 +55,49 @@ rule uncertainty_table:
         settings=config["uncertainty"],
     script:
         "../scripts/uncertainty_table.py"
+
+
+# The same per cross-validation fold (dataset: cv): calibrated on the fold's val pairs, scored on its
+# held-out sample's maps.
+use rule uncertainty as cv_uncertainty with:
+    input:
+        model="results/cv/{fold}/models/{model}/best.pt",
+        pairs="results/dataset/pairs.npz",
+        split="results/cv/{fold}/split.csv",
+    output:
+        calibration="results/cv/{fold}/models/{model}/calibration.json",
+        scores="results/cv/{fold}/uncertainty/{model}.csv",
+    log:
+        "results/logs/cv/{fold}/uncertainty/{model}.log",
+    benchmark:
+        "results/benchmarks/cv/{fold}/uncertainty/{model}.tsv"
+
+
+rule cv_uncertainty_table:
+    input:
+        scores=lambda wildcards: [
+            f"results/cv/{fold}/uncertainty/{model}.csv" for fold in cv_folds() for model in UNCERTAINTY_MODELS
+        ],
+    output:
+        csv=report(
+            "results/tables/cv_uncertainty.csv",
+            category="Tables",
+            caption="../report/table_uncertainty.rst",
+        ),
+        md=report(
+            "results/tables/cv_uncertainty.md",
+            category="Tables",
+            caption="../report/table_uncertainty.rst",
+        ),
+    log:
+        "results/logs/cv/uncertainty_table.log",
+    benchmark:
+        "results/benchmarks/cv/uncertainty_table.tsv"
+    localrule: True
+    conda:
+        "../../envs/ramansr.yaml"
+    params:
+        settings=config["uncertainty"],
+        folds=lambda wildcards: [fold for fold in cv_folds() for _ in UNCERTAINTY_MODELS],
+    script:
+        "../scripts/cv_uncertainty_table.py"
