@@ -26,7 +26,7 @@ from ramansr.uncertainty import (
 
 FACTOR, LOWRES = 4, 24
 # point sampling at the LR points (no PSF): a linear interpolation undoes it exactly on a plane
-SAMPLE = functools.partial(reimage_lowres, factor=FACTOR, lowres_step_um=None)
+SAMPLE = functools.partial(reimage_lowres, factor=FACTOR, lowres_step_um=None, na=0.5, wavelength_um=0.532)
 
 
 def interpolate(lowres_maps):
