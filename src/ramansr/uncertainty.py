@@ -19,7 +19,7 @@ points cannot (that check only sees what the LR scan sees):
 - the SR map's gradient magnitude (:func:`gradient_magnitude`): where the map
   has edges, the specimen has detail finer than the LR step that no model
   recovers whole; the bootstrap misses it, because ``x`` lacks that detail
-  itself (it sees about a third to a half of the true error on the default run).
+  itself (alone, it sees about a third of the true RMS error on the default run).
 
 :func:`calibrate` weighs the two on the validation pairs, areas the model
 did not train on: the squared error against the measured HR map is fitted by a
