@@ -36,6 +36,8 @@ through :func:`ramansr.inference.super_resolve`, so the few lines here need no
 extra dependency.
 """
 
+import sys
+
 import numpy as np
 import pandas as pd
 from scipy import ndimage
@@ -396,6 +398,8 @@ def window_parts(pairs, indices, super_resolve, imaging, draws=8, noise_scale=0.
         parts = uncertainty_parts(sr, region[None], super_resolve, imaging, draws, seed + int(i), noise_scale)
         sr_windows.append(crop_window(sr[0], corner, window))
         part_windows.append([crop_window(part[0], corner, window) for part in parts])
+    if not sr_windows:
+        return np.empty((0, *window), np.float32), np.empty((len(PARTS), 0, *window), np.float32)
     return np.stack(sr_windows), np.stack(part_windows, axis=1)
 
 
@@ -435,7 +439,9 @@ def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, se
     outputs : dict
         ``calibration``: the JSON of :func:`calibrate`, with ``draws`` and ``noise_scale`` (what
         :func:`map_uncertainty` needs); ``scores``: a CSV, one row per test map (model, pair_id,
-        sample, area, component, predicted_rmse, true_rmse, coverage).
+        sample, area, component, predicted_rmse, true_rmse, coverage). Without val pairs (a
+        cross-validation fold with a single other area) the calibration has no weights and
+        quantile (None, 0 pixels) and the scores' predicted_rmse and coverage are NaN.
     **imaging
         ``lowres_na`` and ``excitation_nm`` of the LR objective (absent: ramansr.optics' defaults);
         the LR step is the pairs'.
@@ -463,10 +469,20 @@ def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, se
         indices = np.flatnonzero((table["split"] == split).to_numpy())
         windows[split] = (indices, *window_parts(pairs, indices, model_sr, reimage, **bootstrap))
     indices, sr, parts = windows["val"]
-    calibration = {**calibrate(sr, parts, pairs["highres"][indices], settings["level"]), **bootstrap}
+    if len(indices):
+        calibration = {**calibrate(sr, parts, pairs["highres"][indices], settings["level"]), **bootstrap}
+    else:
+        # a cross-validation fold whose other samples have a single area between them has no val pairs
+        print(f"{model_name}: no val pairs to calibrate the uncertainty on: its test scores are NaN", file=sys.stderr)
+        calibration = {"level": settings["level"], "weights": None, "quantile": None, "pixels": 0, **bootstrap}
     write_json(calibration, outputs["calibration"])
     indices, sr, parts = windows["test"]
-    scores = map_scores(sr, combine(parts, calibration), pairs["highres"][indices], calibration)
+    if calibration["pixels"]:
+        scores = map_scores(sr, combine(parts, calibration), pairs["highres"][indices], calibration)
+    else:
+        nan = np.full(len(indices), np.nan)
+        error = pairs["highres"][indices] - sr
+        scores = {"predicted_rmse": nan, "true_rmse": np.sqrt(np.mean(error**2, axis=(1, 2))), "coverage": nan}
     rows = table.iloc[indices][["pair_id", "sample", "area", "component"]].assign(model=model_name, **scores)
     write_csv(rows[["model", "pair_id", "sample", "area", "component", *scores]], outputs["scores"])
 
