@@ -113,6 +113,21 @@ def test_test_area_predictions_are_checked_at_every_channel_and_for_lr_consisten
     assert (finished_run / "results/figures/spectral_fidelity.png").stat().st_size > 0
 
 
+def test_every_model_is_calibrated_and_its_test_maps_scored_for_uncertainty(finished_run):
+    """Each model's calibration.json (weights, conformal quantile) and a row per test map in uncertainty.csv."""
+    table = pd.read_csv(finished_run / "results/tables/uncertainty.csv", dtype={"sample": str, "area": str})
+    split = pd.read_csv(finished_run / "results/dataset/split.csv", dtype={"sample": str, "area": str})
+    tested = set(split.loc[split["split"] == "test", "pair_id"])
+    assert list(dict.fromkeys(table["model"])) == MODELS
+    for model in MODELS:
+        assert set(table.loc[table["model"] == model, "pair_id"]) == tested
+        calibration = json.loads((finished_run / f"results/models/{model}/calibration.json").read_text())
+        assert calibration["level"] == 0.9 and calibration["pixels"] > 0 and 0 < calibration["quantile"] < np.inf
+        assert set(calibration["weights"]) == {"bootstrap", "gradient"} and min(calibration["weights"].values()) >= 0
+    assert (table[["predicted_rmse", "true_rmse"]] > 0).all(axis=None) and table["coverage_90"].between(0, 1).all()
+    assert "Spearman" in (finished_run / "results/tables/uncertainty.md").read_text()
+
+
 def test_the_report_embeds_every_figure_and_table(run_copy):
     snakemake(run_copy, "--report", "results/report.html")
     html = (run_copy / "results/report.html").read_text()

@@ -1,8 +1,12 @@
 """End to end: the leave-one-sample-out cross-validation on top of the finished .test run (2 samples, 2 folds)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CV_CONFIG
+from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -50,3 +54,18 @@ def test_the_cv_table_has_both_folds_and_plausible_scores(cv_test_run):
     markdown = (workdir / "results/tables/cv.md").read_text()
     assert "| A |" in markdown and "| F |" in markdown and "| pooled |" in markdown
     assert (workdir / "results/figures/cv_gain.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_cv_uncertainty_table_scores_each_folds_held_out_maps(cv_test_run):
+    workdir, _ = cv_test_run
+    snakemake(workdir, "--cores", "2", "results/tables/cv_uncertainty.csv", *CV_CONFIG)
+    table = pd.read_csv(workdir / "results/tables/cv_uncertainty.csv", dtype={"fold": str, "sample": str})
+    assert set(table["fold"]) == {"A", "F"} and (table["sample"] == table["fold"]).all()
+    assert set(table["model"]) == {"linear", "bicubic", "srcnn"} and (table["true_rmse"] > 0).all()
+    for fold in ("A", "F"):
+        calibration = json.loads((workdir / f"results/cv/{fold}/models/srcnn/calibration.json").read_text())
+        scored = table[table["fold"] == fold]
+        if calibration["pixels"]:
+            assert (scored["predicted_rmse"] > 0).all() and scored["coverage_90"].between(0, 1).all()
+        else:  # a fold without val areas (its other sample's areas all train) cannot be calibrated
+            assert scored[["predicted_rmse", "coverage_90"]].isna().all(axis=None)

@@ -334,6 +334,10 @@ def final_outputs():
         outputs += ["results/figures/simulation_overview.png"]
     if CROSS_VALIDATION:
         outputs += ["results/tables/cv.csv", "results/tables/cv.md"] + figure("cv_gain")
+    if config["uncertainty"]["enabled"]:
+        outputs += ["results/tables/uncertainty.csv", "results/tables/uncertainty.md"]
+        if CROSS_VALIDATION:
+            outputs += ["results/tables/cv_uncertainty.csv", "results/tables/cv_uncertainty.md"]
     return outputs + ["results/tables/registration.csv"]
 
 

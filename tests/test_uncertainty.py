@@ -1,0 +1,201 @@
+"""The bootstrap uncertainty and its conformal calibration (ramansr.uncertainty), on cases with a known answer."""
+
+import functools
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from scipy.stats import t
+
+from ramansr.consistency import reimage_lowres
+from ramansr.uncertainty import (
+    PARTS,
+    bootstrap_draws,
+    calibrate,
+    combine,
+    conformal_quantile,
+    gradient_magnitude,
+    group_elements,
+    map_uncertainty,
+    noise_level,
+    predicted_rmse,
+    spread,
+    transform,
+    untransform,
+)
+
+FACTOR, LOWRES = 4, 24
+# point sampling at the LR points (no PSF): a linear interpolation undoes it exactly on a plane
+SAMPLE = functools.partial(reimage_lowres, factor=FACTOR, lowres_step_um=None, na=0.5, wavelength_um=0.532)
+
+
+def interpolate(lowres_maps):
+    """Linear interpolation at the SR pixels' LR coordinates ((j + 0.5) / factor - 0.5): exact on a plane."""
+    h, w = lowres_maps.shape[1:]
+    rows = (np.arange(FACTOR * h) + 0.5) / FACTOR - 0.5
+    cols = (np.arange(FACTOR * w) + 0.5) / FACTOR - 0.5
+    grid = np.meshgrid(rows, cols, indexing="ij")
+    return np.stack([ndimage.map_coordinates(m, grid, order=1, mode="nearest") for m in lowres_maps]).astype(np.float32)
+
+
+def plane():
+    """A tilted plane on the SR grid, (1, 96, 96), and its LR map."""
+    rows, cols = np.mgrid[0 : FACTOR * LOWRES, 0 : FACTOR * LOWRES] / (FACTOR * LOWRES)
+    truth = (0.2 + 0.3 * rows + 0.4 * cols)[None].astype(np.float32)
+    return truth, SAMPLE(truth)
+
+
+def centre_disk(shape, radius):
+    """A disk at the map's centre (unchanged by quarter turns and mirrors), as a boolean mask."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return np.hypot(rows - (shape[0] - 1) / 2, cols - (shape[1] - 1) / 2) < radius
+
+
+INTERIOR = (slice(None), slice(2 * FACTOR, -2 * FACTOR), slice(2 * FACTOR, -2 * FACTOR))
+
+
+def test_transform_is_undone():
+    maps = np.random.default_rng(0).random((2, 8, 12))
+    for turns, mirror, shift in group_elements(4, 128):
+        back = untransform(transform(maps, turns, mirror, shift), turns, mirror, shift)
+        inner = (slice(None), slice(4, -4), slice(4, -4))
+        np.testing.assert_array_equal(back[inner], maps[inner])
+    assert len({(t, m, s) for t, m, s in group_elements(4, 1000)}) == 8 * 16
+
+
+def test_noise_level_of_a_noisy_plane():
+    truth, _ = plane()
+    noisy = truth + 0.02 * np.random.default_rng(1).standard_normal(truth.shape)
+    assert noise_level(noisy)[0] == pytest.approx(0.02, rel=0.05)
+    assert noise_level(truth)[0] < 1e-6
+
+
+def test_exact_model_intervals_shrink_to_the_noise():
+    """A model exact on the specimen: the draws spread only by the noise they are given (the LR map's), and none
+    without it."""
+    _, lowres = plane()
+    widths = {}
+    for sigma in (0.0, 0.001, 0.01):
+        noisy = lowres + sigma * np.random.default_rng(2).standard_normal(lowres.shape).astype(np.float32)
+        sr = interpolate(noisy)
+        draws = bootstrap_draws(sr, noisy, interpolate, SAMPLE, draws=32, seed=0, noise_scale=1.0)
+        widths[sigma] = spread(sr, draws)[INTERIOR].mean()
+    assert widths[0.0] < 1e-5
+    # linear interpolation of noise keeps 0.5-1x its std (1 at the LR points); the draws add the estimate's too
+    assert 0.5 * 0.01 < widths[0.01] < 1.5 * 0.01
+    assert widths[0.01] / widths[0.001] == pytest.approx(10, rel=0.2)
+
+
+def test_bias_in_one_region_is_its_uncertainty():
+    """A model that adds 0.1 in a central disk: each draw adds it once more, so the spread there is 0.1, else 0.
+
+    (To the re-imaging spline's ringing at the disk's edge.)"""
+    truth, lowres = plane()
+    disk = centre_disk(truth.shape[1:], 30)
+
+    def biased(maps):
+        return interpolate(maps) + 0.1 * disk
+
+    sr = biased(lowres)
+    u = spread(sr, bootstrap_draws(sr, lowres, biased, SAMPLE, draws=16, seed=0))[0]
+    inside, outside = centre_disk(disk.shape, 26), ~centre_disk(disk.shape, 38)
+    outside[:8], outside[-8:], outside[:, :8], outside[:, -8:] = False, False, False, False
+    np.testing.assert_allclose(u[inside], 0.1, atol=1e-3)
+    assert u[outside].max() < 1e-5
+
+
+def test_blur_in_one_region_raises_its_uncertainty():
+    """A model that blurs a central disk of a smooth specimen: its uncertainty is several times the rest's.
+
+    Elsewhere the draws spread by the linear interpolation's own error and the noise the estimator
+    reads off the specimen's curvature."""
+    rng = np.random.default_rng(3)
+    specimen = ndimage.gaussian_filter(rng.standard_normal((FACTOR * LOWRES, FACTOR * LOWRES)), 12)
+    truth = (specimen / np.ptp(specimen))[None].astype(np.float32)
+    lowres = SAMPLE(truth)
+    disk = centre_disk(truth.shape[1:], 30)
+
+    def blurring(maps):
+        sr = interpolate(maps)
+        return np.where(disk, ndimage.gaussian_filter(sr, (0, 4, 4)), sr).astype(np.float32)
+
+    sr = blurring(lowres)
+    u = spread(sr, bootstrap_draws(sr, lowres, blurring, SAMPLE, draws=16, seed=0))[0]
+    rest = ~centre_disk(disk.shape, 34)
+    rest[:8], rest[-8:], rest[:, :8], rest[:, -8:] = False, False, False, False
+    assert u[centre_disk(disk.shape, 26)].mean() > 5 * u[rest].mean()  # 6.2x
+
+
+def test_conformal_quantile_rank():
+    scores = np.arange(1.0, 10.0)  # n = 9: the ceil(10 * 0.9) = 9th smallest
+    assert conformal_quantile(scores[::-1], 0.9) == 9.0
+    assert conformal_quantile(scores, 0.5) == 5.0
+    assert conformal_quantile(scores[:4], 0.9) == np.inf
+
+
+def test_gradient_magnitude_of_a_plane():
+    truth, _ = plane()
+    gradient = gradient_magnitude(truth)[0]
+    np.testing.assert_allclose(gradient[1:-1, 1:-1], 0.5 / (FACTOR * LOWRES), rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", [0.8, 0.9, 0.95])
+def test_conformal_coverage_of_a_known_error_distribution(level):
+    """Errors u * t (Student t, 5 degrees of freedom): the calibrated intervals cover ``level`` of new pixels."""
+    rng = np.random.default_rng(4)
+
+    def simulate(n):
+        u = rng.uniform(0.01, 0.1, n)
+        truth = rng.random(n)
+        return truth + u * rng.standard_t(5, n), np.stack([u, np.zeros(n)]), truth
+
+    sr, parts, reference = simulate(20_000)
+    calibration = calibrate(sr, parts, reference, level)
+    # t with 5 degrees of freedom has variance 5/3: the fitted u is sqrt(5/3) times the given one
+    assert calibration["weights"]["bootstrap"] == pytest.approx(5 / 3, rel=0.05)
+    assert calibration["quantile"] == pytest.approx(t.ppf((1 + level) / 2, 5) / np.sqrt(5 / 3), rel=0.03)
+    sr, parts, reference = simulate(50_000)
+    u = combine(parts, calibration)
+    covered = np.abs(reference - sr) <= calibration["quantile"] * u
+    assert abs(covered.mean() - level) < 0.02
+    assert predicted_rmse(u.reshape(1, 100, 500))[0] == pytest.approx(np.sqrt(np.mean((reference - sr) ** 2)), rel=0.05)
+
+
+def test_calibration_finds_the_weights_of_the_parts():
+    """Errors of variance 4 b^2 + 0.25 g^2 for parts b and g: the fit gives back 4 and 0.25."""
+    rng = np.random.default_rng(5)
+    parts = rng.uniform(0.0, 0.1, (2, 200_000))
+    sr = np.zeros(parts.shape[1])
+    reference = np.sqrt(4 * parts[0] ** 2 + 0.25 * parts[1] ** 2) * rng.standard_normal(parts.shape[1])
+    weights = calibrate(sr, parts, reference)["weights"]
+    assert list(weights) == list(PARTS)
+    assert weights["bootstrap"] == pytest.approx(4, rel=0.05)
+    assert weights["gradient"] == pytest.approx(0.25, rel=0.1)
+
+
+def test_calibration_without_val_pixels_is_refused():
+    with pytest.raises(ValueError, match="no val pairs"):
+        calibrate(np.zeros((0, 4, 4)), np.zeros((2, 0, 4, 4)), np.zeros((0, 4, 4)))
+
+
+def test_map_uncertainty_is_the_calibrated_interval():
+    """The biased disk of the test above, with weights 2.25 (bootstrap) and 0 (gradient), quantile 2."""
+    truth, lowres = plane()
+    disk = centre_disk(truth.shape[1:], 30)
+
+    def biased(maps):
+        return interpolate(maps) + 0.1 * disk
+
+    sr = biased(lowres)
+    calibration = {
+        "level": 0.9,
+        "weights": {"bootstrap": 2.25, "gradient": 0.0},
+        "quantile": 2.0,
+        "draws": 16,
+        "noise_scale": 0.0,
+    }
+    uncertainty, lower, upper = map_uncertainty(sr, lowres, biased, SAMPLE, calibration)
+    inside = centre_disk(disk.shape, 26)
+    np.testing.assert_allclose(uncertainty[0][inside], 0.15, atol=1.5e-3)
+    np.testing.assert_allclose((upper - lower)[0][inside], 0.6, atol=6e-3)
+    np.testing.assert_allclose((upper + lower) / 2, sr, atol=1e-6)
