@@ -38,9 +38,9 @@ import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from ramansr.consistency import reimage_lowres
 from ramansr.inference import load_model, super_resolve
 from ramansr.metrics import crop_window
+from ramansr.optics import reimage_lowres
 from ramansr.uncertainty import (
     DIHEDRAL,
     bootstrap_draws,

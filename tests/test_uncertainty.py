@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 from scipy.stats import t
 
-from ramansr.consistency import reimage_lowres
+from ramansr.optics import reimage_lowres
 from ramansr.uncertainty import (
     PARTS,
     bootstrap_draws,

@@ -9,7 +9,7 @@ points cannot (that check only sees what the LR scan sees):
   group the imaging treats alike everywhere (a quarter turn, a mirror, and a
   shift by a whole number of SR pixels, a sub-pixel shift of the LR sampling
   grid), imaged again with the run's own LR imaging model
-  (:func:`ramansr.consistency.reimage_lowres`), optionally with noise at the
+  (:func:`ramansr.optics.reimage_lowres`), optionally with noise at the
   level measured on the LR map, super-resolved, and transformed back:
   ``x_b = T_g^-1 f(A T_g x + n_b)``. The draws' root mean square distance to
   ``x`` (:func:`spread`) is the model's error on a specimen like ``x``, bias
@@ -132,7 +132,7 @@ def bootstrap_draws(sr_maps, lowres_maps, super_resolve, imaging, draws=8, seed=
         LR maps (k, h', w') -> SR maps (k, factor h', factor w'): the model.
     imaging : callable
         SR maps -> LR maps: the run's LR imaging model, e.g.
-        ``functools.partial(ramansr.consistency.reimage_lowres, factor=4, lowres_step_um=2.0, ...)``.
+        ``functools.partial(ramansr.optics.reimage_lowres, factor=4, lowres_step_um=2.0, ...)``.
     draws : int
     seed : int
     noise_scale : float
@@ -448,10 +448,9 @@ def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, se
     """
     import functools
 
-    from ramansr.consistency import reimage_lowres
     from ramansr.inference import load_model, super_resolve
     from ramansr.io_utils import load_npz, write_csv, write_json
-    from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
+    from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA, reimage_lowres
 
     pairs = load_npz(pairs_path)
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
