@@ -16,7 +16,7 @@ from ramansr.bands import band_image
 from ramansr.convention import calibrate_to_lowres, normalize_maps
 from ramansr.io import Scan, read_scan
 from ramansr.io_utils import load_npz, read_json, write_json
-from ramansr.metrics import crop_window, score
+from ramansr.metrics import crop_window, minmax, score
 from ramansr.preprocess import align_scan, scale_with_range, spectral_chain
 from ramansr.register import upscale
 
@@ -65,10 +65,9 @@ def check_prediction(predicted, lowres, measured, position, factor):
     def common(image):
         return scale_with_range(image[None].astype(np.float32), low, high, axis=0)[0]
 
-    measured_minmax = normalize_maps(measured[None])[0][0]
     result = {"position": [float(v) for v in position], "calibration": [gain, offset]}
     for name, image in candidates.items():
-        own = score(normalize_maps(image[None])[0][0], measured_minmax)
+        own = score(minmax(image), minmax(measured))
         shared = score(common(image), common(gain * measured + offset))
         result[name] = {**own, "psnr_common": shared["psnr"], "ssim_common": shared["ssim"]}
     return result
