@@ -142,9 +142,11 @@ def nan_spectrum(root):
 
 
 def patched(source, offset, value, fmt="<Q"):
+    """``source`` with ``value`` written at ``offset`` (a number, or a function of the file's bytes)."""
+
     def build(folder):
         content = bytearray(Path(source).read_bytes() if isinstance(source, Path) else source(folder).read_bytes())
-        struct.pack_into(fmt, content, offset, value)
+        struct.pack_into(fmt, content, offset(content) if callable(offset) else offset, value)
         path = folder / f"patched{Path(source).suffix if isinstance(source, Path) else '.mat'}"
         path.write_bytes(bytes(content))
         return path
@@ -157,8 +159,8 @@ def time_series(**kinds):
     return lambda root: as_time_series(root, LINE_X, **kinds)
 
 
-def wip_root_end_offset():
-    (name_length,) = struct.unpack_from("<I", WIP.read_bytes(), 8)
+def wip_root_end_offset(content):
+    (name_length,) = struct.unpack_from("<I", content, 8)
     return 8 + 4 + name_length + 4 + 8
 
 
@@ -483,7 +485,7 @@ CASES = [
     *[(f"wip-cut-{f}", cut(WIP, f), ONE_LINE, ScanFormatError, "truncated") for f in (0.00002, 0.001, 0.3, 0.99)],
     ("wip-no-map", edited_wip(single_points), {}, ScanFormatError, "no spectral map.*TDGraph"),
     ("wip-nan", edited_wip(nan_spectrum), ONE_LINE, ScanFormatError, "1 NaN or inf"),
-    ("wip-huge-root", patched(WIP, wip_root_end_offset(), 2**60), ONE_LINE, ScanFormatError, "truncated"),
+    ("wip-huge-root", patched(WIP, wip_root_end_offset, 2**60), ONE_LINE, ScanFormatError, "truncated"),
     ("wip-unknown-map", lambda folder: WIP, {"variable": "Map"}, ScanFormatError, "LineY_000_Spec.Data 1"),
     (
         "wip-time-series",
