@@ -84,7 +84,7 @@ def plot_uncertainty_row(axes, uncertainty, rmse, pixel_size_um):
         show_map(
             axis,
             uncertainty[component],
-            f"uncertainty: predicted RMSE {rmse[component]:.3f}",
+            f"uncertainty (RMSE {rmse[component]:.3f})",
             pixel_size_um,
             colorbar_label="RMS error",
             vmin=0.0,
