@@ -290,9 +290,10 @@ def predict_scan(
         predicted_maps, maps.normalized, factor, scan.pixel_size_um, **imaging
     )
     calibration = read_calibration(calibration, name=imaging["name"])
-    uncertainty = None
-    if calibration is not None:
-        uncertainty = prediction_uncertainty(
+    uncertainty = (
+        None
+        if calibration is None
+        else prediction_uncertainty(
             checkpoint,
             predicted_maps,
             maps.normalized,
@@ -302,6 +303,7 @@ def predict_scan(
             device=device,
             threshold_rmse=threshold_rmse,
         )
+    )
     paths = {"lowres_path": lowres_path, "checkpoint_path": checkpoint_path}
     outputs = {"out_maps": out_maps, "out_png": out_png, "out_mat": out_mat}
     result = prediction_record(scan, maps, cube, summary, settings, factor, model_name, paths, outputs)
