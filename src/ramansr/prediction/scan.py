@@ -289,20 +289,15 @@ def predict_scan(
     consistency, residual, summary = scan_consistency(
         predicted_maps, maps.normalized, factor, scan.pixel_size_um, **imaging
     )
-    calibration = read_calibration(calibration, name=imaging["name"])
-    uncertainty = (
-        None
-        if calibration is None
-        else prediction_uncertainty(
-            checkpoint,
-            predicted_maps,
-            maps.normalized,
-            scan.pixel_size_um,
-            calibration,
-            **imaging,
-            device=device,
-            threshold_rmse=threshold_rmse,
-        )
+    uncertainty = prediction_uncertainty(
+        checkpoint,
+        predicted_maps,
+        maps.normalized,
+        scan.pixel_size_um,
+        read_calibration(calibration, name=imaging["name"]),
+        **imaging,
+        device=device,
+        threshold_rmse=threshold_rmse,
     )
     paths = {"lowres_path": lowres_path, "checkpoint_path": checkpoint_path}
     outputs = {"out_maps": out_maps, "out_png": out_png, "out_mat": out_mat}

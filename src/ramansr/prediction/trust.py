@@ -85,8 +85,8 @@ def prediction_uncertainty(checkpoint, predicted_maps, lowres_maps, pixel_size_u
         Both normalised with the LR maps' range.
     pixel_size_um : (row step, column step) or None
         The LR scan's.
-    calibration : dict
-        Of :func:`read_calibration`.
+    calibration : dict or None
+        Of :func:`read_calibration`; None: no uncertainty (None).
     **options
         ``na``, ``excitation_nm`` (the LR objective's, as the LR consistency), ``device``, ``name``
         (for the log), ``threshold_rmse`` (float or None: maps above it are named in the log).
@@ -98,6 +98,8 @@ def prediction_uncertainty(checkpoint, predicted_maps, lowres_maps, pixel_size_u
         ``predicted_rmse`` (k,), ``level``.
     """
     name = options["name"]
+    if calibration is None:
+        return None
     if checkpoint_joint_maps(checkpoint) is not None:
         print(f"{name}: a joint model's prediction has no uncertainty", file=sys.stderr)
         return None
