@@ -310,3 +310,118 @@ def test_a_scan_within_the_step_tolerance_and_an_older_checkpoint_are_predicted(
     assert "warning" not in capsys.readouterr().err
     run(path, checkpoint(tmp_path, "bicubic"), tmp_path)  # no steps recorded
     assert "the checkpoint records no training steps" in capsys.readouterr().err
+
+
+CALIBRATION = {
+    "level": 0.9,
+    "weights": {"bootstrap": 1.0, "gradient": 0.5},
+    "quantile": 2.0,
+    "pixels": 100,
+    "draws": 2,
+    "noise_scale": 0.0,
+}
+
+
+def write_calibration(path, calibration=CALIBRATION):
+    path.write_text(json.dumps(calibration))
+    return path
+
+
+def test_a_calibrated_prediction_carries_its_uncertainty_and_interval(lowres_scan, tmp_path, capsys):
+    """maps.npz gets uncertainty, lower, upper and predicted_rmse: the quantile's interval, the consistency's optics."""
+    import functools
+
+    from ramansr.inference import load_model, super_resolve
+    from ramansr.optics import reimage_lowres
+    from ramansr.uncertainty import map_uncertainty
+
+    path = checkpoint(tmp_path, "linear")
+    outputs = {name: tmp_path / f"out{suffix}" for name, suffix in (("out_maps", ".npz"), ("out_png", ".png"))}
+    result = predict_scan(
+        lowres_scan,
+        path,
+        **outputs,
+        out_mat=tmp_path / "out.mat",
+        device="cpu",
+        calibration=write_calibration(tmp_path / "calibration.json"),
+        threshold_rmse=0.0,
+    )
+    with np.load(outputs["out_maps"]) as maps:
+        arrays = {key: maps[key] for key in maps.files}
+    predicted, u = arrays["predicted_maps"], arrays["uncertainty"]
+    assert u.shape == arrays["lower"].shape == arrays["upper"].shape == predicted.shape == (3, 4 * ROWS, 4 * COLS)
+    assert (u > 0).any() and (u >= 0).all()
+    assert (arrays["lower"] <= predicted).all() and (predicted <= arrays["upper"]).all()
+    # the calibration's quantile 2: intervals of exactly +- 2 u
+    np.testing.assert_allclose(arrays["upper"] - arrays["lower"], 4.0 * u, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(arrays["predicted_rmse"], np.sqrt(np.mean(u.astype(float) ** 2, axis=(1, 2))))
+    assert arrays["uncertainty_level"] == 0.9
+    # the LR consistency's imaging: the scan's 2 um step, the default NA and wavelength
+    reimage = functools.partial(
+        reimage_lowres, factor=4, lowres_step_um=2.0, na=DEFAULT_LOWRES_NA, wavelength_um=DEFAULT_EXCITATION_NM / 1e3
+    )
+    model_sr = functools.partial(super_resolve, load_model(path, "cpu"))
+    expected, _, _ = map_uncertainty(predicted, arrays["lowres_maps"], model_sr, reimage, CALIBRATION)
+    np.testing.assert_allclose(u, expected, rtol=1e-5, atol=1e-7)
+    record = result["uncertainty"]
+    np.testing.assert_allclose(record["predicted_rmse"], arrays["predicted_rmse"])
+    assert record["level"] == 0.9 and record["flagged"] == [0, 1, 2]  # all above a threshold of 0
+    log = capsys.readouterr().err
+    assert "predicted RMSE per map" in log and "take the HR scan" in log
+    assert outputs["out_png"].stat().st_size > 0
+
+
+def test_without_a_calibration_the_command_line_predicts_without_uncertainty(lowres_scan, tmp_path, capsys):
+    path = checkpoint(tmp_path, "linear")
+    assert main([str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "plain"), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["uncertainty"] is None
+    assert "no calibration for the model: the prediction has no uncertainty" in captured.err
+    with np.load(tmp_path / "plain_maps.npz") as maps:
+        assert maps["predicted_maps"].shape == (3, 4 * ROWS, 4 * COLS)
+        assert not {"uncertainty", "lower", "upper", "predicted_rmse"} & set(maps.files)
+    # calibration.json beside the checkpoint is found; --no-uncertainty skips it
+    write_calibration(tmp_path / "calibration.json")
+    assert main([str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "found"), "--device", "cpu"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["uncertainty"]["predicted_rmse"]) == 3
+    with np.load(tmp_path / "found_maps.npz") as maps:
+        assert maps["uncertainty"].shape == maps["predicted_maps"].shape
+    argv = [str(lowres_scan), str(path), "--out-prefix", str(tmp_path / "skip"), "--device", "cpu", "--no-uncertainty"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["uncertainty"] is None
+
+
+def test_a_map_whose_predicted_rmse_is_above_the_threshold_is_flagged():
+    from ramansr.prediction.report import uncertainty_markdown
+
+    check = {
+        "band": [2800.0, 3000.0],
+        "model": {"psnr": 20.0, "ssim": 0.5, "psnr_common": 21.0, "ssim_common": 0.6},
+        "linear": {"psnr": 19.0, "ssim": 0.4, "psnr_common": 20.0, "ssim_common": 0.5},
+        "spectral": {
+            "channel_psnr": {"model": [20.0], "linear": [18.0]},
+            "spectral_angle_deg": {"model": 3.0, "linear": 4.0},
+        },
+        "maps": [{"component": 0, "area_component": 0, "consistency_psnr": 30.0, "true_psnr": 20.0}],
+    }
+    predicted_rmse = {"test_area_A_1": [0.09], "cell_07": [0.02, 0.08]}
+    _, maps, _ = prediction_table(
+        {("A", "1"): check},
+        {"cell_07": [31.0, 32.0]},
+        margin_db=3.0,
+        predicted_rmse=predicted_rmse,
+        threshold_rmse=0.05,
+    )
+    assert maps["predicted_rmse"].tolist() == [0.09, 0.02, 0.08]
+    assert maps["true_rmse"].iloc[0] == pytest.approx(0.1) and maps["true_rmse"].iloc[1:].isna().all()  # 20 dB
+    assert maps["flagged_rmse"].tolist() == [True, False, True]
+    markdown = uncertainty_markdown(maps, 0.05)
+    assert "take the HR scan: test_area_A_1 component 0 (0.0900), cell_07 component 1 (0.0800)" in markdown
+    assert "cell_07 component 0" not in markdown
+    _, below, _ = prediction_table(
+        {("A", "1"): check}, {"cell_07": [31.0, 32.0]}, margin_db=3.0, predicted_rmse=predicted_rmse, threshold_rmse=0.1
+    )
+    assert not below["flagged_rmse"].any()
+    assert "No map's predicted RMSE is above 0.1." in uncertainty_markdown(below, 0.1)
+    _, unset, _ = prediction_table({("A", "1"): check}, {}, margin_db=3.0, predicted_rmse=predicted_rmse)
+    assert not unset["flagged_rmse"].any() and "no map is flagged" in uncertainty_markdown(unset, None)

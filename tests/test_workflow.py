@@ -110,6 +110,19 @@ def test_test_area_predictions_are_checked_at_every_channel_and_for_lr_consisten
     markdown = (finished_run / "results/tables/prediction.md").read_text()
     assert "Spearman rank correlation of consistency and true PSNR over the 3 test maps" in markdown
     assert "No prediction is flagged." in markdown
+    # the predicting model (bicubic) is calibrated: every test map has its predicted RMSE beside the true one
+    assert (maps["predicted_rmse"] > 0).all() and (maps["true_rmse"] > 0).all()
+    np.testing.assert_allclose(maps["true_rmse"], 10 ** (-maps["true_psnr"] / 20))
+    assert not maps["flagged_rmse"].any()  # uncertainty: threshold_rmse is null in .test
+    assert "Predicted RMSE of every prediction" in markdown and "no map is flagged" in markdown
+    for name in set(maps["prediction"]):
+        with np.load(finished_run / "results/predictions" / name / "maps.npz") as arrays:
+            predicted, lower, upper = arrays["predicted_maps"], arrays["lower"], arrays["upper"]
+            assert arrays["uncertainty"].shape == predicted.shape and arrays["uncertainty_level"] == 0.9
+            assert (lower <= predicted).all() and (predicted <= upper).all()
+            np.testing.assert_allclose(
+                arrays["predicted_rmse"], maps.loc[maps["prediction"] == name, "predicted_rmse"], rtol=1e-6
+            )
     assert (finished_run / "results/figures/spectral_fidelity.png").stat().st_size > 0
 
 

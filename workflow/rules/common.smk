@@ -227,6 +227,15 @@ def get_test_area_checks(wildcards):
     return [f"results/predictions/{area_prediction_name(s, a)}/check.json" for s, a in test_areas()]
 
 
+def get_prediction_calibration(wildcards):
+    """The predicting model's calibration (the uncertainty stage's) when uncertainty: enabled and the model
+    is calibrated (not a joint one); else none: the prediction has no uncertainty."""
+    model = config["predict"]["model"]
+    if config["uncertainty"]["enabled"] and not is_joint(model):
+        return f"results/models/{model}/calibration.json"
+    return []
+
+
 def scan_to_predict(name):
     """{path, shape, variable, allow_step_mismatch} of an LR-only scan listed under predict: scans, or of
     a test area's LR scan."""

@@ -6,6 +6,7 @@ rule predict:
     input:
         scan=get_scan_to_predict,
         model=model_checkpoint(config["predict"]["model"]),
+        calibration=get_prediction_calibration,
     output:
         maps="results/predictions/{name}/maps.npz",
         png=report(
@@ -26,6 +27,7 @@ rule predict:
     params:
         read=get_scan_read_options,
         imaging=lowres_imaging(),
+        threshold_rmse=config["uncertainty"]["threshold_rmse"],
     script:
         "../scripts/predict.py"
 
@@ -59,6 +61,7 @@ rule prediction_table:
     input:
         checks=get_test_area_checks,
         maps=[f"results/predictions/{name}/maps.npz" for name in config["predict"]["scans"]],
+        area_maps=lambda wc: [f"results/predictions/{area_prediction_name(s, a)}/maps.npz" for s, a in test_areas()],
     output:
         csv=report(
             "results/tables/prediction.csv",
@@ -83,6 +86,7 @@ rule prediction_table:
         names=list(config["predict"]["scans"]),
         model=config["predict"]["model"],
         margin_db=config["predict"]["consistency_margin_db"],
+        threshold_rmse=config["uncertainty"]["threshold_rmse"],
     script:
         "../scripts/prediction_table.py"
 

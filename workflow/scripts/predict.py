@@ -1,4 +1,5 @@
-"""Super-resolve one LR scan, rebuild its HR cube and check its LR consistency, with the model's settings."""
+"""Super-resolve one LR scan, rebuild its HR cube, check its LR consistency and, with the model's
+calibration, give its uncertainty; with the model's settings."""
 
 import sys
 
@@ -17,4 +18,6 @@ predict_scan(
     snakemake.output.mat,
     **snakemake.params.read,
     **snakemake.params.imaging,
+    calibration=getattr(snakemake.input, "calibration", None) or None,
+    threshold_rmse=snakemake.params.threshold_rmse,
 )

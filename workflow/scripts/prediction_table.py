@@ -16,4 +16,6 @@ prediction_table_file(
     snakemake.output.maps,
     snakemake.output.md,
     margin_db=snakemake.params.margin_db,
+    area_maps_paths=snakemake.input.area_maps,
+    threshold_rmse=snakemake.params.threshold_rmse,
 )

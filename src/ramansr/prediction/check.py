@@ -152,7 +152,7 @@ def component_map_checks(prediction, area, position, factor):
     Parameters
     ----------
     prediction : mapping
-        The prediction's ``maps.npz`` (:func:`ramansr.prediction.scan.write_prediction`).
+        The prediction's ``maps.npz`` (:func:`ramansr.prediction.files.write_prediction`).
     area : mapping
         The area's decomposition (``nmf.npz``).
     position : (X, Y)

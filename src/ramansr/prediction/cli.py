@@ -1,7 +1,9 @@
 """Super-resolve a new LR-only scan with a trained model.
 
 The ``ramansr-predict`` command: ``ramansr-predict LOWRES.mat CHECKPOINT.pt [--out-prefix PREFIX]``
-writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat`` (:func:`ramansr.prediction.scan.predict_scan`).
+writes ``PREFIX_maps.npz``, ``PREFIX.png`` and ``PREFIX.mat`` (:func:`ramansr.prediction.scan.predict_scan`),
+with the calibrated uncertainty when the model has a calibration (``calibration.json`` beside the
+checkpoint, or ``--calibration``).
 """
 
 import argparse
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
 from ramansr.prediction.scan import predict_scan
+from ramansr.prediction.trust import CALIBRATION_NAME, default_calibration
 
 
 def argument_parser():
@@ -52,7 +55,26 @@ def argument_parser():
         action="store_true",
         help="predict a scan whose pixel size differs from the model's trained LR step (default: refuse it)",
     )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        help=f"the model's calibration, for the per-pixel uncertainty (default: {CALIBRATION_NAME} beside the "
+        "checkpoint, when it exists)",
+    )
+    parser.add_argument("--no-uncertainty", action="store_true", help="skip the uncertainty")
+    parser.add_argument(
+        "--threshold-rmse",
+        type=float,
+        help="name the maps whose predicted RMSE is above this in the log (take the HR scan; default: none)",
+    )
     return parser
+
+
+def calibration_path(args):
+    """The calibration to use: none with --no-uncertainty, else --calibration or the checkpoint's."""
+    if args.no_uncertainty:
+        return None
+    return args.calibration or default_calibration(args.checkpoint)
 
 
 def main(argv=None):
@@ -79,6 +101,8 @@ def main(argv=None):
         lowres_na=args.lowres_na,
         excitation_nm=args.excitation_nm,
         allow_step_mismatch=args.allow_step_mismatch,
+        calibration=calibration_path(args),
+        threshold_rmse=args.threshold_rmse,
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -80,6 +80,31 @@ def lowres_step(pixel_size_um):
     return float(np.sqrt(pixel_size_um[0] * pixel_size_um[1]))
 
 
+def scan_imaging(pixel_size_um, *, na, excitation_nm):
+    """The LR imaging of a scan, as :func:`ramansr.optics.reimage_lowres`'s keywords (less ``factor``).
+
+    The one source of the optics a prediction images its SR maps with: the LR consistency
+    (:func:`scan_consistency`) and the uncertainty's bootstrap (:mod:`ramansr.prediction.trust`).
+
+    Parameters
+    ----------
+    pixel_size_um : (row step, column step) or None
+        The LR scan's; None (a scan without pixel size): point sampling only, no PSF.
+    na, excitation_nm : float
+        The LR objective's numerical aperture and the laser wavelength (nm).
+
+    Returns
+    -------
+    dict
+        ``lowres_step_um``, ``na``, ``wavelength_um``.
+    """
+    return {
+        "lowres_step_um": None if pixel_size_um is None else lowres_step(pixel_size_um),
+        "na": na,
+        "wavelength_um": excitation_nm / 1e3,
+    }
+
+
 def scan_consistency(predicted_maps, lowres_maps, factor, pixel_size_um, *, na, excitation_nm, name):
     """:func:`lowres_consistency` of one scan's prediction, at the scan's pixel size; the PSNRs go to the log.
 
@@ -102,12 +127,7 @@ def scan_consistency(predicted_maps, lowres_maps, factor, pixel_size_um, *, na, 
         ``psnr`` (a list), ``data_range``, ``na``, ``excitation_nm`` and ``psf`` (what blurred the maps).
     """
     psnr, residual = lowres_consistency(
-        predicted_maps,
-        lowres_maps,
-        factor,
-        lowres_step_um=None if pixel_size_um is None else lowres_step(pixel_size_um),
-        na=na,
-        wavelength_um=excitation_nm / 1e3,
+        predicted_maps, lowres_maps, factor, **scan_imaging(pixel_size_um, na=na, excitation_nm=excitation_nm)
     )
     psf = "none: the scan has no pixel size" if pixel_size_um is None else "Airy"
     print(

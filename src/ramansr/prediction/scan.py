@@ -13,28 +13,27 @@ model was trained to map an LR map to its HR map on the LR map's own scale
 checkpoint), so the maps and the cube come out on the LR scan's scale: the
 Raman counts (offset and baseline removed) the LR objective would have collected at HR sampling.
 
-:func:`predict_scan` runs the steps and :func:`write_prediction` writes the maps, their figure and
-the cube.
+:func:`predict_scan` runs the steps (with the calibrated uncertainty of :mod:`ramansr.prediction.trust`)
+and :func:`~ramansr.prediction.files.write_prediction` writes the maps, their figure and the cube.
 """
 
-import json
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from ramansr.bands import component_channels
 from ramansr.checkpoint import check_convention, checkpoint_factor, checkpoint_joint_maps, read_checkpoint
-from ramansr.convention import INTENSITY_CONVENTION, normalize_maps
+from ramansr.convention import normalize_maps
 from ramansr.decompose import fit_nmf
 from ramansr.geometry import check_trained_step
 from ramansr.inference import load_model, super_resolve
-from ramansr.io import RowBlocks, Scan, parse_image_shape, read_scan, write_scan
-from ramansr.io_utils import ROWS_PER_BLOCK, save_npz
+from ramansr.io import RowBlocks, parse_image_shape, read_scan
+from ramansr.io_utils import ROWS_PER_BLOCK
 from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA
 from ramansr.prediction.consistency import scan_consistency
-from ramansr.prediction.report import plot_maps
+from ramansr.prediction.files import prediction_record, write_prediction
+from ramansr.prediction.trust import above_threshold, prediction_uncertainty, read_calibration
 from ramansr.preprocess import preprocess_cube, unscale_channels
 from ramansr.processing import LEGACY_DEFAULTS, PROCESSING_SETTINGS
 
@@ -217,11 +216,6 @@ def read_lowres_scan(lowres_path, *, variable, image_shape):
     )
 
 
-def sr_pixel_size(pixel_size_um, factor):
-    """The SR grid's pixel size (um): the LR scan's divided by the SR factor; None for a scan without one."""
-    return None if pixel_size_um is None else tuple(step / factor for step in pixel_size_um)
-
-
 def predict_scan(
     lowres_path,
     checkpoint_path,
@@ -236,6 +230,8 @@ def predict_scan(
     lowres_na=DEFAULT_LOWRES_NA,
     excitation_nm=DEFAULT_EXCITATION_NM,
     allow_step_mismatch=False,
+    calibration=None,
+    threshold_rmse=None,
 ):
     """Super-resolve every component map of an LR scan, rebuild the HR cube, and check both against the LR scan.
 
@@ -244,6 +240,9 @@ def predict_scan(
     of ``lowres_na`` at ``excitation_nm`` on the scan's pixel size, point
     sampling at the LR points), is scored against its LR map; the PSNR per map
     goes to the log, the .npz, the returned dict and the figure's third row.
+    With a ``calibration``, the SR maps get their calibrated uncertainty through the same imaging
+    (:func:`ramansr.prediction.trust.prediction_uncertainty`): the .npz and the figure's last row
+    carry it, and each map's predicted RMSE goes to the log and the returned dict.
 
     Parameters
     ----------
@@ -252,7 +251,7 @@ def predict_scan(
     checkpoint_path : path-like
         ``best.pt`` or ``last.pt`` of :func:`ramansr.train.train_model`.
     out_maps, out_png, out_mat : path-like
-        The files :func:`write_prediction` writes: maps (.npz), figure, rebuilt HR cube.
+        The files :func:`~ramansr.prediction.files.write_prediction` writes: maps (.npz), figure, rebuilt HR cube.
     overrides : dict or None
         Processing settings (keys of ``ramansr.processing.PROCESSING_SETTINGS``) given by the user; they
         must agree with the checkpoint's (see :func:`resolve_pipeline`).
@@ -266,6 +265,10 @@ def predict_scan(
     allow_step_mismatch : bool
         Predict a scan whose pixel size is not the LR step the model was trained on, with a warning,
         instead of refusing it (:func:`ramansr.geometry.check_trained_step`).
+    calibration : path-like or None
+        The model's ``calibration.json`` (the ``uncertainty`` stage's); None: no uncertainty.
+    threshold_rmse : float or None
+        Maps whose predicted RMSE is above it are named in the log (take the HR scan); None: none.
 
     Returns
     -------
@@ -282,107 +285,36 @@ def predict_scan(
     maps = scan_maps(scan, settings, name=str(lowres_path))
     predicted_maps = super_resolve_maps(checkpoint, maps.normalized, maps.spectra, scan.wavenumbers, device)
     cube = reconstruct_cube(predicted_maps, maps.low, maps.high, maps.spectra, maps.data_min, maps.data_max)
-    imaging = {"na": lowres_na, "excitation_nm": excitation_nm, "name": lowres_path}
+    imaging = {"na": lowres_na, "excitation_nm": excitation_nm, "name": str(lowres_path)}
     consistency, residual, summary = scan_consistency(
         predicted_maps, maps.normalized, factor, scan.pixel_size_um, **imaging
+    )
+    uncertainty = prediction_uncertainty(
+        checkpoint,
+        predicted_maps,
+        maps.normalized,
+        scan.pixel_size_um,
+        read_calibration(calibration, name=imaging["name"]),
+        **imaging,
+        device=device,
+        threshold_rmse=threshold_rmse,
     )
     paths = {"lowres_path": lowres_path, "checkpoint_path": checkpoint_path}
     outputs = {"out_maps": out_maps, "out_png": out_png, "out_mat": out_mat}
     result = prediction_record(scan, maps, cube, summary, settings, factor, model_name, paths, outputs)
-    write_prediction(result, scan, maps, predicted_maps, consistency, residual, cube)
+    result["uncertainty"] = uncertainty_record(uncertainty, threshold_rmse)
+    write_prediction(result, scan, maps, predicted_maps, consistency, residual, cube, uncertainty)
     result["seconds"] = time.perf_counter() - started
     return result
 
 
-def prediction_record(scan, maps, cube, consistency, settings, factor, model_name, paths, outputs):
-    """What a prediction did, as JSON-ready data: :func:`predict_scan` returns it, the .npz stores it.
+def uncertainty_record(uncertainty, threshold_rmse):
+    """A prediction's uncertainty as JSON-ready data: None without one, else level, predicted_rmse, flagged.
 
-    Parameters
-    ----------
-    scan : ramansr.io.Scan
-    maps : ScanMaps
-    cube : RowBlocks
-        The rebuilt HR cube.
-    consistency : dict
-        The LR consistency's summary (:func:`ramansr.prediction.consistency.scan_consistency`).
-    settings : dict
-    factor : int
-    model_name : str
-    paths : dict
-        ``lowres_path`` and ``checkpoint_path``.
-    outputs : dict
-        ``out_maps``, ``out_png`` and ``out_mat``.
-
-    Returns
-    -------
-    dict
-        Settings, SR factor, spikes and offset removed, input paths, model name, shapes, SR pixel size,
-        output paths and ``consistency`` ({psnr: per map, data_range, na, excitation_nm, psf}).
+    ``flagged`` lists the components whose predicted RMSE is above ``threshold_rmse`` (None: none).
     """
-    pixel_size = sr_pixel_size(scan.pixel_size_um, factor)
-    return {
-        "settings": settings,
-        "factor": factor,
-        "spikes": maps.removed["spikes"],
-        "offset": np.asarray(maps.removed["offset"]).tolist(),
-        "lowres_path": str(paths["lowres_path"]),
-        "checkpoint_path": str(paths["checkpoint_path"]),
-        "model": model_name,
-        "lowres_shape": list(maps.lowres_shape),
-        "highres_shape": list(cube.shape),
-        "pixel_size_um": None if pixel_size is None else list(pixel_size),
-        **{key: str(path) for key, path in outputs.items()},
-        "consistency": consistency,
-    }
-
-
-def write_prediction(result, scan, maps, predicted_maps, consistency, residual, cube):
-    """Write a prediction's three files, at the paths ``result`` names (:func:`prediction_record`).
-
-    ``out_maps`` (.npz) holds ``predicted_maps`` (k, f r, f c) (f the SR factor) and
-    ``lowres_maps`` (k, r, c), both normalised with the LR maps' ``map_low`` and ``map_high`` (k,),
-    ``spectra`` (k, channels), ``wavenumbers``, ``consistency_psnr`` (k,) (dB, data_range 1),
-    ``lowres_residual`` (k, r, c) (re-imaged SR map minus LR map) and ``settings`` (``result`` as
-    JSON text). ``out_png`` shows the LR maps over the predicted maps over the consistency
-    residuals. ``out_mat`` is the rebuilt HR cube ``cube`` (:func:`reconstruct_cube`), written with
-    :func:`ramansr.io.write_scan` (WITec layout), in the LR scan's units; its pixel size is the LR
-    scan's divided by the SR factor.
-    """
-    save_npz(
-        result["out_maps"],
-        predicted_maps=predicted_maps,
-        lowres_maps=maps.normalized,
-        map_low=maps.low,
-        map_high=maps.high,
-        spectra=maps.spectra,
-        wavenumbers=scan.wavenumbers,
-        consistency_psnr=consistency,
-        lowres_residual=residual,
-        settings=np.array(json.dumps(result)),
-    )
-    name = scan.name or Path(result["lowres_path"]).stem
-    plot_maps(
-        maps.normalized,
-        predicted_maps,
-        [result["out_png"]],
-        result["factor"],
-        scan.pixel_size_um,
-        title=f"{name}: {result['model']}",
-        residual=residual,
-        psnr=consistency,
-    )
-    meta = {
-        "source": result["lowres_path"],
-        "super_resolved_with": result["checkpoint_path"],
-        "settings": json.dumps(result["settings"]),
-        "intensity": "LR scan's units, detector offset and fluorescence baseline removed",
-        "intensity_convention": INTENSITY_CONVENTION,
-    }
-    sr_scan = Scan(
-        cube=cube,
-        wavenumbers=scan.wavenumbers,
-        pixel_size_um=sr_pixel_size(scan.pixel_size_um, result["factor"]),
-        name=f"{name}_sr{result['factor']}",
-        meta=meta,
-    )
-    write_scan(sr_scan, result["out_mat"])
+    if uncertainty is None:
+        return None
+    rmse = [float(value) for value in uncertainty["predicted_rmse"]]
+    flagged = [int(k) for k in np.flatnonzero(above_threshold(rmse, threshold_rmse))]
+    return {"level": uncertainty["level"], "predicted_rmse": rmse, "threshold_rmse": threshold_rmse, "flagged": flagged}
