@@ -45,6 +45,30 @@ def blur(maps, otf):
     return scipy.fft.irfft2(spectrum * otf, s=maps.shape[-2:], axes=(-2, -1))
 
 
+def mirrored_blur(maps, step_um, wavelength_um, na):
+    """Blur maps with an objective's Airy PSF, mirrored at their edges so the FFT's wrap-around does not
+    mix opposite borders.
+
+    Parameters
+    ----------
+    maps : ndarray, (k, rows, cols)
+    step_um : float
+        The maps' pixel size.
+    wavelength_um, na : float
+
+    Returns
+    -------
+    ndarray of float64, (k, rows, cols)
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    rows, cols = maps.shape[1:]
+    # the Airy PSF is negligible beyond 2 lambda / NA (its fourth dark ring)
+    pad = min(int(np.ceil(2.0 * wavelength_um / na / step_um)), rows - 1, cols - 1)
+    padded = np.pad(maps, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+    otf = airy_otf(padded.shape[1:], step_um, wavelength_um, na)
+    return blur(padded, otf)[:, pad : pad + rows, pad : pad + cols]
+
+
 def reimage_lowres(sr_maps, factor, *, lowres_step_um, na, wavelength_um):
     """Image super-resolved maps as the LR scan would: blur with the LR PSF, sample at the LR points.
 
@@ -79,12 +103,7 @@ def reimage_lowres(sr_maps, factor, *, lowres_step_um, na, wavelength_um):
         raise ValueError(f"SR maps of {rows} x {cols} pixels are not a whole number of {factor}x LR points")
     blurred = sr_maps
     if lowres_step_um is not None:
-        step = lowres_step_um / factor
-        # the Airy PSF is negligible beyond 2 lambda / NA (its fourth dark ring)
-        pad = min(int(np.ceil(2.0 * wavelength_um / na / step)), rows - 1, cols - 1)
-        padded = np.pad(sr_maps, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-        otf = airy_otf(padded.shape[1:], step, wavelength_um, na)
-        blurred = blur(padded, otf)[:, pad : pad + rows, pad : pad + cols]
+        blurred = mirrored_blur(sr_maps, lowres_step_um / factor, wavelength_um, na)
     lr_rows = factor * np.arange(rows // factor) + (factor - 1) / 2
     lr_cols = factor * np.arange(cols // factor) + (factor - 1) / 2
     grid = np.meshgrid(lr_rows, lr_cols, indexing="ij")

@@ -33,7 +33,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_HIGHRES_NA, DEFAULT_LOWRES_NA, airy_otf, blur, reimage_lowres
+from ramansr.optics import (
+    DEFAULT_EXCITATION_NM,
+    DEFAULT_HIGHRES_NA,
+    DEFAULT_LOWRES_NA,
+    mirrored_blur,
+    reimage_lowres,
+)
 from ramansr.pairs import PairSet
 from ramansr.simulate.specimen import gaussian_random_field, smooth_indicator
 
@@ -110,13 +116,8 @@ class ImagingModel:
         -------
         ndarray of float32, (k, H, W)
         """
-        objects = np.asarray(objects, dtype=np.float64)
-        rows, cols = objects.shape[1:]
-        wavelength = self.excitation_nm / 1e3
-        pad = min(int(np.ceil(2.0 * wavelength / self.highres_na / self.highres_step_um)), rows - 1, cols - 1)
-        padded = np.pad(objects, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-        otf = airy_otf(padded.shape[1:], self.highres_step_um, wavelength, self.highres_na)
-        return blur(padded, otf)[:, pad : pad + rows, pad : pad + cols].astype(np.float32)
+        blurred = mirrored_blur(objects, self.highres_step_um, self.excitation_nm / 1e3, self.highres_na)
+        return blurred.astype(np.float32)
 
 
 def finest_scale_noise(image):
