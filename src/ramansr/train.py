@@ -54,7 +54,7 @@ would take for a trained model; ``summary.json``. Every checkpoint carries the S
 ``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
 made with, which :mod:`ramansr.prediction` applies to new scans, and the pair set's
 ``intensity_convention`` (see :mod:`ramansr.convention`), the intensity scale the model maps between,
-and ``steps_um``, the LR and HR steps of the pairs (:func:`ramansr.geometry.trained_steps`), against
+and ``steps_um``, the LR and HR steps of the pairs (:func:`ramansr.geometry.steps.trained_steps`), against
 which prediction checks a scan's pixel size.
 The resume files, never declared to Snakemake so that its cleanup of a failed job keeps them:
 ``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and

@@ -9,7 +9,7 @@ import hashlib
 
 import numpy as np
 
-from ramansr.geometry import step_ratio
+from ramansr.geometry.steps import step_ratio
 
 _DEFAULTS = {
     "seed": 2024,
@@ -125,6 +125,6 @@ def scan_field(scan):
 
 
 def sr_factor(settings):
-    """The SR factor of simulated scans: :func:`ramansr.geometry.step_ratio` of their steps."""
+    """The SR factor of simulated scans: :func:`ramansr.geometry.steps.step_ratio` of their steps."""
     lowres, highres = settings["lowres"]["step_um"], settings["highres"]["step_um"]
     return step_ratio((lowres, lowres), (highres, highres), "simulation: lowres/highres step_um")[0]
