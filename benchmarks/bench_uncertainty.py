@@ -56,7 +56,7 @@ from ramansr.uncertainty.calibration import calibrate, combine, map_scores
 NETWORKS = ["srcnn", "srresnet", "srgan", "rcan"]
 ENSEMBLE = ["srcnn", "srresnet", "rcan", "wiener", "bicubic"]
 NOISY_DRAWS = 16
-# the simulation schema's defaults (the default run's optics)
+# the simulation settings' defaults (ramansr.simulate.settings: the default run's optics)
 IMAGING = {"na": 0.5, "wavelength_um": 0.488}
 
 

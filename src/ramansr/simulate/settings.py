@@ -1,7 +1,8 @@
 """Simulation settings: their defaults, how partial settings are completed, and what follows from them alone.
 
-The defaults are the paper's geometry; ``workflow/schemas/simulation.schema.yaml``
-repeats them as its defaults (tests/test_simulate.py checks that they agree).
+The defaults are the paper's geometry, written here only: ``workflow/schemas/simulation.schema.yaml``
+checks the keys' types and ranges and holds no defaults, and the workflow fills a key its config lacks
+with :func:`resolve_settings`, as the simulator does.
 """
 
 import copy
