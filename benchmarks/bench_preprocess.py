@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ramansr.geometry import area_geometry, save_scan_header, scan_header
+from ramansr.geometry.areas import area_geometry, save_scan_header, scan_header
 from ramansr.io_utils import save_scan_arrays, write_json
 from ramansr.preprocess import despike, preprocess_scan_file
 from ramansr.simulate import simulate_area

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ramansr.decompose import decompose_area_files
-from ramansr.geometry import area_geometry_file, save_scan_header
+from ramansr.geometry.areas import area_geometry_file, save_scan_header
 from ramansr.io import Scan
 from ramansr.io_utils import load_npz, save_scan_arrays
 from ramansr.preprocess import preprocess_scan_file

@@ -3,9 +3,9 @@
 Uses a finished run's results folder (``dataset/pairs.npz``, ``dataset/split.csv``,
 ``models/{model}/best.pt``, and ``benchmarks/predict/*.tsv`` for the cost of a whole prediction).
 For every model and every validation and test map, on the LR region under the HR window plus a
-margin (:func:`ramansr.uncertainty.window_region`, ``--margin`` LR pixels), it computes the SR map
+margin (:func:`ramansr.uncertainty.bootstrap.window_region`, ``--margin`` LR pixels), it computes the SR map
 and the candidates, each calibrated on the validation windows by
-:func:`ramansr.uncertainty.calibrate` (90 %; a single candidate is the ``bootstrap`` part with
+:func:`ramansr.uncertainty.calibration.calibrate` (90 %; a single candidate is the ``bootstrap`` part with
 the ``gradient`` part zero, so the fit is a scale) and scored on the test windows against the
 measured HR map:
 
@@ -41,24 +41,22 @@ from scipy.stats import spearmanr
 from ramansr.inference import load_model, super_resolve
 from ramansr.metrics import crop_window
 from ramansr.optics import reimage_lowres
-from ramansr.uncertainty import (
+from ramansr.uncertainty.bootstrap import (
     DIHEDRAL,
     bootstrap_draws,
-    calibrate,
-    combine,
     gradient_magnitude,
-    map_scores,
     spread,
     transform,
     uncertainty_parts,
     untransform,
     window_region,
 )
+from ramansr.uncertainty.calibration import calibrate, combine, map_scores
 
 NETWORKS = ["srcnn", "srresnet", "srgan", "rcan"]
 ENSEMBLE = ["srcnn", "srresnet", "rcan", "wiener", "bicubic"]
 NOISY_DRAWS = 16
-# the simulation schema's defaults (the default run's optics)
+# the simulation settings' defaults (ramansr.simulate.settings: the default run's optics)
 IMAGING = {"na": 0.5, "wavelength_um": 0.488}
 
 

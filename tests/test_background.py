@@ -207,7 +207,7 @@ def test_subtract_baselines_removes_a_polynomial_background_in_place():
 
 def test_the_preprocess_stage_and_prediction_run_one_chain(realistic_area, tmp_path):
     """The stage's cube and ranges are byte for byte what prediction's call of the chain gives the same scan."""
-    from ramansr.geometry import area_geometry
+    from ramansr.geometry.areas import area_geometry
     from ramansr.io_utils import load_npz, save_npz, write_json
     from ramansr.preprocess import preprocess_scan_file
 

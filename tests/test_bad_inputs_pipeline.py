@@ -11,6 +11,7 @@ tests/test_workflow.py::test_a_killed_run_resumes_and_gives_the_same_tables.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,8 @@ import pytest
 import yaml
 from conftest import copy_repo
 from workflow_helpers import TEST_CONFIG, planned_jobs, snakemake
+
+from ramansr.simulate.settings import default_settings
 
 AREAS = [("A", "1"), ("A", "2"), ("B", "1")]
 
@@ -186,6 +189,22 @@ def test_a_simulated_run_without_a_simulation_block_is_refused_at_parse_time(tmp
     assert result.returncode != 0
     assert "source: simulation needs a simulation: block" in result.stdout + result.stderr
     assert not (workdir / "results").exists()
+
+
+def test_a_simulation_block_without_a_key_takes_the_simulators_default(tmp_path):
+    """The schema holds no defaults: the workflow completes simulation: from ramansr.simulate.settings."""
+    workdir = copy_repo(tmp_path / "repo")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    del config["simulation"]["samples"], config["simulation"]["areas"]
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--dry-run"], cwd=workdir, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    defaults = default_settings()
+    expected = {(sample, str(area)) for sample in defaults["samples"] for area in range(1, defaults["areas"] + 1)}
+    simulated = set(re.findall(r"output: results/simulated/(\w+)/(\w+)/", result.stdout))
+    assert simulated == expected
 
 
 def test_relative_sheet_paths_are_read_from_the_sheets_folder(workdir):

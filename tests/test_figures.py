@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from ramansr import figure_style, figures, rulegraph
+from ramansr import figure_style, rulegraph
+from ramansr.figures.examples import example_indices, plot_examples
+from ramansr.figures.fourier import plot_fourier_selection, radial_profile
+from ramansr.figures.registration import plot_registration, registration_components
+from ramansr.figures.spectra import plot_decomposition, plot_smoothing
+from ramansr.figures.training import plot_training_curves
 from ramansr.io_utils import save_npz
 
 N_COMPONENTS = 3
@@ -195,44 +200,42 @@ def test_rulegraph_figure(tmp_path, monkeypatch, graphviz):
 
 def test_decomposition_figure(tmp_path, area):
     paths = figure_paths(tmp_path, "fig2")
-    figures.plot_decomposition(area["nmf"], area["pca"], area["lowres_spectra"], paths, title="(S, 1)")
+    plot_decomposition(area["nmf"], area["pca"], area["lowres_spectra"], paths, title="(S, 1)")
     assert_figure_written(paths[0])
 
 
 def test_registration_figure_shows_kept_components_first(tmp_path, area):
     selection = json.loads(area["selection"].read_text())
     registration = json.loads(area["registration"].read_text())
-    assert figures.registration_components(registration, selection) == [0, 1]
+    assert registration_components(registration, selection) == [0, 1]
     paths = figure_paths(tmp_path, "fig3")
-    figures.plot_registration(area["nmf"], area["registration"], area["selection"], area["lowres_spectra"], paths)
+    plot_registration(area["nmf"], area["registration"], area["selection"], area["lowres_spectra"], paths)
     assert_figure_written(paths[0])
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_examples_figure(tmp_path, area, dataset, split):
     paths = figure_paths(tmp_path, f"examples_{split}")
-    figures.plot_examples(
-        dataset["pairs"], dataset["split"], dataset["checkpoints"], area["lowres_spectra"], split, paths
-    )
+    plot_examples(dataset["pairs"], dataset["split"], dataset["checkpoints"], area["lowres_spectra"], split, paths)
     assert_figure_written(paths[0])
 
 
 def test_example_indices_prefer_different_areas():
     table = pd.DataFrame({"sample": ["A"] * 4, "area": ["1", "1", "2", "2"], "split": ["test"] * 4})
-    assert figures.example_indices(table, "test", 2) == [0, 2]
-    assert figures.example_indices(table, "train", 2) == []
+    assert example_indices(table, "test", 2) == [0, 2]
+    assert example_indices(table, "train", 2) == []
 
 
 def test_smoothing_figure(tmp_path, area):
     paths = figure_paths(tmp_path, "figS1")
-    figures.plot_smoothing(area["lowres_spectra"], area["highres_spectra"], paths)
+    plot_smoothing(area["lowres_spectra"], area["highres_spectra"], paths)
     assert_figure_written(paths[0])
 
 
 @pytest.mark.parametrize("scan", ["lowres", "highres"])
 def test_fourier_figure(tmp_path, area, scan):
     paths = figure_paths(tmp_path, f"fourier_{scan}")
-    figures.plot_fourier_selection([area["nmf"]], [area["selection"]], scan, paths)
+    plot_fourier_selection([area["nmf"]], [area["selection"]], scan, paths)
     assert_figure_written(paths[0])
 
 
@@ -242,12 +245,12 @@ def test_fourier_figure_without_rejections(tmp_path, area):
         decision["keep"] = True
     area["selection"].write_text(json.dumps(selection))
     paths = figure_paths(tmp_path, "fourier_all_kept")
-    figures.plot_fourier_selection([area["nmf"]], [area["selection"]], "lowres", paths)
+    plot_fourier_selection([area["nmf"]], [area["selection"]], "lowres", paths)
     assert_figure_written(paths[0])
 
 
 def test_radial_profile_of_white_noise_is_flat():
-    frequency, power = figures.radial_profile(np.random.default_rng(0).normal(size=(64, 64)))
+    frequency, power = radial_profile(np.random.default_rng(0).normal(size=(64, 64)))
     assert frequency.max() <= 0.5
     assert np.ptp(np.log10(power[2:])) < 1.0  # within a decade at every ring
 
@@ -266,7 +269,7 @@ def test_training_curves_figure(tmp_path):
     baseline = tmp_path / "linear.csv"
     baseline.write_text("epoch,train_loss,val_loss,val_psnr\n")
     paths = figure_paths(tmp_path, "training_curves")
-    figures.plot_training_curves({"linear": baseline, "srcnn": history}, paths)
+    plot_training_curves({"linear": baseline, "srcnn": history}, paths)
     assert_figure_written(paths[0])
 
 
@@ -274,7 +277,7 @@ def test_training_curves_without_trained_models(tmp_path):
     baseline = tmp_path / "linear.csv"
     baseline.write_text("epoch,train_loss,val_loss,val_psnr\n")
     paths = figure_paths(tmp_path, "training_curves")
-    figures.plot_training_curves({"linear": baseline}, paths)
+    plot_training_curves({"linear": baseline}, paths)
     assert_figure_written(paths[0])
 
 

@@ -7,14 +7,9 @@ import pytest
 from spectra_helpers import chain_settings
 
 from ramansr.decompose import fit_nmf, transform_nmf
-from ramansr.geometry import (
-    GeometryError,
-    area_geometry,
-    area_geometry_file,
-    geometry_file,
-    run_geometry,
-    step_ratio,
-)
+from ramansr.geometry import GeometryError
+from ramansr.geometry.areas import area_geometry, area_geometry_file, geometry_file, run_geometry
+from ramansr.geometry.steps import step_ratio
 from ramansr.preprocess import align_scan, preprocess_cube, resample_grid
 
 AXIS = list(np.linspace(100.0, 3800.0, 160))
@@ -218,7 +213,7 @@ def simulated_pair():
 @pytest.mark.parametrize("shift", [0.0, 8.0, 400.0, -250.0])
 def test_an_hr_axis_shifted_by_hundreds_of_wavenumbers_is_refused(simulated_pair, shift):
     """The overlap check passes a shifted axis (here 89 % or more of the LR range); the spectra do not."""
-    from ramansr.geometry import scan_header
+    from ramansr.geometry.areas import scan_header
 
     lowres, highres = simulated_pair
     lowres_header = scan_header(lowres, "data/C/1/lowres.mat")

@@ -12,8 +12,8 @@ EXTRA_HEAVY = {"register": ("pandas",), "select": ("pandas",)}
 
 # stage -> the package modules its workflow script imports
 STAGES = {
-    "convert": ("ramansr.geometry", "ramansr.io", "ramansr.io_utils"),
-    "area_geometry, geometry": ("ramansr.geometry",),
+    "convert": ("ramansr.geometry.areas", "ramansr.io", "ramansr.io_utils"),
+    "area_geometry, geometry": ("ramansr.geometry.areas",),
     "register": ("ramansr.register",),
     "select": ("ramansr.selection",),
     "dataset, cv_split": ("ramansr.dataset",),

@@ -241,7 +241,7 @@ def test_predict_super_resolves_all_maps_of_a_scan_in_one_pass(lowres_scan, tmp_
 
 
 def test_the_example_figures_run_a_joint_model_on_the_examples_areas(area_pairs, trained_joint):
-    from ramansr.figures import upscale_examples
+    from ramansr.figures.examples import upscale_examples
 
     pairs_path, split_path = area_pairs
     best, _ = trained_joint

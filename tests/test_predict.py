@@ -333,7 +333,7 @@ def test_a_calibrated_prediction_carries_its_uncertainty_and_interval(lowres_sca
 
     from ramansr.inference import load_model, super_resolve
     from ramansr.optics import reimage_lowres
-    from ramansr.uncertainty import map_uncertainty
+    from ramansr.uncertainty.calibration import map_uncertainty
 
     path = checkpoint(tmp_path, "linear")
     outputs = {name: tmp_path / f"out{suffix}" for name, suffix in (("out_maps", ".npz"), ("out_png", ".png"))}

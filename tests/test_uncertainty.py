@@ -8,21 +8,17 @@ from scipy import ndimage
 from scipy.stats import t
 
 from ramansr.optics import reimage_lowres
-from ramansr.uncertainty import (
+from ramansr.uncertainty.bootstrap import (
     PARTS,
     bootstrap_draws,
-    calibrate,
-    combine,
-    conformal_quantile,
     gradient_magnitude,
     group_elements,
-    map_uncertainty,
     noise_level,
-    predicted_rmse,
     spread,
     transform,
     untransform,
 )
+from ramansr.uncertainty.calibration import calibrate, combine, conformal_quantile, map_uncertainty, predicted_rmse
 
 FACTOR, LOWRES = 4, 24
 # point sampling at the LR points (no PSF): a linear interpolation undoes it exactly on a plane

@@ -17,7 +17,7 @@ Data contract, ``pairs.npz``:
   :mod:`ramansr.geometry`), which training, scoring and the figures use;
 - ``intensity_convention`` () str: ``INTENSITY_CONVENTION``;
 - ``lowres_step_um``, ``highres_step_um`` (2,): the smallest and largest LR and HR steps (um) of the
-  run's areas (:func:`ramansr.geometry.trained_steps`), which the checkpoints record and prediction
+  run's areas (:func:`ramansr.geometry.steps.trained_steps`), which the checkpoints record and prediction
   checks a scan against;
 - ``highres_clean`` (n, H, W) float32, simulated data only: the noise-free HR
   map in LR units (the HR scan at the LR objective's collection efficiency,
@@ -293,7 +293,8 @@ def build_dataset_files(
     unless ``keep_doubtful``. ``weights``, ``group_by_area`` and ``seed`` are the config's
     ``dataset:`` entries, ``keep_doubtful`` its ``register: keep_doubtful``.
     """
-    from ramansr.geometry import read_factor, trained_steps
+    from ramansr.geometry.areas import read_factor
+    from ramansr.geometry.steps import trained_steps
 
     records = [
         {

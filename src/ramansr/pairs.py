@@ -213,7 +213,7 @@ def intensity_convention(pairs_path):
 
 
 def pair_steps(pairs_path):
-    """The LR and HR steps a pair set was made from (:func:`ramansr.geometry.trained_steps`; None when older)."""
+    """The LR and HR steps a pair set was made from (:func:`ramansr.geometry.steps.trained_steps`; None when older)."""
     with np.load(pairs_path) as pairs:
         if "lowres_step_um" not in pairs.files:
             return None

@@ -46,7 +46,7 @@ import sys
 import numpy as np
 from scipy import ndimage
 
-from ramansr.geometry import resampled_points
+from ramansr.geometry.steps import resampled_points
 from ramansr.io_utils import load_npz, read_json, save_npz
 
 #: Scale of the median absolute deviation of a normal distribution (Iglewicz and Hoaglin's modified z-score).

@@ -289,7 +289,7 @@ def register_area_file(
     """
     import sys
 
-    from ramansr.geometry import read_factor
+    from ramansr.geometry.areas import read_factor
 
     factor = read_factor(geometry_path)
     nmf = load_npz(nmf_path)

@@ -1,7 +1,9 @@
-"""Train a super-resolution model on LR/HR pairs, resumably: settings, checkpoints, resuming, outputs.
+"""Train a super-resolution model on LR/HR pairs, resumably: the settings and the run.
 
 The pair set and its batches are in :mod:`ramansr.pairs`, the steps and epochs on the device in
-:mod:`ramansr.trainer`, loading and applying a trained model in :mod:`ramansr.inference`.
+:mod:`ramansr.trainer`, pretraining on synthetic pairs in :mod:`ramansr.pretrain`, the run's resume
+files and outputs in :mod:`ramansr.training_files`, loading and applying a trained model in
+:mod:`ramansr.inference`.
 
 The model sees a whole LR map (or, in crop mode, the LR region under the HR
 window plus a margin) and returns it upscaled by the run's SR factor (stored in
@@ -36,10 +38,10 @@ Settings (``DEFAULT_SETTINGS``; unknown keys raise ``ValueError``):
 - ``model`` ({}): keyword arguments of :func:`ramansr.models.build`.
 - ``pretrain`` (off): ``{enabled: true, ...}`` first trains the network on exactly aligned pairs made
   by the run's LR imaging model (:mod:`ramansr.synthetic`), then fine-tunes it on the registered pairs
-  with the settings above (their epochs, schedule and warm-up); see ``PRETRAIN_DEFAULTS`` and
-  :func:`pretrain`. Single-map networks only (a joint model, and srgan started from a trained
-  srresnet, skip it). Off (absent, null or ``enabled: false``), the settings and the checkpoint are
-  those of a version without it.
+  with the settings above (their epochs, schedule and warm-up); see
+  :data:`ramansr.pretrain.PRETRAIN_DEFAULTS` and :func:`ramansr.pretrain.pretrain`. Single-map
+  networks only (a joint model, and srgan started from a trained srresnet, skip it). Off (absent,
+  null or ``enabled: false``), the settings and the checkpoint are those of a version without it.
 - srgan only: ``adversarial_weight`` (1e-3), ``init_from`` (None: path of a
   trained srresnet checkpoint to start the generator from; its weights are validated as epoch 0 and
   stay the best when no adversarial epoch beats them), ``discriminator``
@@ -52,7 +54,7 @@ would take for a trained model; ``summary.json``. Every checkpoint carries the S
 ``model_kwargs["scaling_factor"]``) and, under ``pipeline``, the processing settings its maps were
 made with, which :mod:`ramansr.prediction` applies to new scans, and the pair set's
 ``intensity_convention`` (see :mod:`ramansr.convention`), the intensity scale the model maps between,
-and ``steps_um``, the LR and HR steps of the pairs (:func:`ramansr.geometry.trained_steps`), against
+and ``steps_um``, the LR and HR steps of the pairs (:func:`ramansr.geometry.steps.trained_steps`), against
 which prediction checks a scan's pixel size.
 The resume files, never declared to Snakemake so that its cleanup of a failed job keeps them:
 ``last.pt`` (model, optimisers, epoch, RNG states, history, settings) and
@@ -62,12 +64,8 @@ one means the caller asks for a new training (``--forcerun``), which starts afre
 """
 
 import copy
-import csv
-import dataclasses
-import hashlib
 import itertools
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -75,13 +73,26 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ramansr.checkpoint import read_checkpoint, save_checkpoint
+from ramansr.checkpoint import save_checkpoint
 from ramansr.inference import pick_device
-from ramansr.io_utils import atomic_path, write_json
+from ramansr.io_utils import write_json
 from ramansr.models import MODELS, build, is_joint, is_trainable
 from ramansr.pairs import intensity_convention, load_pairs, pair_steps
-from ramansr.synthetic import KINDS, ImagingModel, lowres_noise, synthetic_pairs
+from ramansr.pretrain import pretrain, resolve_pretrain
 from ramansr.trainer import TrainingRun, evaluate_windows, model_arguments
+from ramansr.training_files import (
+    BEST_CHECKPOINT,
+    BEST_SO_FAR,
+    HISTORY,
+    HISTORY_COLUMNS,
+    LAST_CHECKPOINT,
+    SRGAN_COLUMNS,
+    input_fingerprint,
+    publish,
+    record_validation,
+    resume_state,
+    write_history,
+)
 
 DEFAULT_SETTINGS = {
     "epochs": 1000,
@@ -103,45 +114,6 @@ DEFAULT_SETTINGS = {
     "discriminator": {},
     "pretrain": None,
 }
-
-#: Pretraining's settings (``pretrain:``), each with its default:
-#: ``pairs`` synthetic pairs made once (:func:`ramansr.synthetic.synthetic_pairs`), trained on for
-#: ``epochs`` passes in batches of the run's ``batch_size`` (so ``pairs x epochs / batch_size`` steps)
-#: at ``learning_rate`` (None: the run's) under the run's schedule with ``warmup_epochs`` of warm-up;
-#: ``morphologies``, the share of synthetic morphologies (of ``kinds``) against measured HR windows
-#: re-imaged; ``size`` and ``edge``, each pair's LR points per side and the window's distance from the
-#: border (LR points); ``noise``, the LR maps' noise (None: measured on the train pairs, their LR maps
-#: against their HR windows imaged, :func:`ramansr.synthetic.lowres_noise`); ``imaging``, the optics
-#: (``lowres_step_um``, ``lowres_na``, ``highres_na``, ``excitation_nm``; missing: the pair set's LR
-#: step and :mod:`ramansr.optics`' defaults); ``jitter``, a random misalignment of the targets (HR
-#: pixels, :func:`ramansr.synthetic.synthetic_pairs`; 0: exactly aligned); ``seed`` of the pairs.
-PRETRAIN_DEFAULTS = {
-    "enabled": True,
-    "pairs": 512,
-    "epochs": 2,
-    "learning_rate": None,
-    "warmup_epochs": 1,
-    "morphologies": 0.5,
-    "kinds": list(KINDS),
-    "size": 24,
-    "edge": 2,
-    "jitter": 0.0,
-    "noise": None,
-    "imaging": {},
-    "seed": 0,
-}
-IMAGING_KEYS = ("lowres_step_um", "lowres_na", "highres_na", "excitation_nm")
-
-# Changing these between a kill and the rerun still gives a sound run; anything else must match to resume.
-# (Not epochs under the cosine schedule: the epoch count sets the whole decay.)
-RESUMABLE_CHANGES = ("epochs", "val_every", "checkpoint_every")
-
-# The resume files (undeclared) and the declared outputs, in ``out_dir``.
-LAST_CHECKPOINT, BEST_SO_FAR = "last.pt", "best_so_far.pt"
-BEST_CHECKPOINT, HISTORY = "best.pt", "history.csv"
-
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_psnr")
-SRGAN_COLUMNS = ("adversarial_loss", "discriminator_loss")
 
 
 def resolve_settings(settings):
@@ -179,155 +151,6 @@ def resolve_settings(settings):
     if pretraining is not None:
         resolved["pretrain"] = pretraining
     return resolved
-
-
-def resolve_pretrain(pretraining):
-    """Complete ``pretrain`` settings; None when pretraining is off (absent, null or not enabled)."""
-    if not pretraining or not pretraining.get("enabled", False):
-        return None
-    unknown = sorted(set(pretraining) - set(PRETRAIN_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown pretrain settings {unknown}; known: {sorted(PRETRAIN_DEFAULTS)}")
-    resolved = {**copy.deepcopy(PRETRAIN_DEFAULTS), **copy.deepcopy(pretraining)}
-    for key in ("pairs", "epochs", "warmup_epochs", "size", "edge", "seed"):
-        resolved[key] = int(resolved[key])
-    if not 0.0 <= float(resolved["morphologies"]) <= 1.0:
-        raise ValueError(f"pretrain: morphologies is a share in [0, 1], got {resolved['morphologies']}")
-    unknown = sorted(set(resolved["kinds"]) - set(KINDS))
-    if unknown or not resolved["kinds"]:
-        raise ValueError(f"pretrain: kinds must be some of {list(KINDS)}, got {resolved['kinds']}")
-    unknown = sorted(set(resolved["imaging"]) - set(IMAGING_KEYS))
-    if unknown:
-        raise ValueError(f"unknown pretrain: imaging settings {unknown}; known: {list(IMAGING_KEYS)}")
-    resolved["kinds"] = list(resolved["kinds"])
-    resolved["morphologies"] = float(resolved["morphologies"])
-    return resolved
-
-
-def imaging_model(pretraining, train_pairs, steps):
-    """The :class:`ramansr.synthetic.ImagingModel` of a run's pretraining.
-
-    Parameters
-    ----------
-    pretraining : dict
-        Resolved ``pretrain`` settings.
-    train_pairs : PairSet
-        Their LR maps give the noise level unless ``pretrain: noise`` does.
-    steps : dict or None
-        The pair set's steps (:func:`ramansr.pairs.pair_steps`), for an LR step the settings lack.
-    """
-    optics = dict(pretraining["imaging"])
-    if "lowres_step_um" not in optics:
-        if steps is None:
-            raise ValueError("pretraining needs the LR step: give pretrain: imaging: lowres_step_um")
-        optics["lowres_step_um"] = sum(steps["lowres"]) / len(steps["lowres"])
-    imaging = ImagingModel(factor=train_pairs.factor, **optics)
-    noise = pretraining["noise"]
-    if noise is None:
-        noise = lowres_noise(train_pairs.lowres[:, 0], train_pairs.highres[:, 0], train_pairs.positions, imaging)
-    return dataclasses.replace(imaging, noise=float(noise))
-
-
-def pretrain(run, train_pairs, steps):
-    """Train ``run.model`` on synthetic pairs (:func:`ramansr.synthetic.synthetic_pairs`) before its own training.
-
-    A run of its own (:class:`ramansr.trainer.TrainingRun`, the run's settings with pretraining's
-    epochs, step size and warm-up) from the run's initial weights; its final weights replace them, and
-    the fine-tuning starts with a fresh optimiser and schedule. ``run.pretrained`` records what it did
-    (the checkpoint's ``pretrain``).
-
-    Returns
-    -------
-    dict
-        ``pairs``, ``noise`` (the LR noise used), ``imaging``, ``epochs``, ``train_loss`` (the last
-        epoch's) and ``seconds``.
-    """
-    started = time.perf_counter()
-    pretraining = run.settings["pretrain"]
-    imaging = imaging_model(pretraining, train_pairs, steps)
-    pairs = synthetic_pairs(
-        list(train_pairs.highres[:, 0]),
-        imaging,
-        pretraining["pairs"],
-        morphologies=pretraining["morphologies"],
-        kinds=pretraining["kinds"],
-        size=pretraining["size"],
-        edge=pretraining["edge"],
-        jitter=float(pretraining["jitter"]),
-        seed=pretraining["seed"],
-    )
-    settings = {
-        **run.settings,
-        "epochs": pretraining["epochs"],
-        "warmup_epochs": pretraining["warmup_epochs"],
-        "learning_rate": pretraining["learning_rate"] or run.settings["learning_rate"],
-    }
-    steps_per_epoch = math.ceil(len(pairs) / settings["batch_size"])
-    synthetic = TrainingRun(run.model_name, settings, run.device, train_pairs.factor, None, steps_per_epoch)
-    synthetic.model.load_state_dict(run.model.state_dict())
-    row = {}
-    for epoch in tqdm(range(settings["epochs"]), desc=f"pretrain {run.model_name}", file=sys.stderr):
-        synthetic.epoch = epoch
-        row = synthetic.train_epoch(pairs)
-    run.model.load_state_dict(synthetic.model.state_dict())
-    run.pretrained = {
-        "pairs": len(pairs),
-        "noise": imaging.noise,
-        "imaging": {key: getattr(imaging, key) for key in IMAGING_KEYS},
-        "epochs": settings["epochs"],
-        "train_loss": row.get("train_loss"),
-        "seconds": time.perf_counter() - started,
-    }
-    return run.pretrained
-
-
-def write_history(history, path, columns=HISTORY_COLUMNS):
-    """One CSV row per epoch; metrics not measured that epoch stay blank."""
-    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
-
-
-def input_fingerprint(*paths):
-    """SHA-256 of the files a run learns from (None entries skipped), to tell whether a checkpoint fits them."""
-    digest = hashlib.sha256()
-    for path in paths:
-        if path is not None:
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
-
-
-def _resume_state(out_dir, settings, fingerprint):
-    """The ``last.pt`` state to continue from, or None.
-
-    A checkpoint written from other data or with other settings (beyond
-    ``RESUMABLE_CHANGES``) is not resumed: the run starts afresh, as a
-    rerun after changed data or config must. Nor is a finished one (its
-    epoch reaches ``epochs``): training is only asked for again when its
-    outputs were removed or a retrain forced, and resuming would train nothing.
-    """
-    path = out_dir / LAST_CHECKPOINT
-    if not path.exists():
-        return None
-    state = read_checkpoint(path)
-    resumable = [key for key in RESUMABLE_CHANGES if settings["schedule"] == "constant" or key != "epochs"]
-    differing = sorted(key for key in settings if key not in resumable and state["settings"].get(key) != settings[key])
-    if state.get("inputs") != fingerprint:
-        differing.append("training data")
-    if differing:
-        reason = f"was written with other {', '.join(differing)}"
-    elif state["epoch"] >= settings["epochs"]:
-        reason = f"has finished all {state['epoch']} epochs (a retrain was asked for)"
-    elif state["best_epoch"] is not None and not (out_dir / BEST_SO_FAR).exists():
-        reason = f"has no {BEST_SO_FAR} beside it"
-    else:
-        return state
-    print(f"{path} {reason}: starting afresh", file=sys.stderr)
-    return None
 
 
 def joint_maps(model_name, pipeline):
@@ -474,7 +297,7 @@ def train_model(
     run.inputs = fingerprint
     run.intensity_convention = intensity_convention(pairs_path)
     run.steps_um = pair_steps(pairs_path)
-    resumed = _resume_state(out_dir, settings, fingerprint)
+    resumed = resume_state(out_dir, settings, fingerprint)
     if resumed is not None:
         run.restore(resumed)
     else:
@@ -486,7 +309,7 @@ def train_model(
             if len(val_pairs):
                 # the trained start is a candidate too: fine-tuning that lowers validation PSNR is not kept
                 start = {"epoch": 0, **run.validate(val_pairs)}
-                _record_validation(run, start, out_dir)
+                record_validation(run, start, out_dir)
                 run.history.append(start)
     columns = HISTORY_COLUMNS + (SRGAN_COLUMNS if model_name == "srgan" else ())
     resumed_at = run.epoch
@@ -505,7 +328,7 @@ def train_model(
         last_epoch = run.epoch == settings["epochs"]
         if len(val_pairs) and (run.epoch % settings["val_every"] == 0 or last_epoch):
             row.update(run.validate(val_pairs))
-            _record_validation(run, row, out_dir)
+            record_validation(run, row, out_dir)
         run.history.append(row)
         if run.epoch % settings["checkpoint_every"] == 0 or last_epoch:
             save_checkpoint(run.state(), out_dir / LAST_CHECKPOINT)
@@ -514,7 +337,7 @@ def train_model(
         if on_epoch_end is not None:
             on_epoch_end(run.epoch, row)
     progress.close()
-    _publish(run, out_dir, columns)
+    publish(run, out_dir, columns)
 
     summary.update(
         epochs_completed=run.epoch,
@@ -530,25 +353,3 @@ def train_model(
         summary["pretrain"] = run.pretrained
     write_json(summary, out_dir / "summary.json")
     return summary
-
-
-def _record_validation(run, row, out_dir):
-    """Keep the run's weights in ``best_so_far.pt`` when ``row``'s validation PSNR is the best yet."""
-    if row["val_psnr"] > run.best_val_psnr:
-        run.best_val_psnr, run.best_epoch = row["val_psnr"], row["epoch"]
-        save_checkpoint(run.state(), out_dir / BEST_SO_FAR)
-
-
-def _publish(run, out_dir, columns):
-    """Write the declared outputs of a finished run: best.pt, then history.csv.
-
-    ``best_so_far.pt`` is copied, not moved, so that a later run with more
-    epochs can still continue this one.
-    """
-    if run.best_epoch is None:
-        # nothing to select by (no val pairs): the best model is the latest one
-        save_checkpoint(run.state(), out_dir / BEST_CHECKPOINT)
-    else:
-        with atomic_path(out_dir / BEST_CHECKPOINT) as temporary:
-            shutil.copyfile(out_dir / BEST_SO_FAR, temporary)
-    write_history(run.history, out_dir / HISTORY, columns)

@@ -174,7 +174,7 @@ class TrainingRun:
         self.inputs = None  # fingerprint of the training data, set by train_model
         self.intensity_convention = None  # of the training data, set by train_model
         self.steps_um = None  # the training data's LR and HR steps, set by train_model
-        self.pretrained = None  # what pretraining on synthetic pairs did (ramansr.train.pretrain), if it ran
+        self.pretrained = None  # what pretraining on synthetic pairs did (ramansr.pretrain.pretrain), if it ran
         if model_name == "srgan":
             self.discriminator = Discriminator(**settings["discriminator"]).to(device)
             self.optimisers["discriminator"] = torch.optim.Adam(

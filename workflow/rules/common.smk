@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -32,12 +31,16 @@ CROSS_VALIDATION = config["dataset"].get("cv") == "leave_one_sample_out"
 
 
 def simulation_setting(key, subkey=None):
-    """One simulation setting (``key``, or ``key: subkey``): the config's, else the simulation schema's default."""
-    schema = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/simulation.schema.yaml").read_text())
-    value = config["simulation"].get(key, schema["properties"][key]["default"])
-    if subkey is None:
-        return value
-    return value.get(subkey, schema["properties"][key]["properties"][subkey]["default"])
+    """One simulation setting (``key``, or ``key: subkey``): the config's, else the simulator's default.
+
+    The config's ``simulation:`` completed as the simulate jobs complete it
+    (ramansr.simulate.settings.resolve_settings, where the defaults are written), imported on first use so
+    that a run of your own scans does not load the simulator.
+    """
+    from ramansr.simulate.settings import resolve_settings
+
+    value = resolve_settings(config["simulation"])[key]
+    return value if subkey is None else value[subkey]
 
 
 def simulated_channels():
@@ -135,8 +138,8 @@ def resolve_sheet_paths(sheet, sheet_path):
 def load_samples():
     """The (sample, area) table: from the simulation settings or the user's samples sheet."""
     if SIMULATED:
-        sim = config["simulation"]
-        rows = [{"sample": s, "area": str(a)} for s in sim["samples"] for a in range(1, sim["areas"] + 1)]
+        samples, areas = simulation_setting("samples"), simulation_setting("areas")
+        rows = [{"sample": s, "area": str(a)} for s in samples for a in range(1, areas + 1)]
         return pd.DataFrame(rows).set_index(["sample", "area"], drop=False)
     sheet = pd.read_csv(config["samples"], sep=None, engine="python", dtype=str, comment="#")
     try:

@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.geometry import area_geometry_file
+from ramansr.geometry.areas import area_geometry_file
 
 area_geometry_file(
     snakemake.input.lowres,

@@ -5,7 +5,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.geometry import save_scan_header
+from ramansr.geometry.areas import save_scan_header
 from ramansr.io import read_scan_for_pipeline
 from ramansr.io_utils import save_scan_arrays
 

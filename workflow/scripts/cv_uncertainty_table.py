@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.uncertainty import uncertainty_table_file
+from ramansr.uncertainty.stages import uncertainty_table_file
 
 uncertainty_table_file(
     snakemake.input.scores,

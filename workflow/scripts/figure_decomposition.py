@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.figures import plot_decomposition
+from ramansr.figures.spectra import plot_decomposition
 
 plot_decomposition(
     snakemake.input.nmf,

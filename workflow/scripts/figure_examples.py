@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.figures import plot_examples
+from ramansr.figures.examples import plot_examples
 
 plot_examples(
     snakemake.input.pairs,

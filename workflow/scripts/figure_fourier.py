@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.figures import plot_fourier_selection
+from ramansr.figures.fourier import plot_fourier_selection
 
 plot_fourier_selection(
     snakemake.input.nmf,

@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.figures import plot_registration
+from ramansr.figures.registration import plot_registration
 
 plot_registration(
     snakemake.input.nmf,

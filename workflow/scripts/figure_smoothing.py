@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.figures import plot_smoothing
+from ramansr.figures.spectra import plot_smoothing
 
 plot_smoothing(
     snakemake.input.lowres,

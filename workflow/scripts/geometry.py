@@ -4,6 +4,6 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.geometry import geometry_file
+from ramansr.geometry.areas import geometry_file
 
 geometry_file(snakemake.input, snakemake.output[0])

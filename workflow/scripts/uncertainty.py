@@ -5,7 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w")
 
 from ramansr.inference import use_threads
-from ramansr.uncertainty import calibrate_model_file
+from ramansr.uncertainty.stages import calibrate_model_file
 
 use_threads(snakemake.threads)
 

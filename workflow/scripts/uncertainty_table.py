@@ -4,6 +4,6 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from ramansr.uncertainty import uncertainty_table_file
+from ramansr.uncertainty.stages import uncertainty_table_file
 
 uncertainty_table_file(snakemake.input.scores, snakemake.params.settings, snakemake.output.csv, snakemake.output.md)

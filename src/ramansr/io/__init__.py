@@ -25,7 +25,8 @@ import math
 import re
 from pathlib import Path
 
-from ramansr.io.mat import AXIS_NAMES, IMAGESIZE_NAMES, is_mat_file, read_mat
+from ramansr.io.mat import AXIS_NAMES, IMAGESIZE_NAMES, read_mat
+from ramansr.io.mat_container import is_mat_file
 from ramansr.io.mat_write import write_scan
 from ramansr.io.rosetta import WDF_MAGIC, is_horiba_xml, read_rosetta
 from ramansr.io.scan import PIXEL_ORDERS, RowBlocks, Scan, ScanFormatError, check_scan_content, scan_error

@@ -9,12 +9,8 @@ import numpy as np
 import scipy.io
 from scipy.io.matlab import MatlabObject
 
-from ramansr.io.mat import (
-    H5_CLASS_DTYPES,
-    NAME_VARIABLE,
-    PIXEL_SIZE_NAME,
-    V73_USERBLOCK,
-)
+from ramansr.io.mat import NAME_VARIABLE, PIXEL_SIZE_NAME
+from ramansr.io.mat_container import H5_CLASS_DTYPES, V73_USERBLOCK
 from ramansr.io.scan import WAVENUMBER_UNIT, RowBlocks, checked_axis, checked_cube
 from ramansr.io_utils import atomic_path
 

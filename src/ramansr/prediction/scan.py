@@ -26,7 +26,7 @@ from ramansr.bands import component_channels
 from ramansr.checkpoint import check_convention, checkpoint_factor, checkpoint_joint_maps, read_checkpoint
 from ramansr.convention import normalize_maps
 from ramansr.decompose import fit_nmf
-from ramansr.geometry import check_trained_step
+from ramansr.geometry.steps import check_trained_step
 from ramansr.inference import load_model, super_resolve
 from ramansr.io import RowBlocks, parse_image_shape, read_scan
 from ramansr.io_utils import ROWS_PER_BLOCK
@@ -264,7 +264,7 @@ def predict_scan(
         The LR objective's numerical aperture and the laser wavelength (nm), for the consistency's PSF.
     allow_step_mismatch : bool
         Predict a scan whose pixel size is not the LR step the model was trained on, with a warning,
-        instead of refusing it (:func:`ramansr.geometry.check_trained_step`).
+        instead of refusing it (:func:`ramansr.geometry.steps.check_trained_step`).
     calibration : path-like or None
         The model's ``calibration.json`` (the ``uncertainty`` stage's); None: no uncertainty.
     threshold_rmse : float or None

@@ -1,11 +1,11 @@
 """How far to trust a prediction without an HR scan: its calibrated per-pixel uncertainty.
 
 A prediction of a model with a calibration (``calibration.json`` beside its checkpoint, written by the
-``uncertainty`` stage, :func:`ramansr.uncertainty.calibrate_model_file`) gets
-:func:`ramansr.uncertainty.map_uncertainty` of its SR maps: the equivariant bootstrap through the
+``uncertainty`` stage, :func:`ramansr.uncertainty.stages.calibrate_model_file`) gets
+:func:`ramansr.uncertainty.calibration.map_uncertainty` of its SR maps: the equivariant bootstrap through the
 scan's own LR imaging (:func:`ramansr.prediction.consistency.scan_imaging`, the optics of the LR
 consistency) and the gradient part, weighed and scaled on the validation areas. Each map's predicted
-RMSE (:func:`ramansr.uncertainty.predicted_rmse`) answers "may I skip the HR scan?": a map above
+RMSE (:func:`ramansr.uncertainty.calibration.predicted_rmse`) answers "may I skip the HR scan?": a map above
 the threshold (the config's ``uncertainty: threshold_rmse``) is flagged.
 """
 
@@ -20,7 +20,7 @@ from ramansr.inference import load_model, super_resolve
 from ramansr.io_utils import read_json
 from ramansr.optics import reimage_lowres
 from ramansr.prediction.consistency import scan_imaging
-from ramansr.uncertainty import map_uncertainty, predicted_rmse
+from ramansr.uncertainty.calibration import map_uncertainty, predicted_rmse
 
 #: The file name of a model's calibration, beside its checkpoint (``results/models/{model}/``).
 CALIBRATION_NAME = "calibration.json"
@@ -38,7 +38,7 @@ def read_calibration(path, *, name):
     Parameters
     ----------
     path : path-like or None
-        ``calibration.json`` of :func:`ramansr.uncertainty.calibrate_model_file`.
+        ``calibration.json`` of :func:`ramansr.uncertainty.stages.calibrate_model_file`.
     name : str
         How the log names the prediction.
 

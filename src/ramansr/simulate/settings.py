@@ -1,7 +1,8 @@
 """Simulation settings: their defaults, how partial settings are completed, and what follows from them alone.
 
-The defaults are the paper's geometry; ``workflow/schemas/simulation.schema.yaml``
-repeats them as its defaults (tests/test_simulate.py checks that they agree).
+The defaults are the paper's geometry, written here only: ``workflow/schemas/simulation.schema.yaml``
+checks the keys' types and ranges and holds no defaults, and the workflow fills a key its config lacks
+with :func:`resolve_settings`, as the simulator does.
 """
 
 import copy
@@ -9,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from ramansr.geometry import step_ratio
+from ramansr.geometry.steps import step_ratio
 
 _DEFAULTS = {
     "seed": 2024,
@@ -125,6 +126,6 @@ def scan_field(scan):
 
 
 def sr_factor(settings):
-    """The SR factor of simulated scans: :func:`ramansr.geometry.step_ratio` of their steps."""
+    """The SR factor of simulated scans: :func:`ramansr.geometry.steps.step_ratio` of their steps."""
     lowres, highres = settings["lowres"]["step_um"], settings["highres"]["step_um"]
     return step_ratio((lowres, lowres), (highres, highres), "simulation: lowres/highres step_um")[0]
