@@ -10,6 +10,7 @@ from ramansr.metrics import (
     frame,
     mean_with_interval,
     paper_layout,
+    sample_window,
     score,
     score_predictions,
     score_scales,
@@ -24,6 +25,65 @@ def test_crop_window_rounds_and_clamps():
     np.testing.assert_array_equal(crop_window(image, (2.4, 3.6), (2, 3)), image[4:6, 2:5])
     assert crop_window(image, (9.0, -2.0), (4, 4)).shape == (4, 4)
     np.testing.assert_array_equal(crop_window(image, (9.0, -2.0), (4, 4)), image[0:4, 6:10])
+
+
+def smooth(rows, cols):
+    """A smooth map as a function of (fractional) pixel position: what a sub-pixel window must give back."""
+    return np.sin(0.21 * rows + 0.5) + 0.3 * np.cos(0.13 * cols) + 0.002 * (rows - cols) ** 2
+
+
+def test_a_window_at_a_whole_pixel_corner_is_the_slice():
+    image = np.random.default_rng(0).random((12, 14))
+    np.testing.assert_allclose(sample_window(image, (3.0, 5.0), (4, 6)), image[5:9, 3:9], atol=1e-12)
+    np.testing.assert_allclose(crop_window(image, (3, 5), (4, 6), subpixel=True), crop_window(image, (3, 5), (4, 6)))
+
+
+@pytest.mark.parametrize("corner", [(20.4, 13.5), (17.25, 21.75), (0.3, 0.7), (39.6, 39.9), (0.0, 39.5)])
+def test_a_window_at_a_fractional_corner_gives_back_the_map_there(corner):
+    rows, cols = np.mgrid[0:60, 0:60].astype(np.float64)
+    window_rows, window_cols = np.mgrid[0:20, 0:20] + np.array(corner[::-1])[:, None, None]
+    window = sample_window(smooth(rows, cols), corner, (20, 20))
+    inside = min(corner) >= 8 and max(corner) <= 60 - 20 - 8  # the spline's accuracy; up to the edge, 1e-3
+    np.testing.assert_allclose(window, smooth(window_rows, window_cols), atol=1e-5 if inside else 1e-3)
+
+
+def test_a_cubic_is_given_back_exactly_inside_and_a_ramp_up_to_the_edge():
+    rows, cols = np.mgrid[0:40, 0:40].astype(np.float64)
+    cubic = lambda r, c: 1e-4 * (r - 7.0) ** 3 - 2e-3 * c**2 + 0.1 * r * c / 40  # noqa: E731
+    window_rows, window_cols = np.mgrid[0:12, 0:12] + np.array([14.6, 13.3])[:, None, None]
+    np.testing.assert_allclose(
+        sample_window(cubic(rows, cols), (13.3, 14.6), (12, 12)), cubic(window_rows, window_cols), atol=1e-9
+    )
+    # the odd reflection continues a ramp's slope beyond the edge: exact at the corners too
+    ramp = 0.3 * rows - 0.2 * cols
+    for corner in [(0.4, 0.6), (27.5, 27.9)]:
+        window_rows, window_cols = np.mgrid[0:12, 0:12] + np.array(corner[::-1])[:, None, None]
+        np.testing.assert_allclose(
+            sample_window(ramp, corner, (12, 12)), 0.3 * window_rows - 0.2 * window_cols, atol=1e-4
+        )
+
+
+def test_a_subpixel_window_stays_inside_the_map():
+    rows, cols = np.mgrid[0:30, 0:30].astype(np.float64)
+    window = crop_window(smooth(rows, cols), (25.3, -4.0), (10, 10), subpixel=True)
+    np.testing.assert_allclose(window, smooth(rows, cols)[0:10, 20:30], atol=1e-12)
+
+
+def test_subpixel_scoring_sees_a_perfect_prediction_that_rounding_misses():
+    rows, cols = np.mgrid[0:64, 0:64].astype(np.float64)
+    scene = lambda r, c: 0.5 + 0.4 * np.sin(0.6 * r) * np.cos(0.5 * c)  # noqa: E731
+    positions = np.array([[20.5, 17.4], [11.2, 30.7]], np.float32)
+    window_rows, window_cols = np.mgrid[0:16, 0:16].astype(np.float64)
+    windows = np.stack([scene(window_rows + y, window_cols + x) for x, y in positions]).astype(np.float32)
+    pairs = {"position": positions, "highres": windows, "factor": 4}
+    table = pd.DataFrame(
+        {"pair_id": ["a", "b"], "sample": "A", "area": "1", "component": 0, "split": "test"},
+    )
+    upscaled = np.stack([scene(rows, cols)] * 2)
+    rounded = score_predictions("linear", upscaled, pairs, table)
+    exact = score_predictions("linear", upscaled, pairs, table, subpixel=True)
+    common = lambda scores: scores.loc[scores["scale"] == "common", "psnr"]  # noqa: E731
+    assert (common(exact) > 60).all() and (common(rounded) < 30).all()
 
 
 def test_score_values():

@@ -7,6 +7,7 @@ import torch
 
 from ramansr.pairs import (
     PairSet,
+    align_windows,
     area_channels,
     augment_pair,
     extract_windows,
@@ -88,6 +89,66 @@ def test_extract_windows_matches_slicing():
     windows = extract_windows(upscaled, positions, (10, 16))
     for sample, (x, y) in enumerate(positions.tolist()):
         torch.testing.assert_close(windows[sample], upscaled[sample, :, y : y + 10, x : x + 16])
+
+
+def scene(rows, cols):
+    """A smooth map as a function of (fractional) upscaled-pixel position."""
+    return 0.5 + 0.3 * np.sin(0.35 * rows + 0.2) * np.cos(0.27 * cols) + 0.004 * rows
+
+
+def windows_at(positions, shape):
+    """Each corner's window of :func:`scene`, as a registration at that sub-pixel corner would pair it."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    return np.stack([scene(rows + y, cols + x) for x, y in positions]).astype(np.float32)
+
+
+def test_aligned_windows_hold_the_map_at_the_output_pixels():
+    positions = np.array([[13.3, 20.5], [30.0, 9.75], [-1.5, 70.0]])  # the last one beyond the map: clamped
+    windows = windows_at(np.clip(positions, 0, 80 - 24), (24, 24))
+    aligned, corners = align_windows(windows, positions, (20, 20), 4)
+    np.testing.assert_array_equal(corners, [[14, 21], [30, 10], [0, 56]])
+    assert aligned.shape == (3, 23, 23) and aligned.dtype == np.float32
+    rows, cols = np.mgrid[0:80, 0:80].astype(np.float64)
+    for window, (x, y) in zip(aligned, corners, strict=True):
+        # up to the window's edge, where the spline continues the window's slope (not its curvature)
+        np.testing.assert_allclose(window, scene(rows, cols)[y : y + 23, x : x + 23], atol=5e-3)
+    # away from the edge, to the spline's accuracy
+    np.testing.assert_allclose(aligned[0, 6:-6, 6:-6], scene(rows, cols)[27:38, 20:31], atol=2e-5)
+
+
+def test_windows_at_whole_pixel_corners_are_kept_as_they_are():
+    windows = np.random.default_rng(0).random((2, 8, 8)).astype(np.float32)
+    aligned, corners = align_windows(windows, [[4.0, 3.0], [0.0, 12.0]], (5, 5), 4)
+    assert aligned is windows
+    np.testing.assert_array_equal(corners, [[4, 3], [0, 12]])
+
+
+def test_an_aligned_pair_set_is_cut_from_the_model_output_without_a_shift():
+    positions = np.array([[13.3, 20.5], [6.6, 2.45]])
+    lowres = np.zeros((2, 12, 12), np.float32)
+    pairs = PairSet(lowres, windows_at(positions, (16, 16)), positions, ["a", "b"], 4, aligned=True)
+    rounded = PairSet(lowres, windows_at(positions, (16, 16)), positions, ["a", "b"], 4)
+    rows, cols = np.mgrid[0:48, 0:48].astype(np.float64)
+    output = torch.from_numpy(np.stack([scene(rows, cols)] * 2)[:, None].astype(np.float32))  # a perfect model
+    for pair_set, tolerance in ((pairs, 5e-3), (rounded, None)):
+        _, targets, corners = make_batch(pair_set, range(2), mode="full", margin=0)
+        windows = extract_windows(output, torch.from_numpy(corners), targets.shape[-2:]).numpy()
+        if tolerance is None:  # rounding the corner shifts the target by up to half a pixel
+            assert np.abs(windows - targets).max() > 0.05
+        else:
+            np.testing.assert_allclose(windows, targets, atol=tolerance)
+
+
+def test_an_aligned_joint_stack_moves_its_channels_together():
+    positions = np.array([[5.4, 7.8]])
+    one = windows_at(positions, (12, 12))
+    stack = np.stack([one[0], 2 * one[0], np.zeros_like(one[0])])[None]  # (1, 3, 12, 12), a dropped channel
+    aligned, _ = align_windows(stack, positions, (8, 8), 4)
+    single, _ = align_windows(one, positions, (8, 8), 4)
+    assert aligned.shape == (1, 3, 11, 11)
+    np.testing.assert_allclose(aligned[0, 0], single[0], atol=1e-7)
+    np.testing.assert_allclose(aligned[0, 1], 2 * single[0], atol=1e-6)
+    np.testing.assert_array_equal(aligned[0, 2], 0.0)
 
 
 def joint_table():

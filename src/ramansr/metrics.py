@@ -11,6 +11,12 @@ registered (X, Y), as in the paper, on two scales (the ``scale`` column), both w
   the paper's map images: comparable with the paper's tables, blind to any
   affine intensity error.
 
+The window is cut at the registered corner rounded to whole HR pixels (:func:`crop_window`), or with
+``subpixel`` at the registered corner itself, the upscaled map resampled by a cubic spline
+(:func:`sample_window`): rounding moves the window by up to half an HR pixel (0.45 on average on the
+default run), which caps even a perfect super-resolution at 32 dB against the noise-free truth
+(42 dB at the exact corner; ``benchmarks/bench_pretrain.py --ceiling``).
+
 References (the ``reference`` column): the measured HR map, and on simulated
 data the noise-free truth (in LR units, independent of the calibration).
 
@@ -22,6 +28,7 @@ it, beyond what bicubic interpolation of the same LR map gives
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 from scipy.stats import bootstrap
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -39,16 +46,59 @@ MODEL_LABELS = {**LABELS, "measured_hr": "Measured HR (ceiling)"}
 TABLE_METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "frame": "Frame (border strip - inside, vs bicubic)"}
 
 
-def crop_window(upscaled, position, shape):
+#: HR pixels by which :func:`sample_window` extends a map (odd reflection) before its spline: enough
+#: that the spline's own boundary condition no longer reaches the map (it decays by 0.27 a pixel).
+SUBPIXEL_PAD = 8
+
+
+def sample_window(upscaled, position, shape):
+    """The HR window at a sub-pixel corner of an upscaled map, by cubic spline interpolation.
+
+    The map is first extended by :data:`SUBPIXEL_PAD` pixels by odd reflection about its edge pixels
+    (``2 f(0) - f(k)``: the map's value and slope continue), so that a map that is a smooth function
+    of position gives back that function's window at any fractional corner, to the spline's accuracy,
+    up to the edge (a cubic polynomial exactly, away from the edge). At a whole-pixel corner the
+    window is the slice :func:`crop_window` cuts (the spline passes through the samples).
+
+    Parameters
+    ----------
+    upscaled : ndarray, (rows, cols)
+    position : (X, Y) float
+        Top-left corner in pixels of ``upscaled`` (column, row), kept inside the map.
+    shape : (height, width)
+
+    Returns
+    -------
+    ndarray of float64, ``shape``
+        Pixel ``(i, j)`` is the map at row ``Y + i``, column ``X + j``.
+    """
+    height, width = shape
+    image = np.asarray(upscaled, dtype=np.float64)
+    x = float(np.clip(float(position[0]), 0, image.shape[1] - width))
+    y = float(np.clip(float(position[1]), 0, image.shape[0] - height))
+    padded = np.pad(image, SUBPIXEL_PAD, mode="reflect", reflect_type="odd")
+    rows = SUBPIXEL_PAD + y + np.arange(height, dtype=np.float64)
+    cols = SUBPIXEL_PAD + x + np.arange(width, dtype=np.float64)
+    coordinates = np.meshgrid(rows, cols, indexing="ij")
+    return ndimage.map_coordinates(padded, coordinates, order=3, mode="mirror")
+
+
+def crop_window(upscaled, position, shape, subpixel=False):
     """Cut the HR window out of an upscaled map.
 
     Parameters
     ----------
     upscaled : ndarray, shape (rows, cols)
     position : (X, Y)
-        Top-left corner; rounded to the nearest pixel and kept inside the map.
+        Top-left corner; rounded to the nearest pixel and kept inside the map, or with ``subpixel``
+        kept as it is (inside the map).
     shape : (height, width)
+    subpixel : bool
+        Resample the map at the exact corner (:func:`sample_window`, float64) instead of slicing
+        at the rounded one (a view of ``upscaled``).
     """
+    if subpixel:
+        return sample_window(upscaled, position, shape)
     height, width = shape
     x = int(np.clip(round(float(position[0])), 0, upscaled.shape[1] - width))
     y = int(np.clip(round(float(position[1])), 0, upscaled.shape[0] - height))
@@ -139,7 +189,7 @@ def _score_rows(base, prediction, reference):
     return [{**base, "scale": scale, **values} for scale, values in score_scales(prediction, reference).items()]
 
 
-def score_predictions(model_name, upscaled, pairs, table, bicubic=None):
+def score_predictions(model_name, upscaled, pairs, table, bicubic=None, subpixel=False):
     """Per-image scores of one model's upscaled maps.
 
     Parameters
@@ -153,6 +203,9 @@ def score_predictions(model_name, upscaled, pairs, table, bicubic=None):
         ``split.csv``, aligned with ``pairs``.
     bicubic : ndarray, shape (n, factor h, factor w), or None
         Bicubic interpolation of the same LR maps, for the ``frame`` (:func:`frame`); None leaves it out.
+    subpixel : bool
+        Score the window at the registered corner itself (:func:`sample_window`) instead of at the
+        corner rounded to whole pixels.
 
     Returns
     -------
@@ -168,7 +221,7 @@ def score_predictions(model_name, upscaled, pairs, table, bicubic=None):
     rows = []
     for i, record in enumerate(table.itertuples(index=False)):
         for reference_name, reference in references.items():
-            window = crop_window(upscaled[i], pairs["position"][i], reference[i].shape)
+            window = crop_window(upscaled[i], pairs["position"][i], reference[i].shape, subpixel)
             base = {
                 "model": model_name,
                 "pair_id": record.pair_id,

@@ -6,6 +6,14 @@ map upscaled by the run's SR factor; :mod:`ramansr.dataset` writes them to ``pai
 the LR region under the window) for :mod:`ramansr.trainer`, and :func:`extract_windows` cuts the HR
 windows out of a model's output, where the loss is measured.
 
+The registered corner (X, Y) is sub-pixel; the loss cuts the window out of the model's output at whole
+pixels. By default the corner is rounded (:func:`window_positions`), so each target sits up to half an
+HR pixel off the output pixels it is compared with, a random shift per pair that rewards a blurred
+output. ``aligned`` pair sets (:func:`align_windows`) resample each HR window onto the output's own
+grid instead (cubic spline, :func:`ramansr.metrics.sample_window`), one pixel smaller, so that the
+loss compares like with like; the scores' counterpart is ``subpixel`` scoring
+(:func:`ramansr.metrics.score_predictions`).
+
 A joint model (:data:`ramansr.models.JOINT`) learns from areas instead: each sample of its set is an
 area's component maps stacked as channels (:func:`area_channels`, :func:`stack_channels`), in the
 chemistry-consistent order of split.csv's ``channel`` (:func:`ramansr.bands.component_channels`:
@@ -25,6 +33,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ramansr.metrics import sample_window
+
 
 class PairSet:
     """The pairs (or, for a joint model, the area stacks) of one split, with integer window positions.
@@ -42,12 +52,17 @@ class PairSet:
         The pairs' ids, or ``{sample}_{area}`` for area stacks.
     factor : int
         The run's SR factor.
+
+    With ``aligned``, the HR windows are resampled onto the upscaled LR map's whole pixels first
+    (:func:`align_windows`: one pixel smaller along each axis where a corner is fractional).
     """
 
-    def __init__(self, lowres, highres, positions, pair_ids, factor, mask=None):
+    def __init__(self, lowres, highres, positions, pair_ids, factor, mask=None, aligned=False):
         lowres, highres = np.asarray(lowres, dtype=np.float32), np.asarray(highres, dtype=np.float32)
         if lowres.ndim == 3:  # single maps: one channel each
             lowres, highres = lowres[:, None], highres[:, None]
+        if aligned:
+            highres, positions = align_windows(highres, positions, lowres.shape[-2:], factor)
         self.lowres = np.ascontiguousarray(lowres)
         self.highres = np.ascontiguousarray(highres)
         self.mask = np.ones(self.lowres.shape[:2], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
@@ -85,7 +100,54 @@ def window_positions(positions, lowres_shape, window_shape, factor):
     return np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
 
 
-def load_pairs(pairs_path, split_path, split, n_maps=None):
+def align_windows(highres, positions, lowres_shape, factor):
+    """HR windows resampled onto the whole pixels of the upscaled LR map, and their new corners.
+
+    A window whose corner (X, Y) has a fractional part is sampled by cubic spline
+    (:func:`ramansr.metrics.sample_window`) at the corner (ceil X, ceil Y): its pixel (i, j) then
+    holds the map at upscaled pixel (ceil Y + i, ceil X + j), where the model's output has a pixel.
+    That is ``ceil X - X`` in [0, 1) into the window, so one pixel less along each axis keeps every
+    sample inside it (no extrapolation). When every corner is whole, the windows are returned as they are.
+
+    Parameters
+    ----------
+    highres : ndarray, (n, ..., H, W)
+        The HR windows (a joint set's channel stacks share their area's corner).
+    positions : array-like, (n, 2)
+        (X, Y) of each window's top-left corner in the upscaled LR map; kept inside it first, as
+        :func:`window_positions` keeps them.
+    lowres_shape : (h, w)
+    factor : int
+        The SR factor.
+
+    Returns
+    -------
+    highres : ndarray, (n, ..., H - 1, W - 1) of ``highres``' dtype, or ``highres`` itself
+    positions : ndarray, (n, 2) int64
+    """
+    highres = np.asarray(highres)
+    window_shape = highres.shape[-2:]
+    x_max = factor * lowres_shape[1] - window_shape[1]
+    y_max = factor * lowres_shape[0] - window_shape[0]
+    if x_max < 0 or y_max < 0:
+        raise ValueError(
+            f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map {tuple(lowres_shape)}"
+        )
+    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
+    positions = np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
+    corners = np.ceil(positions)
+    if np.array_equal(corners, positions):
+        return highres, corners.astype(np.int64)
+    inner = (window_shape[0] - 1, window_shape[1] - 1)
+    aligned = np.empty((*highres.shape[:-2], *inner), dtype=highres.dtype)
+    for i, ((x, y), (corner_x, corner_y)) in enumerate(zip(positions, corners, strict=True)):
+        windows = highres[i].reshape(-1, *window_shape)
+        sampled = [sample_window(window, (corner_x - x, corner_y - y), inner) for window in windows]
+        aligned[i] = np.stack(sampled).reshape(*highres.shape[1:-2], *inner)
+    return aligned, corners.astype(np.int64)
+
+
+def load_pairs(pairs_path, split_path, split, n_maps=None, aligned=False):
     """Read the pairs of one split from ``pairs.npz`` and ``split.csv``.
 
     Parameters
@@ -95,6 +157,9 @@ def load_pairs(pairs_path, split_path, split, n_maps=None):
     n_maps : int or None
         None: one sample per pair. An int: one sample per area, its component maps stacked as
         ``n_maps`` channels (for a joint model; see the module docstring).
+    aligned : bool
+        Resample the HR windows onto the model output's grid (:func:`align_windows`) instead of
+        rounding their corners.
 
     Returns
     -------
@@ -117,6 +182,7 @@ def load_pairs(pairs_path, split_path, split, n_maps=None):
                 pairs["position"][selected],
                 pairs["pair_id"][selected],
                 int(pairs["factor"]),
+                aligned=aligned,
             )
         check_areas_unsplit(table, split_path)
         rows = table[table["split"] == split]
@@ -130,6 +196,7 @@ def load_pairs(pairs_path, split_path, split, n_maps=None):
             (areas["sample"] + "_" + areas["area"]).to_numpy(dtype=str),
             int(pairs["factor"]),
             mask=index >= 0,
+            aligned=aligned,
         )
 
 
