@@ -82,16 +82,20 @@ def local_test_run(tmp_path_factory):
 # The cross-validation on the .test run: the baselines and one network keep the folds' training short.
 CV_CONFIG = ["--config", "dataset={cv: leave_one_sample_out}", "models=[linear,bicubic,srcnn]"]
 CV_TARGET = "results/tables/cv.csv"
+# the per-fold uncertainty (each fold's calibration and held-out maps' scores) and its table
+CV_UNCERTAINTY_TARGET = "results/tables/cv_uncertainty.csv"
 
 
 @pytest.fixture(scope="session")
 def cv_test_run(local_test_run, tmp_path_factory):
-    """A copy of the finished .test run with the cross-validation run on top; and the rules it planned."""
+    """A copy of the finished .test run with the cross-validation (scores and per-fold uncertainty) run on
+    top; and the rules it planned."""
     from workflow_helpers import planned_jobs, rules_of, snakemake
 
     workdir = tmp_path_factory.mktemp("cv_run") / "run"
     shutil.copytree(local_test_run.wait(), workdir, symlinks=True)
-    # the target after an option that takes no list (--configfile and --config take every word that follows)
-    planned = rules_of(planned_jobs(workdir, CV_TARGET, *CV_CONFIG))
-    snakemake(workdir, "--cores", "2", CV_TARGET, *CV_CONFIG)
+    # the targets after an option that takes no list (--configfile and --config take every word that follows)
+    targets = [CV_TARGET, CV_UNCERTAINTY_TARGET]
+    planned = rules_of(planned_jobs(workdir, *targets, *CV_CONFIG))
+    snakemake(workdir, "--cores", "2", *targets, *CV_CONFIG)
     return workdir, planned

@@ -4,9 +4,10 @@ The SLURM test is real: it installs Debian's slurm-wlm and munge when they
 are missing (root + apt-get), starts a one-node cluster in a temp dir
 (tests/slurm_cluster.py) and, in a copy of the finished local .test run, reruns
 through the profile one area's chain (one SLURM job: the profile's groups), the
-pair set and the training and scoring of two models (a baseline and a network),
-each a SLURM job; and, in a copy of the finished local cross-validation, a
-network's folds (a training and a scoring job per fold).
+pair set and the training, scoring and uncertainty calibration of two models (a
+baseline and a network), each a SLURM job; and, in a copy of the finished local
+cross-validation, a network's folds (a training, a scoring and an uncertainty job
+per fold).
 """
 
 import json
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import CV_CONFIG, CV_TARGET, REPO, PipelineRun, copy_repo
+from conftest import CV_CONFIG, CV_TARGET, CV_UNCERTAINTY_TARGET, REPO, PipelineRun, copy_repo
 from slurm_cluster import SlurmCluster, ensure_slurm_installed
 
 SLURM_PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
@@ -220,6 +221,14 @@ def read_csv_files(work: Path, paths: list[str]) -> dict[str, pd.DataFrame]:
     return {path: pd.read_csv(work / path) for path in paths}
 
 
+# The SLURM jobs run torch on the profile's 4 threads (set-threads), the workstation run on its cores (here
+# 2). The uncertainty stage is deterministic: its bootstrap draws seeded transforms and (noise_scale 0) no
+# noise, and on a given checkpoint of .test's models it wrote the same bits on 1, 2 and 4 torch threads.
+# So ATOL only absorbs a retrained model's rounding; a coverage is a share of a map's 576 pixels, and one
+# pixel crossing its interval's edge (1/576) would fail it.
+ATOL = 1e-6
+
+
 def assert_csv_equal(got: dict, want: dict) -> None:
     assert set(got) == set(want)
     for name, w in want.items():
@@ -230,8 +239,31 @@ def assert_csv_equal(got: dict, want: dict) -> None:
         text = [c for c in w.columns if c not in numeric]
         pd.testing.assert_frame_equal(g[text], w[text], check_dtype=False, obj=name)
         np.testing.assert_allclose(
-            g[numeric].to_numpy(float), w[numeric].to_numpy(float), rtol=0, atol=1e-6, err_msg=name
+            g[numeric].to_numpy(float), w[numeric].to_numpy(float), rtol=0, atol=ATOL, err_msg=name
         )
+
+
+def assert_json_close(got, want, name: str = "") -> None:
+    """Equal JSON, numbers to ATOL (a calibration's weights and quantile)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), name
+        for key in want:
+            assert_json_close(got[key], want[key], f"{name}/{key}")
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert got == pytest.approx(want, rel=0, abs=ATOL), name
+    else:
+        assert got == want, name
+
+
+def assert_profile_gpu_job(job: dict[str, str], rule: str) -> None:
+    """SLURM's record of a job of ``rule`` shows the profile's GPU request: one GPU, its CPUs per GPU,
+    memory and time limit."""
+    want = {**SLURM_PROFILE["default-resources"], **SLURM_PROFILE["set-resources"][rule]}
+    assert want["gpu"] == 1, rule
+    assert job["TresPerJob"] == "gres:gpu:1", rule
+    assert job["CpusPerTres"] == f"gres:gpu:{want['cpus_per_gpu']}", rule
+    assert job["MinMemoryNode"] == f"{want['mem_mb']}M", rule
+    assert slurm_minutes(job["TimeLimit"]) == want["runtime"], rule
 
 
 def run_through_slurm(work: Path, slurm: SlurmCluster, args: list[str]) -> tuple[str, dict[str, str], dict]:
@@ -266,12 +298,18 @@ def run_through_slurm(work: Path, slurm: SlurmCluster, args: list[str]) -> tuple
 
 
 # Rerun through SLURM, in a copy of the finished local run: one area's chain (every per-area
-# rule), the pair set, and the training and scores of a baseline and a network (train and
-# evaluate ask for a GPU). The other areas and models would only repeat the same rules.
+# rule), the pair set, and the training, scores and uncertainty calibration of a baseline and a
+# network (train, evaluate and uncertainty ask for a GPU). The other areas and models would only
+# repeat the same rules.
 RERUN_AREA = ("F", "2")
 RERUN_MODELS = ("linear", "srcnn")
-RERUN_CSV = ["results/dataset/split.csv", *(f"results/metrics/{model}.csv" for model in RERUN_MODELS)]
+RERUN_CSV = [
+    "results/dataset/split.csv",
+    *(f"results/metrics/{model}.csv" for model in RERUN_MODELS),
+    *(f"results/uncertainty/{model}.csv" for model in RERUN_MODELS),
+]
 RERUN_JSON = [f"results/{stage}/{RERUN_AREA[0]}/{RERUN_AREA[1]}.json" for stage in ("registration", "selection")]
+RERUN_CALIBRATIONS = [f"results/models/{model}/calibration.json" for model in RERUN_MODELS]
 
 
 @pytest.mark.slurm
@@ -279,10 +317,12 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
     local = local_test_run.wait()
     work = tmp_path / "repo"
     shutil.copytree(local, work, symlinks=True)
-    # The rebuilt pair set has the same content, so only a missing model makes Snakemake train it.
+    # The rebuilt pair set has the same content, so only a missing model makes Snakemake train it
+    # (its directory holds the calibration too).
     for model in RERUN_MODELS:
         shutil.rmtree(work / "results/models" / model)
         (work / "results/metrics" / f"{model}.csv").unlink()
+        (work / "results/uncertainty" / f"{model}.csv").unlink()
     edit_profile_like_a_user(work, slurm)
     started = time.time()
     log, submitted, jobs = run_through_slurm(
@@ -291,6 +331,7 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
         [
             *RERUN_CSV[1:],
             *RERUN_JSON,
+            *RERUN_CALIBRATIONS,
             "--configfile",
             ".test/config.yaml",
             # The area's simulation and everything after it that the targets (first) need.
@@ -317,50 +358,66 @@ def test_test_config_through_slurm_equals_local_run(slurm, local_test_run, tmp_p
     for j in jobs.values():
         if j["JobId"] not in group_ids:
             by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
-    assert set(by_rule) == set(remote_rules) == {"dataset", "train", "evaluate"}
-    assert len(by_rule["train"]) == len(by_rule["evaluate"]) == len(RERUN_MODELS)
-    train = SLURM_PROFILE["set-resources"]["train"]
-    for j in by_rule["train"]:
-        assert j["TresPerJob"] == "gres:gpu:1"
-        assert j["CpusPerTres"] == f"gres:gpu:{train['cpus_per_gpu']}"
-        assert j["MinMemoryNode"] == f"{train['mem_mb']}M"
+    assert set(by_rule) == set(remote_rules) == {"dataset", "train", "evaluate", "uncertainty"}
+    assert len(by_rule["dataset"]) == 1
+    # one job per model of each, each with a GPU and the CPUs, memory and time the profile gives the rule
+    for rule in ("train", "evaluate", "uncertainty"):
+        assert len(by_rule[rule]) == len(RERUN_MODELS), rule
+        for j in by_rule[rule]:
+            assert_profile_gpu_job(j, rule)
+    assert sorted(re.search(r"_wildcards_(\w+)", j["Comment"]).group(1) for j in by_rule["uncertainty"]) == sorted(
+        RERUN_MODELS
+    )
 
     # Same numbers as the workstation run of the same config, in files the SLURM jobs wrote anew.
-    written = RERUN_CSV + RERUN_JSON
+    written = RERUN_CSV + RERUN_JSON + RERUN_CALIBRATIONS
     assert all((work / path).stat().st_mtime > started for path in written), "an output was not rewritten"
     assert_csv_equal(read_csv_files(work, RERUN_CSV), read_csv_files(local, RERUN_CSV))
     for path in RERUN_JSON:
         assert json.loads((work / path).read_text()) == json.loads((local / path).read_text()), path
+    for path in RERUN_CALIBRATIONS:
+        calibration = json.loads((work / path).read_text())
+        assert calibration["pixels"] > 0, path  # calibrated on the val pairs
+        assert_json_close(calibration, json.loads((local / path).read_text()), path)
 
 
 @pytest.mark.slurm
 def test_cross_validation_through_slurm_is_one_gpu_job_per_fold_and_model(slurm, cv_test_run, tmp_path):
-    """The network's folds of the finished local cross-validation, rerun through SLURM, give the same scores."""
+    """The network's folds of the finished local cross-validation, rerun through SLURM, give the same scores
+    and the same per-fold uncertainty calibration."""
     local, _ = cv_test_run
     work = tmp_path / "repo"
     shutil.copytree(local, work, symlinks=True)
     folds = sorted(path.name for path in (local / "results/cv").iterdir())
     metrics = [f"results/cv/{fold}/metrics/srcnn.csv" for fold in folds]
+    uncertainty = [f"results/cv/{fold}/uncertainty/srcnn.csv" for fold in folds]
+    calibrations = [f"results/cv/{fold}/models/srcnn/calibration.json" for fold in folds]
     for fold in folds:
-        shutil.rmtree(work / f"results/cv/{fold}/models/srcnn")
+        shutil.rmtree(work / f"results/cv/{fold}/models/srcnn")  # the calibration with it
         (work / f"results/cv/{fold}/metrics/srcnn.csv").unlink()
+        (work / f"results/cv/{fold}/uncertainty/srcnn.csv").unlink()
     edit_profile_like_a_user(work, slurm)
     started = time.time()
     # the deleted files by name: Snakemake 9 does not rebuild an input known only after a
     # checkpoint (here the folds, after `dataset`) when the rule's output exists (README)
-    _, _, jobs = run_through_slurm(work, slurm, [*metrics, CV_TARGET, "--configfile", ".test/config.yaml", *CV_CONFIG])
+    targets = [*metrics, *uncertainty, CV_TARGET, CV_UNCERTAINTY_TARGET]
+    _, _, jobs = run_through_slurm(work, slurm, [*targets, "--configfile", ".test/config.yaml", *CV_CONFIG])
     by_rule = {}
     for j in jobs.values():
-        by_rule.setdefault(re.match(r"rule_(\w+?)(_wildcards_|$)", j["Comment"]).group(1), []).append(j)
-    # only the network's folds: one training and one scoring job each, each with a GPU of its own
-    assert set(by_rule) == {"cv_train", "cv_evaluate"}
-    assert len(by_rule["cv_train"]) == len(by_rule["cv_evaluate"]) == len(folds) == 2
-    train = SLURM_PROFILE["set-resources"]["cv_train"]
-    for j in by_rule["cv_train"] + by_rule["cv_evaluate"]:
-        assert j["TresPerJob"] == "gres:gpu:1"
-    for j in by_rule["cv_train"]:
-        assert j["MinMemoryNode"] == f"{train['mem_mb']}M"
+        match = re.match(r"rule_(\w+?)_wildcards_(\w+)$", j["Comment"])
+        by_rule.setdefault(match.group(1), []).append(match.group(2))
+        # each with a GPU of its own and the CPUs, memory and time the profile gives its rule
+        assert_profile_gpu_job(j, match.group(1))
+    # only the network's folds: one training, one scoring and one uncertainty job each (the tables are
+    # localrules, run by Snakemake itself)
+    assert set(by_rule) == {"cv_train", "cv_evaluate", "cv_uncertainty"}
+    assert len(folds) == 2
+    for rule, wildcards in by_rule.items():
+        # SLURM's comment carries the wildcards' values, fold then model
+        assert sorted(wildcards) == [f"{fold}_srcnn" for fold in folds], rule
 
-    written = [*metrics, CV_TARGET]
-    assert all((work / path).stat().st_mtime > started for path in written), "an output was not rewritten"
-    assert_csv_equal(read_csv_files(work, written), read_csv_files(local, written))
+    rewritten = [path for path in [*targets, *calibrations] if (work / path).stat().st_mtime > started]
+    assert rewritten == [*targets, *calibrations], "an output was not rewritten"
+    assert_csv_equal(read_csv_files(work, targets), read_csv_files(local, targets))
+    for path in calibrations:
+        assert_json_close(json.loads((work / path).read_text()), json.loads((local / path).read_text()), path)

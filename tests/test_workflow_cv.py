@@ -5,15 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CV_CONFIG
-from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_cross_validation_reuses_the_run_and_adds_only_its_own_jobs(cv_test_run):
     _, planned = cv_test_run
-    assert planned == {"cv_split", "cv_train", "cv_evaluate", "cv_tables"}
+    assert planned == {"cv_split", "cv_train", "cv_evaluate", "cv_tables", "cv_uncertainty", "cv_uncertainty_table"}
 
 
 def test_each_fold_tests_on_its_held_out_sample_only(cv_test_run):
@@ -56,16 +54,52 @@ def test_the_cv_table_has_both_folds_and_plausible_scores(cv_test_run):
     assert (workdir / "results/figures/cv_gain.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def summary_rows(markdown: str) -> pd.DataFrame:
+    """The first table of an uncertainty Markdown (the summary: one row per fold and model)."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    header, _, *body = rows
+    return pd.DataFrame(body, columns=header)
+
+
 def test_the_cv_uncertainty_table_scores_each_folds_held_out_maps(cv_test_run):
     workdir, _ = cv_test_run
-    snakemake(workdir, "--cores", "2", "results/tables/cv_uncertainty.csv", *CV_CONFIG)
     table = pd.read_csv(workdir / "results/tables/cv_uncertainty.csv", dtype={"fold": str, "sample": str})
     assert set(table["fold"]) == {"A", "F"} and (table["sample"] == table["fold"]).all()
     assert set(table["model"]) == {"linear", "bicubic", "srcnn"} and (table["true_rmse"] > 0).all()
+    summary = summary_rows((workdir / "results/tables/cv_uncertainty.md").read_text())
+    assert summary.columns[:4].tolist() == ["held-out sample", "model", "maps", "Spearman (predicted, true RMSE)"]
+    summary = summary.set_index(["held-out sample", "model"])
+    assert sorted(summary.index) == [(fold, model) for fold in ("A", "F") for model in ("bicubic", "linear", "srcnn")]
+    calibrated = []
     for fold in ("A", "F"):
-        calibration = json.loads((workdir / f"results/cv/{fold}/models/srcnn/calibration.json").read_text())
-        scored = table[table["fold"] == fold]
-        if calibration["pixels"]:
-            assert (scored["predicted_rmse"] > 0).all() and scored["coverage_90"].between(0, 1).all()
-        else:  # a fold without val areas (its other sample's areas all train) cannot be calibrated
-            assert scored[["predicted_rmse", "coverage_90"]].isna().all(axis=None)
+        split = pd.read_csv(workdir / f"results/cv/{fold}/split.csv", dtype={"sample": str, "area": str})
+        for model in ("linear", "bicubic", "srcnn"):
+            calibration = json.loads((workdir / f"results/cv/{fold}/models/{model}/calibration.json").read_text())
+            # calibrated on the fold's val areas (of the other sample), when it has any
+            assert bool(calibration["pixels"]) == (split["split"] == "val").any(), (fold, model)
+            scored = table[(table["fold"] == fold) & (table["model"] == model)]
+            # every held-out test map of the fold, once: the per-fold scores, concatenated
+            assert sorted(scored["pair_id"]) == sorted(split.loc[split["split"] == "test", "pair_id"]), (fold, model)
+            per_fold = pd.read_csv(workdir / f"results/cv/{fold}/uncertainty/{model}.csv", dtype={"sample": str})
+            np.testing.assert_allclose(scored["true_rmse"], per_fold["true_rmse"], rtol=1e-9)
+            row = summary.loc[(fold, model)]
+            assert int(row["maps"]) == len(scored) > 2
+            spearman = float(row["Spearman (predicted, true RMSE)"])
+            if calibration["pixels"]:
+                calibrated.append((fold, model))
+                assert (scored["predicted_rmse"] > 0).all() and scored["coverage_90"].between(0, 1).all()
+                # a rank correlation of the fold's maps: 2 epochs train no network, so no bound on its sign
+                assert -1 <= spearman <= 1, (fold, model)
+                assert float(row["mean coverage"]) == pytest.approx(scored["coverage_90"].mean(), abs=5e-4)
+            else:  # a fold without val areas (its other sample's areas all train) cannot be calibrated
+                assert scored[["predicted_rmse", "coverage_90"]].isna().all(axis=None)
+                assert np.isnan(spearman)
+    # In .test the selection keeps one of F's two areas: fold A trains on it and has no val area to calibrate
+    # on, fold F validates on one of A's; a fold must be calibrated, or no Spearman was checked.
+    assert calibrated
