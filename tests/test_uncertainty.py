@@ -18,7 +18,14 @@ from ramansr.uncertainty.bootstrap import (
     transform,
     untransform,
 )
-from ramansr.uncertainty.calibration import calibrate, combine, conformal_quantile, map_uncertainty, predicted_rmse
+from ramansr.uncertainty.calibration import (
+    calibrate,
+    combine,
+    conformal_quantile,
+    hr_noise_variance,
+    map_uncertainty,
+    predicted_rmse,
+)
 
 FACTOR, LOWRES = 4, 24
 # point sampling at the LR points (no PSF): a linear interpolation undoes it exactly on a plane
@@ -167,6 +174,47 @@ def test_calibration_finds_the_weights_of_the_parts():
     assert list(weights) == list(PARTS)
     assert weights["bootstrap"] == pytest.approx(4, rel=0.05)
     assert weights["gradient"] == pytest.approx(0.25, rel=0.1)
+
+
+def test_hr_noise_variance_of_noisy_planes():
+    truth, _ = plane()
+    noisy = truth + 0.02 * np.random.default_rng(6).standard_normal((3, *truth.shape[1:]))
+    assert hr_noise_variance(noisy) == pytest.approx(0.02**2, rel=0.1)
+
+
+@pytest.mark.parametrize("level", [0.8, 0.9])
+def test_an_exact_model_is_calibrated_to_the_hr_scans_noise(level):
+    """SR maps equal to the specimen, measured HR maps = specimen + noise: the parts weigh nothing, the
+    interval is the noise's, and it covers ``level`` of new pixels, flat ones included."""
+    rng = np.random.default_rng(7)
+    sigma, n = 0.02, 40_000
+    parts = np.stack([rng.uniform(0.0, 0.05, n), rng.uniform(0.0, 0.05, n)])
+    sr = rng.random(n)
+    calibration = calibrate(sr, parts, sr + sigma * rng.standard_normal(n), level, noise_variance=sigma**2)
+    assert max(calibration["weights"].values()) < 0.05
+    u = combine(parts, calibration)
+    np.testing.assert_allclose(u, sigma, rtol=0.01)
+    covered = np.abs(sigma * rng.standard_normal(n)) <= calibration["quantile"] * u
+    assert abs(covered.mean() - level) < 0.02
+
+
+def test_the_noise_keeps_flat_pixels_covered_where_the_parts_vanish():
+    """Half the pixels with SR error 3 b, half flat (b = 0) with only the HR scan's noise: without the
+    noise the flat half's intervals have no width; with it both halves are covered."""
+    rng = np.random.default_rng(8)
+    sigma, n = 0.01, 40_000
+    b = np.where(np.arange(n) < n // 2, rng.uniform(0.02, 0.05, n), 0.0)
+    parts = np.stack([b, np.zeros(n)])
+
+    def measured():
+        return 3 * b * rng.standard_normal(n) + sigma * rng.standard_normal(n)
+
+    flat = b == 0
+    for noise_variance, flat_coverage in ((0.0, (0.0, 0.01)), (sigma**2, (0.85, 1.0))):
+        calibration = calibrate(np.zeros(n), parts, measured(), 0.9, noise_variance=noise_variance)
+        covered = np.abs(measured()) <= calibration["quantile"] * combine(parts, calibration)
+        assert flat_coverage[0] <= covered[flat].mean() <= flat_coverage[1]
+    assert covered[~flat].mean() > 0.85
 
 
 def test_calibration_without_val_pixels_is_refused():

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ramansr.uncertainty.bootstrap import window_parts
-from ramansr.uncertainty.calibration import calibrate, combine, map_scores
+from ramansr.uncertainty.calibration import calibrate, combine, hr_noise_variance, map_scores
 
 
 def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, settings, outputs, **imaging):
@@ -54,7 +54,11 @@ def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, se
         windows[split] = (indices, *window_parts(pairs, indices, model_sr, reimage, **bootstrap))
     indices, sr, parts = windows["val"]
     if len(indices):
-        calibration = {**calibrate(sr, parts, pairs["highres"][indices], settings["level"]), **bootstrap}
+        reference = pairs["highres"][indices]
+        calibration = {
+            **calibrate(sr, parts, reference, settings["level"], hr_noise_variance(reference)),
+            **bootstrap,
+        }
     else:
         # a cross-validation fold whose other samples have a single area between them has no val pairs
         print(f"{model_name}: no val pairs to calibrate the uncertainty on: its test scores are NaN", file=sys.stderr)
