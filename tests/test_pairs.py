@@ -126,7 +126,7 @@ def test_windows_at_whole_pixel_corners_are_kept_as_they_are():
 def test_an_aligned_pair_set_is_cut_from_the_model_output_without_a_shift():
     positions = np.array([[13.3, 20.5], [6.6, 2.45]])
     lowres = np.zeros((2, 12, 12), np.float32)
-    pairs = PairSet(lowres, windows_at(positions, (16, 16)), positions, ["a", "b"], 4, aligned=True)
+    pairs = PairSet(lowres, *align_windows(windows_at(positions, (16, 16)), positions, (12, 12), 4), ["a", "b"], 4)
     rounded = PairSet(lowres, windows_at(positions, (16, 16)), positions, ["a", "b"], 4)
     rows, cols = np.mgrid[0:48, 0:48].astype(np.float64)
     output = torch.from_numpy(np.stack([scene(rows, cols)] * 2)[:, None].astype(np.float32))  # a perfect model

@@ -9,10 +9,10 @@ windows out of a model's output, where the loss is measured.
 The registered corner (X, Y) is sub-pixel; the loss cuts the window out of the model's output at whole
 pixels. By default the corner is rounded (:func:`window_positions`), so each target sits up to half an
 HR pixel off the output pixels it is compared with, a random shift per pair that rewards a blurred
-output. ``aligned`` pair sets (:func:`align_windows`) resample each HR window onto the output's own
-grid instead (cubic spline, :func:`ramansr.metrics.sample_window`), one pixel smaller, so that the
-loss compares like with like; the scores' counterpart is ``subpixel`` scoring
-(:func:`ramansr.metrics.score_predictions`).
+output. :func:`align_windows` resamples each HR window onto the output's own grid instead (cubic
+spline, :func:`ramansr.metrics.sample_window`), one pixel smaller, so that the loss compares like with
+like (measured in ``benchmarks/bench_subpixel.py``: no gain, so the pipeline rounds); the scores'
+counterpart is ``subpixel`` scoring (:func:`ramansr.metrics.score_predictions`).
 
 A joint model (:data:`ramansr.models.JOINT`) learns from areas instead: each sample of its set is an
 area's component maps stacked as channels (:func:`area_channels`, :func:`stack_channels`), in the
@@ -52,17 +52,12 @@ class PairSet:
         The pairs' ids, or ``{sample}_{area}`` for area stacks.
     factor : int
         The run's SR factor.
-
-    With ``aligned``, the HR windows are resampled onto the upscaled LR map's whole pixels first
-    (:func:`align_windows`: one pixel smaller along each axis where a corner is fractional).
     """
 
-    def __init__(self, lowres, highres, positions, pair_ids, factor, mask=None, aligned=False):
+    def __init__(self, lowres, highres, positions, pair_ids, factor, mask=None):
         lowres, highres = np.asarray(lowres, dtype=np.float32), np.asarray(highres, dtype=np.float32)
         if lowres.ndim == 3:  # single maps: one channel each
             lowres, highres = lowres[:, None], highres[:, None]
-        if aligned:
-            highres, positions = align_windows(highres, positions, lowres.shape[-2:], factor)
         self.lowres = np.ascontiguousarray(lowres)
         self.highres = np.ascontiguousarray(highres)
         self.mask = np.ones(self.lowres.shape[:2], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
@@ -90,13 +85,25 @@ def window_positions(positions, lowres_shape, window_shape, factor):
     -------
     ndarray, (n, 2) int64
     """
-    positions = np.rint(np.asarray(positions, dtype=np.float64)).astype(np.int64).reshape(-1, 2)
+    # the bounds are whole pixels, so clamping before rounding is clamping after it
+    return np.rint(clamped_positions(positions, lowres_shape, window_shape, factor)).astype(np.int64)
+
+
+def clamped_positions(positions, lowres_shape, window_shape, factor):
+    """(X, Y) kept so that each window lies inside the upscaled LR map (float64, (n, 2)).
+
+    Raises
+    ------
+    ValueError
+        When the window does not fit in the upscaled LR map at all.
+    """
     x_max = factor * lowres_shape[1] - window_shape[1]
     y_max = factor * lowres_shape[0] - window_shape[0]
     if x_max < 0 or y_max < 0:
         raise ValueError(
             f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map {tuple(lowres_shape)}"
         )
+    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
     return np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
 
 
@@ -127,14 +134,7 @@ def align_windows(highres, positions, lowres_shape, factor):
     """
     highres = np.asarray(highres)
     window_shape = highres.shape[-2:]
-    x_max = factor * lowres_shape[1] - window_shape[1]
-    y_max = factor * lowres_shape[0] - window_shape[0]
-    if x_max < 0 or y_max < 0:
-        raise ValueError(
-            f"HR window {tuple(window_shape)} does not fit in the {factor}x-upscaled LR map {tuple(lowres_shape)}"
-        )
-    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
-    positions = np.stack([np.clip(positions[:, 0], 0, x_max), np.clip(positions[:, 1], 0, y_max)], axis=1)
+    positions = clamped_positions(positions, lowres_shape, window_shape, factor)
     corners = np.ceil(positions)
     if np.array_equal(corners, positions):
         return highres, corners.astype(np.int64)
@@ -147,7 +147,7 @@ def align_windows(highres, positions, lowres_shape, factor):
     return aligned, corners.astype(np.int64)
 
 
-def load_pairs(pairs_path, split_path, split, n_maps=None, aligned=False):
+def load_pairs(pairs_path, split_path, split, n_maps=None):
     """Read the pairs of one split from ``pairs.npz`` and ``split.csv``.
 
     Parameters
@@ -157,9 +157,6 @@ def load_pairs(pairs_path, split_path, split, n_maps=None, aligned=False):
     n_maps : int or None
         None: one sample per pair. An int: one sample per area, its component maps stacked as
         ``n_maps`` channels (for a joint model; see the module docstring).
-    aligned : bool
-        Resample the HR windows onto the model output's grid (:func:`align_windows`) instead of
-        rounding their corners.
 
     Returns
     -------
@@ -182,7 +179,6 @@ def load_pairs(pairs_path, split_path, split, n_maps=None, aligned=False):
                 pairs["position"][selected],
                 pairs["pair_id"][selected],
                 int(pairs["factor"]),
-                aligned=aligned,
             )
         check_areas_unsplit(table, split_path)
         rows = table[table["split"] == split]
@@ -196,7 +192,6 @@ def load_pairs(pairs_path, split_path, split, n_maps=None, aligned=False):
             (areas["sample"] + "_" + areas["area"]).to_numpy(dtype=str),
             int(pairs["factor"]),
             mask=index >= 0,
-            aligned=aligned,
         )
 
 
