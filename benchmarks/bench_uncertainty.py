@@ -40,7 +40,6 @@ from scipy.stats import spearmanr
 
 from ramansr.inference import load_model, super_resolve
 from ramansr.metrics import crop_window
-from ramansr.optics import reimage_lowres
 from ramansr.uncertainty.bootstrap import (
     DIHEDRAL,
     bootstrap_draws,
@@ -52,19 +51,18 @@ from ramansr.uncertainty.bootstrap import (
     window_region,
 )
 from ramansr.uncertainty.calibration import calibrate, combine, map_scores
+from ramansr.uncertainty.stages import pair_set_imaging
 
 NETWORKS = ["srcnn", "srresnet", "srgan", "rcan"]
 ENSEMBLE = ["srcnn", "srresnet", "rcan", "wiener", "bicubic"]
 NOISY_DRAWS = 16
 # the simulation settings' defaults (ramansr.simulate.settings: the default run's optics)
-IMAGING = {"na": 0.5, "wavelength_um": 0.488}
+IMAGING = {"lowres_na": 0.5, "excitation_nm": 488.0}
 
 
 def reimaging(pairs):
     """The run's LR imaging model."""
-    return functools.partial(
-        reimage_lowres, factor=int(pairs["factor"]), lowres_step_um=float(pairs["lowres_step_um"][0]), **IMAGING
-    )
+    return pair_set_imaging(pairs, **IMAGING)
 
 
 def tta_outputs(model, lowres):

@@ -43,10 +43,10 @@ from scipy.stats import spearmanr
 
 from ramansr.inference import load_model, super_resolve
 from ramansr.io_utils import load_npz
-from ramansr.optics import reimage_lowres
 from ramansr.simulate.settings import resolve_settings
 from ramansr.uncertainty.bootstrap import window_parts
 from ramansr.uncertainty.calibration import calibrate, combine, hr_noise_variance, map_scores
+from ramansr.uncertainty.stages import pair_set_imaging
 
 
 def fold_rows(pairs, fold_dir, model, reimage, level=0.9):
@@ -87,13 +87,7 @@ def main():
     parser.add_argument("--excitation-nm", type=float, default=simulation["excitation_nm"])
     args = parser.parse_args()
     pairs = load_npz(args.results / "dataset" / "pairs.npz")
-    reimage = functools.partial(
-        reimage_lowres,
-        factor=int(pairs["factor"]),
-        lowres_step_um=float(pairs["lowres_step_um"][0]),
-        na=args.lowres_na,
-        wavelength_um=args.excitation_nm / 1e3,
-    )
+    reimage = pair_set_imaging(pairs, args.lowres_na, args.excitation_nm)
     folds = sorted(path for path in (args.results / "cv").iterdir() if (path / "split.csv").exists())
     rows = [row for fold in folds for model in args.models for row in fold_rows(pairs, fold, model, reimage)]
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))

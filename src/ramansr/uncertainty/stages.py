@@ -1,13 +1,39 @@
 """The ``uncertainty`` and ``uncertainty_table`` stages: a model's calibration and test scores, and their tables."""
 
+import functools
 import sys
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA, reimage_lowres
 from ramansr.uncertainty.bootstrap import window_parts
 from ramansr.uncertainty.calibration import calibrate, combine, hr_noise_variance, map_scores
+
+
+def pair_set_imaging(pairs, lowres_na=DEFAULT_LOWRES_NA, excitation_nm=DEFAULT_EXCITATION_NM):
+    """The LR imaging of a pair set's maps (:func:`ramansr.optics.reimage_lowres` at its factor and LR step).
+
+    Parameters
+    ----------
+    pairs : mapping
+        ``pairs.npz``'s contents (``factor``, ``lowres_step_um``).
+    lowres_na, excitation_nm : float
+        The LR objective's.
+
+    Returns
+    -------
+    callable
+        ``(k, H, W)`` maps on the SR grid -> their ``(k, h, w)`` LR images.
+    """
+    return functools.partial(
+        reimage_lowres,
+        factor=int(pairs["factor"]),
+        lowres_step_um=float(pairs["lowres_step_um"][0]),
+        na=lowres_na,
+        wavelength_um=excitation_nm / 1e3,
+    )
 
 
 def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, settings, outputs, **imaging):
@@ -31,21 +57,12 @@ def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, se
         ``lowres_na`` and ``excitation_nm`` of the LR objective (absent: ramansr.optics' defaults);
         the LR step is the pairs'.
     """
-    import functools
-
     from ramansr.inference import load_model, super_resolve
     from ramansr.io_utils import load_npz, write_csv, write_json
-    from ramansr.optics import DEFAULT_EXCITATION_NM, DEFAULT_LOWRES_NA, reimage_lowres
 
     pairs = load_npz(pairs_path)
     table = pd.read_csv(split_path, dtype={"sample": str, "area": str})
-    reimage = functools.partial(
-        reimage_lowres,
-        factor=int(pairs["factor"]),
-        lowres_step_um=float(pairs["lowres_step_um"][0]),
-        na=imaging.get("lowres_na", DEFAULT_LOWRES_NA),
-        wavelength_um=imaging.get("excitation_nm", DEFAULT_EXCITATION_NM) / 1e3,
-    )
+    reimage = pair_set_imaging(pairs, **imaging)
     model_sr = functools.partial(super_resolve, load_model(checkpoint_path))
     bootstrap = {"draws": settings["draws"], "noise_scale": settings["noise_scale"]}
     windows = {}
