@@ -1,13 +1,16 @@
 """The bootstrap uncertainty and its conformal calibration (ramansr.uncertainty), on cases with a known answer."""
 
 import functools
+import json
 
 import numpy as np
 import pytest
 from scipy import ndimage
 from scipy.stats import t
+from test_train import tiny_settings, write_synthetic_pairs
 
 from ramansr.optics import reimage_lowres
+from ramansr.train import train_model
 from ramansr.uncertainty.bootstrap import (
     PARTS,
     bootstrap_draws,
@@ -26,6 +29,7 @@ from ramansr.uncertainty.calibration import (
     map_uncertainty,
     predicted_rmse,
 )
+from ramansr.uncertainty.stages import calibrate_model_file
 
 FACTOR, LOWRES = 4, 24
 # point sampling at the LR points (no PSF): a linear interpolation undoes it exactly on a plane
@@ -217,8 +221,8 @@ def test_the_noise_keeps_flat_pixels_covered_where_the_parts_vanish():
     assert covered[~flat].mean() > 0.85
 
 
-def test_calibration_without_val_pixels_is_refused():
-    with pytest.raises(ValueError, match="no val pairs"):
+def test_calibration_without_pixels_is_refused():
+    with pytest.raises(ValueError, match="no pairs in the calibration splits"):
         calibrate(np.zeros((0, 4, 4)), np.zeros((2, 0, 4, 4)), np.zeros((0, 4, 4)))
 
 
@@ -243,3 +247,50 @@ def test_map_uncertainty_is_the_calibrated_interval():
     np.testing.assert_allclose(uncertainty[0][inside], 0.15, atol=1.5e-3)
     np.testing.assert_allclose((upper - lower)[0][inside], 0.6, atol=6e-3)
     np.testing.assert_allclose((upper + lower) / 2, sr, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("calibrate_on", "val_rows", "calibration_maps"),
+    [(["train", "val"], True, 9), (["val"], True, 2), (["train", "val"], False, 9), (["val"], False, 0)],
+)
+def test_the_stage_calibrates_on_the_pairs_of_its_splits(tmp_path, calibrate_on, val_rows, calibration_maps):
+    """7 train, 2 val and 1 test pair of 16 x 16 windows; without val rows (a cross-validation fold
+    whose other sample has one area) the val pairs train, and [val] alone cannot calibrate."""
+    import pandas as pd
+
+    pairs_path, split_path = write_synthetic_pairs(tmp_path)
+    if not val_rows:
+        split = pd.read_csv(split_path)
+        split.loc[split["split"] == "val", "split"] = "train"
+        split.to_csv(split_path, index=False)
+    train_model("linear", pairs_path, split_path, tmp_path / "linear", tiny_settings(model={}))
+    settings = {"level": 0.9, "draws": 4, "noise_scale": 0.0, "calibrate_on": calibrate_on}
+    outputs = {"calibration": tmp_path / "calibration.json", "scores": tmp_path / "scores.csv"}
+    calibrate_model_file("linear", tmp_path / "linear" / "best.pt", pairs_path, split_path, settings, outputs)
+    calibration = json.loads(outputs["calibration"].read_text())
+    scores = pd.read_csv(outputs["scores"])
+    assert calibration["calibrated_on"] == calibrate_on and calibration["pixels"] == calibration_maps * 16 * 16
+    assert scores["pair_id"].tolist() == ["s_a9_c0"] and scores["true_rmse"].gt(0).all()
+    if calibration_maps:
+        assert calibration["quantile"] > 0 and scores["predicted_rmse"].gt(0).all()
+    else:
+        assert calibration["quantile"] is None and scores[["predicted_rmse", "coverage"]].isna().all(axis=None)
+
+
+@pytest.mark.parametrize("calibrate_on", [[], ["test"], ["val", "val"]])
+def test_the_config_refuses_calibration_splits_that_are_not_train_or_val(calibrate_on):
+    """Calibrating on the test pairs would score the intervals on their own calibration."""
+    from pathlib import Path
+
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    schema = repo / "workflow" / "schemas" / "config.schema.yaml"
+    validate(config, schema)
+    assert config["uncertainty"]["calibrate_on"] == ["train", "val"]
+    config["uncertainty"]["calibrate_on"] = calibrate_on
+    with pytest.raises(WorkflowError, match="calibrate_on"):
+        validate(config, schema)

@@ -76,13 +76,15 @@ def test_the_cv_uncertainty_table_scores_each_folds_held_out_maps(cv_test_run):
     assert summary.columns[:4].tolist() == ["held-out sample", "model", "maps", "Spearman (predicted, true RMSE)"]
     summary = summary.set_index(["held-out sample", "model"])
     assert sorted(summary.index) == [(fold, model) for fold in ("A", "F") for model in ("bicubic", "linear", "srcnn")]
-    calibrated = []
+    window_pixels = np.prod(np.load(workdir / "results/dataset/pairs.npz")["highres"].shape[1:])
     for fold in ("A", "F"):
         split = pd.read_csv(workdir / f"results/cv/{fold}/split.csv", dtype={"sample": str, "area": str})
         for model in ("linear", "bicubic", "srcnn"):
             calibration = json.loads((workdir / f"results/cv/{fold}/models/{model}/calibration.json").read_text())
-            # calibrated on the fold's val areas (of the other sample), when it has any
-            assert bool(calibration["pixels"]) == (split["split"] == "val").any(), (fold, model)
+            # calibrated on the fold's train and val areas (the other sample's): in .test the selection keeps
+            # one of F's two areas, so fold A has no val area, and the train areas are all it has
+            assert calibration["calibrated_on"] == ["train", "val"], (fold, model)
+            assert calibration["pixels"] == split["split"].isin(["train", "val"]).sum() * window_pixels > 0
             scored = table[(table["fold"] == fold) & (table["model"] == model)]
             # every held-out test map of the fold, once: the per-fold scores, concatenated
             assert sorted(scored["pair_id"]) == sorted(split.loc[split["split"] == "test", "pair_id"]), (fold, model)
@@ -90,16 +92,7 @@ def test_the_cv_uncertainty_table_scores_each_folds_held_out_maps(cv_test_run):
             np.testing.assert_allclose(scored["true_rmse"], per_fold["true_rmse"], rtol=1e-9)
             row = summary.loc[(fold, model)]
             assert int(row["maps"]) == len(scored) > 2
-            spearman = float(row["Spearman (predicted, true RMSE)"])
-            if calibration["pixels"]:
-                calibrated.append((fold, model))
-                assert (scored["predicted_rmse"] > 0).all() and scored["coverage_90"].between(0, 1).all()
-                # a rank correlation of the fold's maps: 2 epochs train no network, so no bound on its sign
-                assert -1 <= spearman <= 1, (fold, model)
-                assert float(row["mean coverage"]) == pytest.approx(scored["coverage_90"].mean(), abs=5e-4)
-            else:  # a fold without val areas (its other sample's areas all train) cannot be calibrated
-                assert scored[["predicted_rmse", "coverage_90"]].isna().all(axis=None)
-                assert np.isnan(spearman)
-    # In .test the selection keeps one of F's two areas: fold A trains on it and has no val area to calibrate
-    # on, fold F validates on one of A's; a fold must be calibrated, or no Spearman was checked.
-    assert calibrated
+            assert (scored["predicted_rmse"] > 0).all() and scored["coverage_90"].between(0, 1).all()
+            # a rank correlation of the fold's maps: 2 epochs train no network, so no bound on its sign
+            assert -1 <= float(row["Spearman (predicted, true RMSE)"]) <= 1, (fold, model)
+            assert float(row["mean coverage"]) == pytest.approx(scored["coverage_90"].mean(), abs=5e-4)

@@ -1,6 +1,6 @@
 # Per-pixel uncertainty (issue 27, ramansr.uncertainty): each model's equivariant bootstrap, calibrated
-# by split-conformal prediction on the val pairs and scored on the test pairs, and the table of every
-# test map's predicted against true RMSE.
+# by split-conformal prediction on the train and val pairs (uncertainty: calibrate_on) and scored on
+# the test pairs, and the table of every test map's predicted against true RMSE.
 
 # joint models take an area's stacks, which the bootstrap does not draw
 UNCERTAINTY_MODELS = [name for name in config["models"] if not is_joint(name)]
@@ -57,7 +57,7 @@ rule uncertainty_table:
         "../scripts/uncertainty_table.py"
 
 
-# The same per cross-validation fold (dataset: cv): calibrated on the fold's val pairs, scored on its
+# The same per cross-validation fold (dataset: cv): calibrated on the fold's train and val pairs, scored on its
 # held-out sample's maps.
 use rule uncertainty as cv_uncertainty with:
     input:

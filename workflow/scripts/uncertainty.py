@@ -1,4 +1,4 @@
-"""Calibrate one model's uncertainty on the val pairs and score it on the test pairs."""
+"""Calibrate one model's uncertainty on the calibrate_on pairs and score it on the test pairs."""
 
 import sys
 

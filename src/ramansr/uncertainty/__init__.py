@@ -21,17 +21,17 @@ points cannot (that check only sees what the LR scan sees):
   recovers whole; the bootstrap misses it, because ``x`` lacks that detail
   itself (alone, it sees about a third of the true RMS error on the default run).
 
-:func:`~ramansr.uncertainty.calibration.calibrate` weighs the two on the validation pairs, areas the model
-did not train on: the measured HR map's white-noise variance (read off the
-validation HR maps) is one term of every pixel's, and the rest of the squared
-error against the measured HR map is fitted by a non-negative combination of
-the parts' squares (scipy's ``nnls``), scaled so that the mean is the squared
-errors' mean, giving ``u``, the per-pixel RMS error; then
-split-conformal prediction: ``score = |HR - SR| / u`` per pixel, ``q`` the
-``ceil((n + 1) level)``-th smallest score, and ``SR +- q u`` covers the
-measured HR map's pixels with probability ``level`` where the validation areas
-are representative. ``benchmarks/bench_uncertainty.py`` measures the choices,
-``benchmarks/bench_uncertainty_folds.py`` the noise term per cross-validation fold.
+:func:`~ramansr.uncertainty.calibration.calibrate` weighs the two on the calibration pairs (the
+training and validation areas; :func:`~ramansr.uncertainty.stages.calibrate_model_file` says why the
+training areas too): the measured HR map's white-noise variance (read off their HR maps) is one term
+of every pixel's, and the rest of the squared error against the measured HR map is fitted by a
+non-negative combination of the parts' squares (scipy's ``nnls``), scaled so that the mean is the
+squared errors' mean, giving ``u``, the per-pixel RMS error; then split-conformal prediction:
+``score = |HR - SR| / u`` per pixel, ``q`` the ``ceil((n + 1) level)``-th smallest score, and
+``SR +- q u`` covers the measured HR map's pixels with probability ``level`` where the calibration
+areas are representative. ``benchmarks/bench_uncertainty.py`` measures the choices,
+``benchmarks/bench_uncertainty_folds.py`` the noise term and the calibration areas per
+cross-validation fold.
 
 deepinv implements the same bootstrap, but for its own operator and model
 classes; the run's imaging model is a numpy function and its models are called

@@ -59,7 +59,7 @@ def calibrate(sr_maps, parts, reference, level=0.9, noise_variance=0.0):
     ----------
     sr_maps, reference : ndarray, same shape
         The SR maps and the measured HR maps (on the SR maps' scale), over the
-        pixels to calibrate on (the HR windows of the validation pairs).
+        pixels to calibrate on (the HR windows of the calibration pairs).
     parts : ndarray, (len(PARTS), *sr_maps.shape)
         Their raw parts (:func:`~ramansr.uncertainty.bootstrap.uncertainty_parts`).
     level : float
@@ -83,7 +83,7 @@ def calibrate(sr_maps, parts, reference, level=0.9, noise_variance=0.0):
     """
     sr_maps, reference = np.asarray(sr_maps, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     if not sr_maps.size:
-        raise ValueError("no pixels to calibrate the uncertainty on (the run has no val pairs)")
+        raise ValueError("no pixels to calibrate the uncertainty on (no pairs in the calibration splits)")
     squared_error = ((reference - sr_maps) ** 2).ravel()
     squares = np.reshape(np.asarray(parts, dtype=np.float64) ** 2, (len(PARTS), -1))
     weights, _ = nnls(squares.T, squared_error - noise_variance)
