@@ -40,8 +40,15 @@ are the comparable time; the pipeline's SRCNN took 193 s of CPU on 2 threads, it
 | SRCNN | pretrain, then 30 epochs | 28.71 | +0.33 | 0.909 | 142 |
 | SRCNN | pretrain, jitter 0.5, 30 epochs (default) | 28.86 / 28.61 | +0.47 / +0.23 | 0.909 / 0.910 | 135 / 145 |
 | SRCNN | 4x pretrain (512 steps), jitter 0.5, 30 epochs | 29.05 | +0.67 | 0.911 | 282 |
+| SRCNN | 10x pretrain steps (20 epochs of the 512 pairs), jitter 0.5, 30 epochs | 28.49 | +0.11 | 0.910 | 604 |
+| SRCNN | 10x pretrain pairs (5120, 2 epochs), jitter 0.5, 30 epochs | 28.89 | +0.51 | 0.913 | 558 |
 | RCAN | 8 epochs from scratch (the pipeline's) | 28.49 | +0.11 | 0.892 | 231 (2 threads) |
 | RCAN | pretrain (128 steps), then 4 epochs | 28.54 | +0.16 | 0.893 | 231 |
+
+The two 10x rows are from the next version's default run (the same bicubic 28.38 dB; one thread
+beside another one-thread job), with ``--variant 'pre10x_steps={"pretrain": {"epochs": 20, "jitter":
+0.5}}' --variant 'pre10x_pairs={"pretrain": {"pairs": 5120, "jitter": 0.5}}'``: the upper bound of
+more pretraining is near the default's gain, within the 0.25 dB between seeds.
 
 ``--ceiling`` on the same run: a perfect SR output scores 32.04 dB as the pipeline crops it (the
 registered corner rounded to whole HR pixels, 0.45 px off on average), 41.78 dB at the exact corner
