@@ -51,7 +51,7 @@ def read_calibration(path, *, name):
         return None
     calibration = read_json(path)
     if calibration.get("weights") is None or calibration.get("quantile") is None:
-        print(f"{name}: {path} is uncalibrated (no pairs to calibrate on): the prediction has no uncertainty", file=sys.stderr)
+        print(f"{name}: {path} is uncalibrated (no pairs to calibrate on): no uncertainty", file=sys.stderr)
         return None
     return calibration
 

@@ -39,12 +39,12 @@ def pair_set_imaging(pairs, lowres_na=DEFAULT_LOWRES_NA, excitation_nm=DEFAULT_E
 def calibrate_model_file(model_name, checkpoint_path, pairs_path, split_path, settings, outputs, **imaging):
     """The ``uncertainty`` stage: one model's calibration on the train and val pairs, and its scores on the test pairs.
 
-    Calibrating on the training areas too is five times the areas of the val split alone, and it is
-    what brings every held-out sample's coverage within 0.85-0.95: on the default run's
+    Calibrating on the training areas too gives about six times the areas of the val split alone, and it
+    is what brings every held-out sample's coverage within 0.85-0.95: on the default run's
     leave-one-sample-out folds, calibrated on the val pairs alone, the coverage of sample E's maps
     was 0.84-0.86, of the heterogeneous preset's test maps 0.96, because three val areas stood for
     all specimens (``benchmarks/bench_uncertainty_folds.py``). The training areas' errors are
-    in-sample, but at the default budget they are as large as the val areas' for the uncertainty
+    in-sample, but at the default budget they are about as large as the val areas' for the uncertainty
     (median true over predicted RMSE 0.88 and 0.91 for SRCNN, 0.87 and 0.94 for SRResNet on the
     default run); a model trained until it fits its training windows (the paper's 1000 epochs) must
     calibrate on ``val`` alone, as ``config/paper.yaml`` does.
