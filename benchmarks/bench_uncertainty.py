@@ -40,6 +40,7 @@ from scipy.stats import spearmanr
 
 from ramansr.inference import load_model, super_resolve
 from ramansr.metrics import crop_window
+from ramansr.simulate.settings import resolve_settings
 from ramansr.uncertainty.bootstrap import (
     DIHEDRAL,
     bootstrap_draws,
@@ -56,13 +57,12 @@ from ramansr.uncertainty.stages import pair_set_imaging
 NETWORKS = ["srcnn", "srresnet", "srgan", "rcan"]
 ENSEMBLE = ["srcnn", "srresnet", "rcan", "wiener", "bicubic"]
 NOISY_DRAWS = 16
-# the simulation settings' defaults (ramansr.simulate.settings: the default run's optics)
-IMAGING = {"lowres_na": 0.5, "excitation_nm": 488.0}
 
 
 def reimaging(pairs):
-    """The run's LR imaging model."""
-    return pair_set_imaging(pairs, **IMAGING)
+    """The run's LR imaging model: the simulation's optics (the default run's)."""
+    simulation = resolve_settings({})
+    return pair_set_imaging(pairs, simulation["lowres"]["na"], simulation["excitation_nm"])
 
 
 def tta_outputs(model, lowres):

@@ -57,8 +57,8 @@ rule uncertainty_table:
         "../scripts/uncertainty_table.py"
 
 
-# The same per cross-validation fold (dataset: cv): calibrated on the fold's train and val pairs, scored on its
-# held-out sample's maps.
+# The same per cross-validation fold (dataset: cv): calibrated on the fold's train and val pairs,
+# scored on its held-out sample's maps.
 use rule uncertainty as cv_uncertainty with:
     input:
         model="results/cv/{fold}/models/{model}/best.pt",
