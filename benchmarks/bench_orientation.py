@@ -20,15 +20,15 @@ cores shared with one other one-thread job):
 
 | split | model | corner | as run | 8 orientations: mean [min, max] | self-ensemble |
 |---|---|---|---|---|---|
-| run | SRCNN | rounded | +0.47 | +0.20 [-0.04, +0.47] | +0.31 |
+| run | SRCNN | rounded | +0.47 | +0.20 [-0.05, +0.47] | +0.31 |
 | run | SRCNN | sub-pixel | +0.31 | +0.27 [+0.23, +0.32] | +0.45 |
 | run | SRCNN, retrained (same settings, same seed) | rounded | +0.42 | +0.06 [-0.26, +0.42] | +0.18 |
 | run | SRCNN, retrained | sub-pixel | +0.09 | +0.06 [+0.02, +0.11] | +0.27 |
 | run | SRCNN, without pretraining | rounded | -0.00 | +0.01 [-0.11, +0.11] | +0.23 |
 | run | SRCNN, without pretraining | sub-pixel | +0.06 | +0.03 [-0.00, +0.09] | +0.35 |
-| run | SRResNet | rounded | +0.03 | +0.03 [+0.01, +0.05] | +0.03 |
+| run | SRResNet | rounded | +0.03 | +0.01 [-0.04, +0.06] | +0.03 |
 | run | SRResNet | sub-pixel | -0.00 | +0.01 [-0.01, +0.03] | +0.03 |
-| run | RCAN | rounded | +0.11 | +0.08 [+0.04, +0.11] | +0.08 |
+| run | RCAN | rounded | +0.11 | +0.07 [+0.01, +0.13] | +0.08 |
 | run | RCAN | sub-pixel | +0.07 | +0.08 [+0.07, +0.09] | +0.09 |
 
 With the window cut at the rounded corner (up to half an HR pixel off, which caps even a perfect
@@ -37,11 +37,11 @@ than a tenth of an HR pixel (phase correlation against bicubic: 0.06-0.08 px alo
 the two pretrained models, 0.04 for the one without pretraining), and against windows half a pixel
 off that decides much of the score. The default run's SRCNN happens to score its best in the
 orientation it runs in; the mean over orientations is +0.20, not +0.47. Cut at the sub-pixel corner
-the spread shrinks to 0.1 dB and the self-ensemble adds 0.14-0.29 dB to the default run's SRCNNs
+the spread shrinks to about 0.1 dB and the self-ensemble adds 0.14-0.29 dB to the default run's SRCNNs
 (there it averages the model's errors, not the window's); to the deep networks, which stay near
-bicubic, 0.01-0.03. The heterogeneous preset's run (SRCNN, as run / mean / self-ensemble): rounded
-+0.10 / +0.06 / +0.09, sub-pixel +0.08 / +0.07 / +0.11. The cross-validation's folds (the fold's
-own SRCNN):
+bicubic, 0.02-0.03 (0.00-0.05 in the folds and on heterogeneous specimens). The heterogeneous
+preset's run (SRCNN, as run / mean / self-ensemble): rounded +0.10 / +0.06 / +0.09, sub-pixel +0.08
+/ +0.07 / +0.11. The cross-validation's folds (the fold's own SRCNN):
 
 | fold | rounded: as run / mean [min, max] / self-ensemble | sub-pixel: as run / mean [min, max] / self-ensemble |
 |---|---|---|
