@@ -176,6 +176,10 @@ def test_blockwise_steps_equal_the_whole_cube_at_once(monkeypatch):
         scale_channels(cube, clip_percentile=99.0),
     )
     assert whole[0][1][2, 3, 0] and whole[0][1][5, 7, -1] and whole[0][1][4, 4, 17]
-    for expected, actual in zip(whole, blocks, strict=True):
+    # the medians, MADs and percentiles are order statistics: the same bits whatever the blocks
+    for expected, actual in zip((whole[0], whole[2]), (blocks[0], blocks[2]), strict=True):
         for expected_array, actual_array in zip(expected, actual, strict=True):
             np.testing.assert_array_equal(expected_array, actual_array)
+    # Savitzky-Golay's edge fit is a least-squares solve over the block's pixels at once, whose
+    # BLAS kernels may round differently for another number of columns: equal to float32's precision
+    np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-6, atol=0)
