@@ -115,7 +115,7 @@ CPU s          105-162                      114-123                      142-169
 =============  ===========================  ===========================  ===========================
 
 The gentle fine-tuning lifts the default split by 0.6 dB and the heterogeneous preset by 0.1 but
-loses 0.1-0.24 dB in folds B, D and E; averaged over the eight splits it gains 0.05-0.10 dB, inside
+loses 0.07-0.24 dB in folds B, D and E; averaged over the eight splits it gains 0.05-0.10 dB, inside
 the 0.1-0.3 dB that seeds and orientations move a single split. No variant is ahead on every split
 and none is near +1.0 dB anywhere, so the default stays.
 """
