@@ -138,6 +138,7 @@ from scipy import ndimage
 from ramansr.io_utils import load_npz
 from ramansr.optics import airy_otf, blur
 from ramansr.pairs import PairSet
+from ramansr.simulate.acquisition import psf_margin_um
 from ramansr.simulate.settings import resolve_settings, sr_factor
 from ramansr.simulate.specimen import specimen_abundance
 from ramansr.train import train_model
@@ -200,7 +201,7 @@ def specimen_pairs(settings, noise, n_pairs, *, size, edge, jitter, seed):
         raise ValueError("the fine grid must hold the LR and SR grids' points exactly")
     lead = int(lead)
     wavelength = settings["excitation_nm"] / 1e3
-    reach = int(np.ceil(4.0 * wavelength / settings["lowres"]["na"] / fine)) + 2  # the PSF's tails
+    reach = int(np.ceil(psf_margin_um(settings) / fine))  # the PSF's tails
     span = per_lowres * (size - 1) + 1  # fine pixels from a pair's first LR point to its last
     side = 2 * (span + 2 * reach)
     room = 4  # HR pixels around the target, for the jitter's shift

@@ -177,7 +177,8 @@ def grid_ceiling(results, pairs, table):
         (:func:`ramansr.metrics.sample_window`, as ``score_predictions(..., subpixel=True)`` does).
     """
     from ramansr.optics import airy_otf, blur
-    from ramansr.simulate.settings import area_seed_sequence, scan_field
+    from ramansr.simulate.acquisition import psf_margin_um, specimen_shape
+    from ramansr.simulate.settings import area_seed_sequence
     from ramansr.simulate.specimen import specimen_abundance
     from ramansr.truth import read_truth
 
@@ -191,12 +192,10 @@ def grid_ceiling(results, pairs, table):
             truth = read_truth(results / "simulated" / record.sample / record.area / "truth.npz")
             settings = simulation_settings(json.loads(truth["settings"]))
             fine, wavelength = settings["fine_step_um"], settings["excitation_nm"] / 1e3
-            margin = 4.0 * wavelength / settings["lowres"]["na"] + 2.0 * fine
-            shape = tuple(
-                int(np.ceil((length + 2 * margin) / fine)) + 1 for length in scan_field(settings["lowres"])[::-1]
-            )
+            margin = psf_margin_um(settings)
             sequence = area_seed_sequence(settings["seed"], record.sample, int(record.area)).spawn(4)[0]
-            specimen, _ = specimen_abundance(settings, record.sample, shape, np.random.default_rng(sequence))
+            rng = np.random.default_rng(sequence)
+            specimen, _ = specimen_abundance(settings, record.sample, specimen_shape(settings), rng)
             seen = blur(specimen, airy_otf(specimen.shape[1:], fine, wavelength, settings["highres"]["na"]))
             specimens[key] = (truth, seen, margin, fine, settings["lowres"]["step_um"] / factor)
         truth, seen, margin, fine, step = specimens[key]

@@ -81,6 +81,20 @@ def draw_window(settings, rng):
 # the objective's PSF (airy_otf, blur) is ramansr.optics', which prediction and the Wiener baseline share
 
 
+def psf_margin_um(settings):
+    """Room in um around the LR field for the LR objective's PSF tails (and a fine pixel's rounding)."""
+    wavelength_um = settings["excitation_nm"] / 1000.0
+    return 4.0 * wavelength_um / settings["lowres"]["na"] + 2.0 * settings["fine_step_um"]
+
+
+def specimen_shape(settings):
+    """Shape (rows, columns) on the fine grid of the specimen a scan pair is imaged from: the LR field
+    plus :func:`psf_margin_um` on every side."""
+    margin, fine = psf_margin_um(settings), settings["fine_step_um"]
+    width, height = scan_field(settings["lowres"])
+    return tuple(int(np.ceil((length + 2.0 * margin) / fine)) + 1 for length in (height, width))
+
+
 def _sample_at(maps, positions, origin_um, step_um):
     """Bilinear point sampling of fine-grid ``maps`` at (x, y) ``positions``."""
     rows = (positions[..., 1] - origin_um) / step_um
@@ -118,10 +132,8 @@ def sampled_abundances(settings, sample, window, rng):
     lowres, highres = settings["lowres"], settings["highres"]
     fine = settings["fine_step_um"]
     wavelength_um = settings["excitation_nm"] / 1000.0
-    width, height = scan_field(lowres)
-    margin = 4.0 * wavelength_um / lowres["na"] + 2.0 * fine
-    shape = tuple(int(np.ceil((length + 2.0 * margin) / fine)) + 1 for length in (height, width))
-    specimen, params = specimen_abundance(settings, sample, shape, rng)
+    margin = psf_margin_um(settings)
+    specimen, params = specimen_abundance(settings, sample, specimen_shape(settings), rng)
 
     hr_positions = scan_positions(
         highres["points"], highres["step_um"], window["offset_um"], window["rotation_deg"], scan_lines(highres)
