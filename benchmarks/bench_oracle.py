@@ -26,6 +26,10 @@ Run from the repository root on a finished default run::
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/bench_oracle.py RESULTS --work /tmp/oracle
 
+``--fold SAMPLE`` trains and scores on that held-out sample's cross-validation split (the run's own
+SRCNN of the fold, if the run has one, is the ``run`` row); ``--configfile`` merges a preset over
+``--config`` as snakemake does (``--configfile config/heterogeneous.yaml`` on a heterogeneous run).
+
 Measured on a default run of this machine (2026-12-04, ``--threads 2``, nothing else running; that
 run's SRCNN scored 28.59 dB, +0.20 over bicubic, and ``generic`` repeats it to the digit). Gain over
 bicubic (dB; bicubic 28.38 at the rounded corner, 29.65 at the sub-pixel corner), CPU seconds of
@@ -65,7 +69,7 @@ a pixel off the SR grid), and fitting them costs more than they teach. Even so, 
 is +0.52 dB at the sub-pixel corner with pairs from the simulator itself: half the +1.0 dB that issue
 26 asks, at 3.6x the default's training CPU.
 
-The heterogeneous preset (``--config`` config.yaml merged with config/heterogeneous.yaml; a fresh run
+The heterogeneous preset (``--configfile config/heterogeneous.yaml`` on a heterogeneous run; a fresh run
 to SRCNN's checkpoint, which repeats the documented +0.10; ``generic_10x_aligned_only`` ran beside
 the test suite, so its CPU seconds are high): bicubic 29.37 / 30.23 dB.
 
@@ -84,15 +88,14 @@ oracle_10x_aligned_only     rounded     +0.35   +0.35 [+0.34, +0.35]     +0.37  
 oracle_10x_aligned_only     sub-pixel   +0.46   +0.45 [+0.44, +0.46]     +0.48
 ==========================  ==========  ======  =======================  =============  =====
 
-The cheapest pretrained-only network (``generic_2x_aligned_only``, below the default's CPU) beats the
-pipeline's SRCNN on the default split and here, so it was tried in the leave-one-sample-out folds
-(the default run's pairs, each fold's split from :func:`ramansr.dataset.write_fold_split`, run as
-``bench_oracle.py FOLD_RESULTS --variants generic generic_2x_aligned_only``; ``generic`` repeats the
-folds' documented SRCNN). Sub-pixel corner, mean over the 8 orientations, pipeline / pretrained
-only: A +0.01 / +0.03, B +0.18 / +0.00, C +0.20 / +0.11, D +0.59 / +0.18, E +0.27 / +0.24,
-F +0.10 / +0.44 (rounded corner, as run: A +0.02 / +0.01, B +0.27 / -0.01, C +0.41 / +0.07,
-D +0.53 / +0.09, E +0.29 / +0.15, F +0.12 / +0.31). The fine-tuning helps in four folds of six, so
-the pipeline keeps it.
+The cheapest pretrained-only network (``generic_2x_aligned_only``, below the default's CPU) beats
+the pipeline's SRCNN on the default split and here, so it was tried in the leave-one-sample-out
+folds (the default run's pairs, ``--fold A`` to ``--fold F``: each fold's split as the
+cross-validation writes it, :func:`ramansr.dataset.write_fold_split`; ``generic`` repeats the folds'
+documented SRCNN). Sub-pixel corner, mean over the 8 orientations, pipeline / pretrained only: A
++0.01 / +0.03, B +0.18 / +0.00, C +0.20 / +0.11, D +0.59 / +0.18, E +0.27 / +0.24, F +0.10 / +0.44
+(rounded corner, as run: A +0.02 / +0.01, B +0.27 / -0.01, C +0.41 / +0.07, D +0.53 / +0.09, E +0.29
+/ +0.15, F +0.12 / +0.31). The fine-tuning helps in four folds of six, so the pipeline keeps it.
 
 Then a gentler fine-tuning (:data:`GENTLE_FINE_TUNING`, a tenth of SRCNN's step size) after the
 default pretraining (``generic_gentle``) or after 1024 aligned pairs (``generic_2x_aligned_gentle``),
@@ -134,7 +137,9 @@ import yaml
 from bench_orientation import fold_rows
 from bench_pretrain import REPOSITORY, imaging, model_settings
 from scipy import ndimage
+from snakemake.utils import update_config
 
+from ramansr.dataset import write_fold_split
 from ramansr.io_utils import load_npz
 from ramansr.optics import airy_otf, blur
 from ramansr.pairs import PairSet
@@ -259,25 +264,38 @@ def main():
     parser.add_argument("results", type=Path, help="a finished simulated run's results/ (read only)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--config", type=Path, default=REPOSITORY / "config.yaml")
+    parser.add_argument(
+        "--configfile", type=Path, action="append", default=[], help="merged over --config, as snakemake's"
+    )
+    parser.add_argument("--fold", help="train and score on this held-out sample's cross-validation split")
     parser.add_argument("--work", type=Path, required=True, help="the trained models go here")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     config = yaml.safe_load(args.config.read_text())
+    for overlay in args.configfile:
+        update_config(config, yaml.safe_load(overlay.read_text()))
     simulation = resolve_settings(config.get("simulation", {}))
     args.work.mkdir(parents=True, exist_ok=True)
-    for name in ("pairs.npz", "split.csv"):
-        shutil.copyfile(args.results / "dataset" / name, args.work / name)
     pairs_path, split_path = args.work / "pairs.npz", args.work / "split.csv"
-    checkpoints, times = [("run", args.results / "models" / "srcnn" / "best.pt")], {}
+    shutil.copyfile(args.results / "dataset" / "pairs.npz", pairs_path)
+    if args.fold:
+        dataset = config["dataset"]
+        run_split = args.results / "dataset" / "split.csv"
+        write_fold_split(run_split, args.fold, split_path, weights=dataset["split"], seed=dataset["seed"])
+        run_checkpoint = args.results / "cv" / args.fold / "models" / "srcnn" / "best.pt"
+    else:
+        shutil.copyfile(args.results / "dataset" / "split.csv", split_path)
+        run_checkpoint = args.results / "models" / "srcnn" / "best.pt"
+    checkpoints, times = ([("run", run_checkpoint)] if run_checkpoint.exists() else []), {}
     for variant in args.variants:
         out_dir = args.work / variant
         times[variant] = train_variant(variant, config, simulation, pairs_path, split_path, out_dir)
         pretraining = json.loads((out_dir / "summary.json").read_text())["pretrain"]
         print(f"{variant}: {times[variant][0]:.0f} s ({times[variant][1]:.0f} s CPU), pretraining {pretraining}")
         checkpoints.append((variant, out_dir / "best.pt"))
-    rows = pd.DataFrame(fold_rows(load_npz(pairs_path), split_path, checkpoints, "run"))
+    rows = pd.DataFrame(fold_rows(load_npz(pairs_path), split_path, checkpoints, args.fold or "run"))
     rows["CPU s"] = [times.get(label, (np.nan, np.nan))[1] for label in rows["model"]]
     print(rows.drop(columns="split").to_markdown(index=False, floatfmt=("", "", ".2f") + ("+.2f",) * 5 + (".0f",)))
 
